@@ -1,0 +1,35 @@
+# The two commands of README.md: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint venv migrate seed clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/minsheng migrate
+
+seed: migrate
+	$(BIN)/minsheng seed-demo
+
+run: seed
+	@echo "民声已启动：控制台 http://127.0.0.1:8000/console  （Ctrl-C 停止）"
+	MINSHENG_COOKIE_SECURE=$${MINSHENG_COOKIE_SECURE:-false} $(BIN)/minsheng serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,340 @@
+"""The staff console: server-rendered pages over the org services (POST, then redirect)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import wraps
+
+import segno
+from quart import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+
+from infra.clock import to_local
+from infra.errors import DomainError
+from org import auth, service
+from org.access import ROLES
+from org.api import audit_filters
+from org.audit import export_audit_csv, search_audit
+from org.models import UNIT_KINDS
+from org.web import actor, client_ip, deps, record_domain_failure
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+PRE_CSRF_COOKIE = "ms_csrf"
+
+
+@bp.app_template_filter("local")
+def local_time(value) -> str:
+    return to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@bp.app_context_processor
+def inject() -> dict:
+    sess = g.get("session")
+    return {
+        "me": actor(),
+        "csrf_token": sess.csrf_token if sess else g.get("pre_csrf", ""),
+        "ROLES": ROLES,
+        "UNIT_KINDS": UNIT_KINDS,
+    }
+
+
+def login_required(view):
+    @wraps(view)
+    async def wrapper(*args, **kwargs):
+        if actor().staff_id is None:
+            return redirect(url_for("console.login_page", next=request.path))
+        return await view(*args, **kwargs)
+
+    return wrapper
+
+
+async def _form() -> dict:
+    form = await request.form
+    return {k: (form.getlist(k) if k == "roles" else form.get(k)) for k in form}
+
+
+def _with_pre_csrf(html: str, status: int = 200) -> Response:
+    resp = Response(html, status=status, mimetype="text/html")
+    resp.set_cookie(
+        PRE_CSRF_COOKIE,
+        g.pre_csrf,
+        httponly=True,
+        samesite="Strict",
+        secure=deps().settings.cookie_secure,
+        path="/console",
+    )
+    return resp
+
+
+async def _login_form(template: str, status: int = 200, **ctx) -> Response:
+    g.pre_csrf = request.cookies.get(PRE_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    return _with_pre_csrf(await render_template(template, **ctx), status)
+
+
+@bp.get("/login")
+async def login_page():
+    if actor().staff_id is not None:
+        return redirect(url_for("console.dashboard"))
+    return await _login_form("login.html", next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+async def login_submit():
+    form = await request.form
+    try:
+        result = await auth.start_login(
+            deps(), form.get("username", ""), form.get("password", ""), client_ip()
+        )
+    except DomainError as err:
+        await record_domain_failure(err)
+        return await _login_form(
+            "login.html",
+            err.status,
+            error=err.message,
+            username=form.get("username", ""),
+            next=form.get("next", ""),
+        )
+    return await _login_form("verify.html", next=form.get("next", ""), **result)
+
+
+@bp.post("/login/verify")
+async def verify_submit():
+    form = await request.form
+    challenge = form.get("challenge", "")
+    d = deps()
+    try:
+        if form.get("use_sms"):
+            result = await auth.switch_to_sms(d, challenge)
+            return await _login_form(
+                "verify.html", next=form.get("next", ""), notice="验证码已发送", **result
+            )
+        _, token = await auth.finish_login(d, challenge, form.get("code", ""), client_ip())
+    except DomainError as err:
+        await record_domain_failure(err)
+        if err.code in ("challenge_expired", "account_locked"):
+            return await _login_form("login.html", err.status, error=err.message)
+        return await _login_form(
+            "verify.html",
+            err.status,
+            error=err.message,
+            challenge=challenge,
+            method=form.get("method", ""),
+            mobile=form.get("mobile", ""),
+            next=form.get("next", ""),
+        )
+    target = form.get("next", "")
+    if not target.startswith("/console") or target.startswith("//"):
+        target = url_for("console.dashboard")
+    resp = redirect(target)
+    resp.set_cookie(
+        "ms_session",
+        token,
+        max_age=d.settings.session_hours * 3600,
+        httponly=True,
+        secure=d.settings.cookie_secure,
+        samesite="Lax",
+        path="/",
+    )
+    resp.delete_cookie(PRE_CSRF_COOKIE, path="/console")
+    return resp
+
+
+@bp.post("/logout")
+@login_required
+async def logout():
+    await auth.end_session(deps(), actor(), g.session)
+    resp = redirect(url_for("console.login_page"))
+    resp.delete_cookie("ms_session", path="/")
+    return resp
+
+
+@bp.get("/")
+@login_required
+async def dashboard():
+    return await render_template("dashboard.html")
+
+
+# ------------------------------------------------------------------ units and staff (admin)
+
+
+@bp.get("/units")
+@login_required
+async def units():
+    rows = await service.list_units(actor())
+    return await render_template("units.html", units=rows)
+
+
+@bp.post("/units")
+@login_required
+async def create_unit():
+    data = await _form()
+    data["is_internal"] = bool(data.get("is_internal"))
+    data["is_legal_entity"] = bool(data.get("is_legal_entity"))
+    try:
+        unit = await service.create_unit(deps(), actor(), data)
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+        return redirect(url_for("console.units"))
+    await flash(f"已新建单位「{unit.name}」", "ok")
+    return redirect(url_for("console.units"))
+
+
+@bp.get("/staff")
+@login_required
+async def staff_list():
+    rows = await service.list_staff(actor(), request.args.get("unit_id"))
+    return await render_template("staff.html", staff=rows, units=await service.list_units(actor()))
+
+
+@bp.post("/staff")
+@login_required
+async def create_staff():
+    try:
+        staff = await service.create_staff(deps(), actor(), await _form())
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+        return redirect(url_for("console.staff_list"))
+    await flash(f"已新建工作人员「{staff.real_name}」", "ok")
+    return redirect(url_for("console.staff_detail", staff_id=staff.id))
+
+
+@bp.get("/staff/<int:staff_id>")
+@login_required
+async def staff_detail(staff_id: int):
+    staff = await service.get_staff(actor(), staff_id)
+    return await render_template(
+        "staff_detail.html", staff=staff, units=await service.list_units(actor())
+    )
+
+
+@bp.post("/staff/<int:staff_id>")
+@login_required
+async def update_staff(staff_id: int):
+    data = await _form()
+    data.pop("csrf_token", None)
+    action = data.pop("action", "update")
+    d = deps()
+    try:
+        if action == "unlock":
+            await service.unlock_staff(d, actor(), staff_id)
+            message = "已解锁"
+        elif action == "password":
+            await service.reset_staff_password(d, actor(), staff_id, data.get("password") or "")
+            message = "已重置密码"
+        elif action == "totp":
+            await service.reset_staff_totp(d, actor(), staff_id)
+            message = "已解绑动态口令，下次登录使用短信验证码"
+        else:
+            if "active" not in data:
+                data["active"] = False
+            await service.update_staff(d, actor(), staff_id, data)
+            message = "已保存"
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+    else:
+        await flash(message, "ok")
+    return redirect(url_for("console.staff_detail", staff_id=staff_id))
+
+
+# ------------------------------------------------------------------ audit log (supervisor)
+
+
+@bp.get("/audit")
+@login_required
+async def audit():
+    filters = audit_filters()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    total, rows = await search_audit(actor(), filters, limit=50, offset=(page - 1) * 50)
+    return await render_template(
+        "audit.html", rows=rows, total=total, page=page, args=request.args, pages=(total + 49) // 50
+    )
+
+
+@bp.get("/audit.csv")
+@login_required
+async def audit_csv():
+    body = await export_audit_csv(actor(), audit_filters())
+    return Response(
+        body,
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=audit.csv"},
+    )
+
+
+# ------------------------------------------------------------------ my account
+
+
+@bp.get("/me")
+@login_required
+async def me():
+    a = actor()
+    staff = await service.get_staff(a, a.staff_id)
+    tokens = await auth.list_api_tokens(a)
+    return await render_template("me.html", staff=staff, tokens=tokens)
+
+
+@bp.post("/me/password")
+@login_required
+async def change_password():
+    form = await request.form
+    try:
+        await auth.change_password(
+            deps(), actor(), form.get("old_password", ""), form.get("new_password", "")
+        )
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+    else:
+        await flash("密码已修改", "ok")
+    return redirect(url_for("console.me"))
+
+
+@bp.post("/me/totp")
+@login_required
+async def begin_totp():
+    enrol = await auth.begin_totp_enrolment(deps(), actor())
+    qr = segno.make(enrol["otpauth_uri"], error="m").svg_inline(scale=4)
+    return await render_template("totp.html", qr=qr, **enrol)
+
+
+@bp.post("/me/totp/confirm")
+@login_required
+async def confirm_totp():
+    form = await request.form
+    try:
+        await auth.confirm_totp_enrolment(deps(), actor(), form.get("code", ""))
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+    else:
+        await flash("动态口令已绑定，以后登录请输入手机上的6位动态口令", "ok")
+    return redirect(url_for("console.me"))
+
+
+@bp.post("/me/tokens")
+@login_required
+async def create_token():
+    form = await request.form
+    try:
+        tok, secret = await auth.create_api_token(deps(), actor(), form.get("name", ""))
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+        return redirect(url_for("console.me"))
+    await flash(f"API令牌「{tok.name}」已创建，请立即复制保存（只显示这一次）：{secret}", "token")
+    return redirect(url_for("console.me"))
+
+
+@bp.post("/me/tokens/<int:token_id>/revoke")
+@login_required
+async def revoke_token(token_id: int):
+    try:
+        await auth.revoke_api_token(deps(), actor(), token_id)
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+    else:
+        await flash("令牌已吊销", "ok")
+    return redirect(url_for("console.me"))

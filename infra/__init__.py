@@ -1,0 +1,1 @@
+"""Infrastructure shared by every domain package: settings, storage, time, errors, notifications."""

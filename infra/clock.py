@@ -1,0 +1,105 @@
+"""Time: an injectable clock and the official working-day calendar.
+
+Times are stored in UTC and shown in Asia/Shanghai. Deadlines count either calendar days or
+working days on the official calendar (holidays and make-up workdays, via ``chinese_calendar``).
+Years that package does not know fall back to "weekdays are working days", with a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+log = logging.getLogger(__name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class Clock:
+    """The real clock. Services take a clock so tests can move time."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def today(self) -> dt.date:
+        """Today's date in China, which is what deadlines and reports count in."""
+        return self.now().astimezone(SHANGHAI).date()
+
+
+class FixedClock(Clock):
+    """A clock that stands still until told to move."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FixedClock needs an aware datetime")
+        self._at = at
+
+    def now(self) -> dt.datetime:
+        return self._at
+
+    def advance(self, **delta: float) -> None:
+        self._at += dt.timedelta(**delta)
+
+    def set(self, at: dt.datetime) -> None:
+        self._at = at
+
+
+def to_local(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(SHANGHAI)
+
+
+class WorkCalendar:
+    """Working days on the official Chinese calendar."""
+
+    def __init__(self) -> None:
+        self._warned_years: set[int] = set()
+
+    def is_working_day(self, day: dt.date) -> bool:
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            if day.year not in self._warned_years:
+                self._warned_years.add(day.year)
+                log.warning(
+                    "official calendar for %s unknown to chinese_calendar %s; "
+                    "counting weekdays only (holidays and make-up workdays ignored) - "
+                    "upgrade chinesecalendar",
+                    day.year,
+                    getattr(chinese_calendar, "__version__", "?"),
+                )
+            return day.weekday() < 5
+
+    def knows_year(self, year: int) -> bool:
+        try:
+            chinese_calendar.is_workday(dt.date(year, 6, 1))
+        except NotImplementedError:
+            return False
+        return True
+
+    def add_working_days(self, start: dt.date, n: int) -> dt.date:
+        """The date n working days after ``start`` (``start`` itself not counted)."""
+        if n < 0:
+            raise ValueError("n must not be negative")
+        day = start
+        counted = 0
+        while counted < n:
+            day += dt.timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return day
+
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days after ``start`` up to and including ``end``."""
+        days = 0
+        day = start
+        while day < end:
+            day += dt.timedelta(days=1)
+            if self.is_working_day(day):
+                days += 1
+        return days
+
+
+def add_calendar_days(start: dt.date, n: int) -> dt.date:
+    return start + dt.timedelta(days=n)

@@ -1,0 +1,270 @@
+"""create_app(settings) -> Quart, and the ``minsheng`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import sys
+import traceback
+
+from quart import Quart, Response, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from infra.db import close_db, migrate_db, open_db, ping_db
+from infra.deps import Deps, build_deps
+from infra.errors import DomainError, new_incident_id
+from infra.redis import ping_redis
+from infra.settings import Settings
+from org import auth
+from org.access import Actor
+from org.audit import audit_written, record_audit
+from org.web import STATE_CHANGING, record_domain_failure, record_request_failure
+
+log = logging.getLogger("minsheng")
+
+PRE_CSRF_COOKIE = "ms_csrf"
+
+
+def create_app(
+    settings: Settings | None = None, deps: Deps | None = None, *, manage_db: bool = True
+) -> Quart:
+    """The app. ``manage_db=False`` when the caller (the tests) opens and closes the database."""
+    settings = settings or Settings()
+    deps = deps or build_deps(settings)
+    app = Quart(
+        __name__,
+        template_folder="console/templates",
+        static_folder="console/static",
+        static_url_path="/static",
+    )
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    app.secret_key = settings.secret_key
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["minsheng"] = deps
+
+    from console.views import bp as console_bp
+    from org.api import bp as org_bp
+
+    app.register_blueprint(org_bp)
+    app.register_blueprint(console_bp)
+
+    if manage_db:
+
+        @app.before_serving
+        async def _open() -> None:
+            await open_db(settings)
+
+        @app.after_serving
+        async def _close() -> None:
+            await close_db()
+
+    app.before_request(_identify)
+    app.after_request(_audit_unrecorded)
+    app.after_request(_security_headers)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+    @app.get("/healthz")
+    async def healthz():
+        db_ok = await ping_db()
+        redis_ok = await ping_redis(deps.redis)
+        body = {
+            "status": "ok" if db_ok and redis_ok else "degraded",
+            "database": "ok" if db_ok else "down",
+            "redis": "ok" if redis_ok else "down",
+            "redis_kind": "in-process" if settings.uses_fake_redis else "server",
+        }
+        return jsonify(body), 200 if db_ok and redis_ok else 503
+
+    return app
+
+
+def _deps() -> Deps:
+    from quart import current_app
+
+    return current_app.extensions["minsheng"]
+
+
+async def _identify() -> None:
+    """Who is asking: an API token, a console session cookie, or nobody. Then CSRF."""
+    audit_written.set(False)
+    d = _deps()
+    ip = (request.remote_addr or "")[:64]
+    g.actor = Actor.anonymous(ip)
+    g.session = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        staff = await auth.resolve_api_token(d, header.removeprefix("Bearer ").strip())
+        if staff is None:
+            raise DomainError("bad_token", "API令牌无效或已吊销", status=401)
+        g.actor = await auth.actor_for(staff, ip, via="token")
+        return  # no ambient authority: CSRF does not apply
+    sess = await auth.resolve_session(d, request.cookies.get("ms_session", ""))
+    if sess is not None:
+        g.session = sess
+        g.actor = await auth.actor_for(sess.staff, ip)
+    if request.method in STATE_CHANGING:
+        await _check_csrf(sess)
+
+
+async def _check_csrf(sess) -> None:
+    sent = request.headers.get("X-CSRF-Token", "")
+    if not sent and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        sent = (await request.form).get("csrf_token", "")
+    if sess is not None:
+        expected = sess.csrf_token
+    elif request.path.startswith("/console"):
+        # Before login: the double-submit cookie set when the login form was shown.
+        expected = request.cookies.get(PRE_CSRF_COOKIE, "")
+    else:
+        return
+    if not expected or not secrets.compare_digest(sent, expected):
+        raise DomainError("csrf", "页面已过期或请求来源不明，请刷新页面后重试", status=403)
+
+
+def _audit_actor() -> Actor:
+    return g.get("actor") or Actor.anonymous((request.remote_addr or "")[:64])
+
+
+async def _audit_unrecorded(response: Response) -> Response:
+    """A state-changing request that succeeded without a service's record still leaves one."""
+    if (
+        request.method in STATE_CHANGING
+        and response.status_code < 400
+        and request.url_rule is not None
+        and not audit_written.get()
+    ):
+        await record_audit(
+            _audit_actor(),
+            f"http.{request.endpoint}",
+            clock=_deps().clock,
+            object_type="request",
+            object_id=request.path[:64],
+            summary=f"{request.method} {request.path}",
+        )
+    return response
+
+
+async def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _wants_html() -> bool:
+    return request.path.startswith("/console") and request.method == "GET"
+
+
+async def _domain_error(err: DomainError):
+    await record_domain_failure(err)
+    if _wants_html():
+        if err.status == 401:
+            from quart import redirect, url_for
+
+            return redirect(url_for("console.login_page", next=request.path))
+        return await render_template("error.html", error=err), err.status
+    return jsonify(err.to_json()), err.status
+
+
+async def _http_error(err: HTTPException):
+    messages = {
+        400: "请求格式不正确",
+        404: "页面或资源不存在",
+        405: "不支持此请求方法",
+        413: "请求内容过大",
+        429: "请求过于频繁，请稍后再试",
+    }
+    message = messages.get(err.code or 500, err.description or "请求失败")
+    await record_request_failure("rejected", f"HTTP {err.code}")
+    if _wants_html():
+        return await render_template(
+            "error.html", error=DomainError(f"http_{err.code}", message)
+        ), err.code
+    return jsonify({"error": {"code": f"http_{err.code}", "message": message}}), err.code
+
+
+async def _unexpected_error(err: Exception):
+    incident = new_incident_id()
+    # Type and place only: the body, arguments and message may hold personal data.
+    log.error(
+        "unexpected error %s on %s %s: %s\n%s",
+        incident,
+        request.method,
+        request.url_rule,
+        type(err).__name__,
+        "".join(traceback.format_tb(err.__traceback__)),
+    )
+    await record_request_failure("error", f"内部错误 {incident}")
+    body = {
+        "error": {
+            "code": "internal",
+            "message": f"系统内部错误，请稍后再试（事件编号 {incident}）",
+            "incident": incident,
+        }
+    }
+    if _wants_html():
+        return await render_template(
+            "error.html", error=DomainError("internal", body["error"]["message"])
+        ), 500
+    return jsonify(body), 500
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _serve(settings: Settings) -> None:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"{settings.host}:{settings.port}"]
+    if settings.console_host:
+        config.bind.append(f"{settings.console_host}:{settings.console_port}")
+    config.accesslog = None
+    asyncio.run(serve(create_app(settings), config))
+
+
+async def _with_db(settings: Settings, work):
+    await open_db(settings)
+    try:
+        return await work(build_deps(settings))
+    finally:
+        await close_db()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from org import cli
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parser = argparse.ArgumentParser(prog="minsheng", description="民声：政务新媒体管理与群众互动")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("serve", help="serve the web app (hypercorn)")
+    sub.add_parser("migrate", help="apply database migrations")
+    cli.add_commands(sub)
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.cmd == "serve":
+        _serve(settings)
+        return 0
+    if args.cmd == "migrate":
+        asyncio.run(migrate_db(settings.database_url))
+        print("数据库迁移完成")
+        return 0
+    try:
+        return asyncio.run(_with_db(settings, lambda d: cli.run(args, d)))
+    except DomainError as err:
+        print(f"错误：{err.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
