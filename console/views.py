@@ -13,7 +13,7 @@ from infra.errors import DomainError
 from org import auth, service
 from org.access import ROLES
 from org.api import audit_filters
-from org.audit import export_audit_csv, search_audit
+from org.audit import OUTCOMES, export_audit_csv, search_audit
 from org.models import UNIT_KINDS
 from org.web import actor, client_ip, deps, record_domain_failure
 
@@ -34,6 +34,7 @@ def inject() -> dict:
         "csrf_token": sess.csrf_token if sess else g.get("pre_csrf", ""),
         "ROLES": ROLES,
         "UNIT_KINDS": UNIT_KINDS,
+        "OUTCOMES": OUTCOMES,
     }
 
 

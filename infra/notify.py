@@ -88,31 +88,36 @@ class Notifier:
             body=body,
             purpose=purpose,
             secret=secret,
-            next_attempt_at=now,
+            # This first attempt holds it until a retry would be due (see retry_notifications).
+            attempts=1,
+            next_attempt_at=self._retry_at(now, 1),
             created_at=now,
         )
-        await self._attempt(note)
+        await self._deliver(note)
         return note
 
     async def retry_notifications(self) -> int:
         """Try every pending notification that is due; returns how many were delivered."""
-        due = await Notification.filter(status="pending", next_attempt_at__lte=self.clock.now())
+        now = self.clock.now()
+        due = await Notification.filter(status="pending", next_attempt_at__lte=now)
         delivered = 0
         for note in due:
-            # Claim it so that two workers do not both send it.
+            # Claim it so that two workers do not both send it, and hold it until a retry would be
+            # due so that no worker picks it up while this delivery is still in flight.
+            attempts = note.attempts + 1
+            hold = self._retry_at(now, attempts)
             claimed = await Notification.filter(
                 id=note.id, status="pending", attempts=note.attempts
-            ).update(attempts=note.attempts + 1)
+            ).update(attempts=attempts, next_attempt_at=hold)
             if not claimed:
                 continue
-            note.attempts += 1
+            note.attempts, note.next_attempt_at = attempts, hold
             delivered += await self._deliver(note)
         return delivered
 
-    async def _attempt(self, note: Notification) -> None:
-        note.attempts += 1
-        await note.save(update_fields=["attempts"])
-        await self._deliver(note)
+    def _retry_at(self, now: dt.datetime, attempts: int) -> dt.datetime:
+        backoff = self.settings.notify_retry_seconds * 2 ** (attempts - 1)
+        return now + dt.timedelta(seconds=backoff)
 
     async def _deliver(self, note: Notification) -> int:
         now = self.clock.now()
@@ -124,8 +129,7 @@ class Notifier:
                 note.status = "failed"
                 log.error("notification %s failed for good: %s", note.id, note.last_error)
             else:
-                backoff = self.settings.notify_retry_seconds * 2 ** (note.attempts - 1)
-                note.next_attempt_at = now + dt.timedelta(seconds=backoff)
+                note.next_attempt_at = self._retry_at(now, note.attempts)
                 log.warning("notification %s failed, will retry: %s", note.id, note.last_error)
             await note.save(update_fields=["last_error", "status", "next_attempt_at"])
             return 0

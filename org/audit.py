@@ -95,6 +95,14 @@ async def search_audit(
     return total, rows
 
 
+OUTCOMES = {
+    "ok": "成功",
+    "failed": "失败",
+    "rejected": "被拒绝",
+    "denied": "无权限",
+    "error": "出错",
+}
+
 CSV_COLUMNS = ["时间", "操作人", "角色", "单位", "操作", "对象类型", "对象", "摘要", "结果", "IP"]
 
 
@@ -108,7 +116,7 @@ def _csv_row(r: AuditRecord) -> list[str]:
         r.object_type,
         r.object_id,
         r.summary,
-        r.outcome,
+        OUTCOMES.get(r.outcome, r.outcome),
         r.ip,
     ]
 

@@ -27,6 +27,7 @@ _DUMMY_HASH = _hasher.hash("dummy-password-1")
 
 CHALLENGE_PREFIX = "login:challenge:"
 TOTP_PENDING_PREFIX = "totp:pending:"
+TOTP_USED_PREFIX = "totp:used:"
 MAX_CODE_TRIES = 5
 
 
@@ -129,7 +130,17 @@ async def start_login(deps: Deps, username: str, password: str, ip: str) -> dict
         err.audited = True  # type: ignore[attr-defined]
         raise err
     if not staff.active:
-        err = DomainError("account_disabled", "账号已停用", status=403)
+        await record_audit(
+            await actor_for(staff, ip),
+            "auth.login_failed",
+            clock=deps.clock,
+            object_type="staff",
+            object_id=staff.id,
+            summary="账号已停用",
+            outcome="failed",
+        )
+        err = DomainError("account_disabled", "账号已停用，请联系系统管理员", status=403)
+        err.audited = True  # type: ignore[attr-defined]
         raise err
     if not _verify(staff.password_hash, password):
         raise await _count_failure(deps, staff, ip, "密码错误")
@@ -140,6 +151,14 @@ async def start_login(deps: Deps, username: str, password: str, ip: str) -> dict
         state.update(await _send_sms_code(deps, staff))
     await deps.redis.set(
         CHALLENGE_PREFIX + challenge, json.dumps(state), ex=deps.settings.second_factor_ttl_seconds
+    )
+    await record_audit(
+        await actor_for(staff, ip),
+        "auth.password_ok",
+        clock=deps.clock,
+        object_type="staff",
+        object_id=staff.id,
+        summary=f"密码正确，等待第二因子（{'动态口令' if method == 'totp' else '短信验证码'}）",
     )
     return {"challenge": challenge, "method": method, "mobile": mask_mobile(staff.mobile)}
 
@@ -186,6 +205,10 @@ async def finish_login(deps: Deps, challenge: str, code: str, ip: str) -> tuple[
     code = (code or "").strip()
     if state["method"] == "totp":
         ok = bool(staff.totp_secret) and pyotp.TOTP(staff.totp_secret).verify(code, valid_window=1)
+        # A code seen on a shoulder or in a proxy log must not open a second session.
+        ok = ok and bool(
+            await deps.redis.set(f"{TOTP_USED_PREFIX}{staff.id}:{code}", 1, nx=True, ex=120)
+        )
     else:
         ok = hmac.compare_digest(_digest(code), state.get("code_hash", ""))
     if not ok:
@@ -344,6 +367,7 @@ async def confirm_totp_enrolment(deps: Deps, actor: Actor, code: str) -> None:
         raise DomainError("totp_expired", "绑定已超时，请重新开始绑定动态口令")
     if not pyotp.TOTP(secret).verify((code or "").strip(), valid_window=1):
         raise DomainError("bad_code", "动态口令不正确，请核对手机时间后重试")
+    await deps.redis.set(f"{TOTP_USED_PREFIX}{actor.staff_id}:{code.strip()}", 1, ex=120)
     staff = await Staff.get(id=actor.staff_id)
     staff.totp_secret = secret
     await staff.save(update_fields=["totp_secret"])

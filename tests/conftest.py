@@ -14,6 +14,7 @@ import uuid
 import fakeredis
 import pytest
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from infra.clock import FixedClock
 from infra.db import migrate_db, tortoise_config
@@ -103,15 +104,24 @@ async def _empty_tables(url: str) -> None:
             "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
         )
     else:
-        await conn.execute_script("".join(f'DELETE FROM "{t}";' for t in tables))
+        await conn.execute_script(
+            "PRAGMA foreign_keys = OFF;"
+            + "".join(f'DELETE FROM "{t}";' for t in tables)
+            + "PRAGMA foreign_keys = ON;"
+        )
 
 
 @pytest.fixture
 async def db(db_url):
+    # Tortoise caches each model's SQL by connection name ("default" on both backends), not by
+    # dialect: without this, PostgreSQL tests after SQLite ones would reuse "?" placeholders.
+    EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
-    await _empty_tables(db_url)
-    yield db_url
-    await Tortoise.close_connections()
+    try:
+        await _empty_tables(db_url)
+        yield db_url
+    finally:
+        await Tortoise.close_connections()
 
 
 @pytest.fixture(params=["fake", "real"])

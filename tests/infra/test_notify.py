@@ -1,0 +1,210 @@
+"""The notification outbox (on SQLite and PostgreSQL) and the senders."""
+
+import asyncio
+import datetime as dt
+import json
+import logging
+
+import httpx
+import pytest
+
+from infra.models import Notification
+from infra.notify import (
+    DeliveryError,
+    LogSender,
+    Notifier,
+    SmsGatewaySender,
+    make_sender,
+    mask_mobile,
+)
+from infra.settings import Settings
+
+MOBILE = "13800000001"
+GATEWAY = "https://sms.example.cn/api/send"
+
+
+async def stored(note: Notification) -> Notification:
+    return await Notification.get(id=note.id)
+
+
+async def test_delivered_notification_is_recorded_as_sent(deps, sender, clock):
+    note = await deps.notifier.send_notification(MOBILE, "您有一封新来信", purpose="letter")
+    assert sender.sent == [(MOBILE, "您有一封新来信")]
+    row = await stored(note)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 1, "")
+    assert row.sent_at == clock.now()
+    assert row.body == "您有一封新来信"
+    assert row.purpose == "letter"
+
+
+async def test_secret_body_is_blanked_once_delivered(deps, sender):
+    note = await deps.notifier.send_notification(MOBILE, "验证码 123456", secret=True)
+    assert sender.last_code() == "123456"
+    row = await stored(note)
+    assert row.status == "sent"
+    assert "123456" not in row.body
+
+
+async def test_failure_is_kept_pending_and_retried_with_doubling_backoff(
+    deps, sender, clock, settings
+):
+    base = settings.notify_retry_seconds
+    sender.fail_next = 2
+    note = await deps.notifier.send_notification(MOBILE, "hello")
+    row = await stored(note)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "gateway down")
+    assert row.sent_at is None
+    assert row.next_attempt_at == clock.now() + dt.timedelta(seconds=base)
+
+    assert await deps.notifier.retry_notifications() == 0  # not due yet
+    clock.advance(seconds=base - 1)
+    assert await deps.notifier.retry_notifications() == 0
+    assert (await stored(note)).attempts == 1
+
+    clock.advance(seconds=1)
+    assert await deps.notifier.retry_notifications() == 0  # due, fails again
+    row = await stored(note)
+    assert (row.status, row.attempts) == ("pending", 2)
+    assert row.next_attempt_at == clock.now() + dt.timedelta(seconds=2 * base)
+
+    clock.advance(seconds=2 * base - 1)
+    assert await deps.notifier.retry_notifications() == 0
+    clock.advance(seconds=1)
+    assert await deps.notifier.retry_notifications() == 1
+    row = await stored(note)
+    assert (row.status, row.attempts, row.sent_at) == ("sent", 3, clock.now())
+    assert sender.sent == [(MOBILE, "hello")]
+    assert await deps.notifier.retry_notifications() == 0
+
+
+async def test_gives_up_after_max_attempts_and_keeps_the_row(deps, sender, clock, settings):
+    sender.fail_next = 1000
+    note = await deps.notifier.send_notification(MOBILE, "hello")
+    for _ in range(settings.notify_max_attempts - 1):
+        clock.advance(days=1)
+        await deps.notifier.retry_notifications()
+    row = await stored(note)
+    assert (row.status, row.attempts) == ("failed", settings.notify_max_attempts)
+    assert row.last_error == "gateway down"
+    assert row.sent_at is None
+
+    left = sender.fail_next
+    clock.advance(days=30)
+    assert await deps.notifier.retry_notifications() == 0
+    assert sender.fail_next == left  # not tried again
+    assert await Notification.filter(id=note.id, status="failed").count() == 1
+
+
+async def test_concurrent_retries_deliver_once(deps, sender, clock, settings):
+    sender.fail_next = 1
+    note = await deps.notifier.send_notification(MOBILE, "hello")
+    clock.advance(days=1)
+    other = Notifier(sender, clock, settings)  # a second worker
+    results = await asyncio.gather(deps.notifier.retry_notifications(), other.retry_notifications())
+    assert sorted(results) == [0, 1]
+    assert sender.sent == [(MOBILE, "hello")]
+    assert (await stored(note)).attempts == 2
+
+
+class SlowSender:
+    """A gateway call in flight while another worker (the retry job) runs."""
+
+    def __init__(self, inner, during):
+        self.inner = inner
+        self.during = during
+
+    async def deliver(self, recipient: str, body: str) -> None:
+        during, self.during = self.during, None
+        if during is not None:
+            await during()
+        await self.inner.deliver(recipient, body)
+
+
+async def test_retry_job_leaves_a_first_delivery_in_flight_alone(deps, sender, clock, settings):
+    job = Notifier(sender, clock, settings)
+    notifier = Notifier(SlowSender(sender, job.retry_notifications), clock, settings)
+    note = await notifier.send_notification(MOBILE, "hello")
+    assert sender.sent == [(MOBILE, "hello")]
+    assert (await stored(note)).attempts == 1
+
+
+async def test_retry_job_leaves_a_retry_in_flight_alone(deps, sender, clock, settings):
+    sender.fail_next = 1
+    note = await deps.notifier.send_notification(MOBILE, "hello")
+    clock.advance(days=1)
+    job = Notifier(sender, clock, settings)
+    notifier = Notifier(SlowSender(sender, job.retry_notifications), clock, settings)
+    assert await notifier.retry_notifications() == 1
+    assert sender.sent == [(MOBILE, "hello")]
+    assert (await stored(note)).attempts == 2
+
+
+def gateway(handler) -> SmsGatewaySender:
+    return SmsGatewaySender(GATEWAY, "key-1", transport=httpx.MockTransport(handler))
+
+
+async def test_gateway_posts_json_with_bearer_key():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True})
+
+    await gateway(handler).deliver(MOBILE, "您好")
+    [req] = seen
+    assert req.method == "POST"
+    assert str(req.url) == GATEWAY
+    assert req.headers["Authorization"] == "Bearer key-1"
+    assert req.headers["Content-Type"] == "application/json"
+    assert json.loads(req.content) == {"mobile": MOBILE, "content": "您好"}
+
+
+async def test_gateway_error_answer_raises():
+    with pytest.raises(DeliveryError, match="500"):
+        await gateway(lambda r: httpx.Response(500)).deliver(MOBILE, "x")
+
+
+async def test_gateway_unreachable_raises():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(DeliveryError, match="ConnectError"):
+        await gateway(handler).deliver(MOBILE, "x")
+
+
+async def test_gateway_failure_is_recorded_not_raised(db, clock, settings):
+    notifier = Notifier(gateway(lambda r: httpx.Response(500)), clock, settings)
+    note = await notifier.send_notification(MOBILE, "x")
+    row = await stored(note)
+    assert row.status == "pending"
+    assert "500" in row.last_error
+
+
+def test_make_sender_picks_by_gateway_url():
+    assert isinstance(make_sender(Settings(sms_gateway_url="")), LogSender)
+    sender = make_sender(Settings(sms_gateway_url=GATEWAY, sms_gateway_key="key-1"))
+    assert isinstance(sender, SmsGatewaySender)
+    assert (sender.url, sender.key) == (GATEWAY, "key-1")
+
+
+async def test_log_sender_masks_the_mobile(caplog):
+    caplog.set_level(logging.INFO, logger="infra.notify")
+    await LogSender().deliver(MOBILE, "验证码 654321")
+    assert "138****0001" in caplog.text
+    assert "654321" in caplog.text
+    assert MOBILE not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("mobile", "masked"),
+    [
+        ("13800000001", "138****0001"),
+        ("19912345678", "199****5678"),
+        ("1380000000", "13***"),  # too short
+        ("+8613800000001", "+8***"),
+        ("010-12345678", "01***"),
+        ("", ""),
+    ],
+)
+def test_mask_mobile(mobile, masked):
+    assert mask_mobile(mobile) == masked
