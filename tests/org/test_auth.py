@@ -110,7 +110,9 @@ async def test_totp_enrolment_then_login_with_totp(app, sender, demo, login):
     r = await s.post("/api/me/totp/confirm", json={"code": "123456"})
     assert r.status_code == 400
     totp = pyotp.TOTP(enrol["secret"])
-    assert (await s.post("/api/me/totp/confirm", json={"code": totp.now()})).status_code == 200
+    bound_at = time.time()
+    bound = totp.at(bound_at)
+    assert (await s.post("/api/me/totp/confirm", json={"code": bound})).status_code == 200
 
     client = app.test_client()
     sent = len(sender.sent)
@@ -118,20 +120,22 @@ async def test_totp_enrolment_then_login_with_totp(app, sender, demo, login):
     assert body["method"] == "totp" and len(sender.sent) == sent  # no SMS needed
     # The code used to bind is spent; the same code again is refused (replay), the next one works.
     r = await client.post(
-        "/api/auth/verify", json={"challenge": body["challenge"], "code": totp.now()}
+        "/api/auth/verify", json={"challenge": body["challenge"], "code": bound}
     )
     assert r.status_code == 401
-    next_code = totp.at(time.time() + 30)
+    next_code = totp.at(bound_at + 30)
     r = await client.post(
         "/api/auth/verify", json={"challenge": body["challenge"], "code": next_code}
     )
     assert r.status_code == 200
+    client = app.test_client()
     body = await (await start(client, "reviewer")).get_json()
     r = await client.post(
         "/api/auth/verify", json={"challenge": body["challenge"], "code": next_code}
     )
     assert r.status_code == 401 and (await r.get_json())["error"]["code"] == "bad_code"
     # Phone not at hand: switch to an SMS code.
+    client = app.test_client()
     body = await (await start(client, "reviewer")).get_json()
     r = await client.post("/api/auth/sms", json={"challenge": body["challenge"]})
     assert (await r.get_json())["method"] == "sms"
