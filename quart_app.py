@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from infra.db import close_db, migrate_db, open_db, ping_db
 from infra.deps import Deps, build_deps
 from infra.errors import DomainError, new_incident_id
+from infra.jobs import Job, run_forever
 from infra.redis import ping_redis
 from infra.settings import Settings
 from org import auth
@@ -60,6 +61,7 @@ def create_app(
         async def _close() -> None:
             await close_db()
 
+    app.before_request(_guard_console_address)
     app.before_request(_identify)
     app.after_request(_audit_unrecorded)
     app.after_request(_security_headers)
@@ -86,6 +88,28 @@ def _deps() -> Deps:
     from quart import current_app
 
     return current_app.extensions["minsheng"]
+
+
+# Paths citizens and platforms reach; everything else under /api and /console is the back office.
+PUBLIC_PREFIXES = ("/api/chat", "/api/public")
+
+
+def is_back_office(path: str) -> bool:
+    if path.startswith(PUBLIC_PREFIXES):
+        return False
+    return path.startswith(("/console", "/api/"))
+
+
+async def _guard_console_address() -> None:
+    """With a console address configured, the public address does not serve the back office."""
+    s = _deps().settings
+    if not s.console_host or not is_back_office(request.path):
+        return
+    server = request.scope.get("server") or ("", 0)
+    if server[1] != s.console_port:
+        from quart import abort
+
+        abort(404)
 
 
 async def _identify() -> None:
@@ -219,6 +243,19 @@ async def _unexpected_error(err: Exception):
 # ---------------------------------------------------------------- command line
 
 
+def jobs() -> list[Job]:
+    """Every periodic job of every package, composed here at the top."""
+    from org.audit import purge_audit
+
+    async def purge(d: Deps) -> int:
+        return await purge_audit(clock=d.clock, retention_days=d.settings.audit_retention_days)
+
+    async def retry(d: Deps) -> int:
+        return await d.notifier.retry_notifications()
+
+    return [Job("purge_audit", 24 * 3600, purge), Job("retry_notifications", 60, retry)]
+
+
 def _serve(settings: Settings) -> None:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
@@ -228,7 +265,25 @@ def _serve(settings: Settings) -> None:
     if settings.console_host:
         config.bind.append(f"{settings.console_host}:{settings.console_port}")
     config.accesslog = None
-    asyncio.run(serve(create_app(settings), config))
+    app = create_app(settings)
+    if settings.uses_fake_redis:
+        # With the in-process Redis no worker can share it: run the jobs in this process.
+
+        @app.before_serving
+        async def _start_jobs() -> None:
+            app.background_tasks.add(
+                asyncio.ensure_future(run_forever(app.extensions["minsheng"], jobs()))
+            )
+
+    asyncio.run(serve(app, config))
+
+
+async def _worker(settings: Settings) -> None:
+    await open_db(settings)
+    try:
+        await run_forever(build_deps(settings), jobs())
+    finally:
+        await close_db()
 
 
 async def _with_db(settings: Settings, work):
@@ -249,11 +304,21 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("serve", help="serve the web app (hypercorn)")
     sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("worker", help="run the periodic jobs (needs MINSHENG_REDIS_URL)")
     cli.add_commands(sub)
     args = parser.parse_args(argv)
     settings = Settings()
     if args.cmd == "serve":
         _serve(settings)
+        return 0
+    if args.cmd == "worker":
+        if settings.uses_fake_redis:
+            print(
+                "worker 需要共享的 Redis（设置 MINSHENG_REDIS_URL）；"
+                "单进程开发时 serve 已自带定时任务"
+            )
+            return 2
+        asyncio.run(_worker(settings))
         return 0
     if args.cmd == "migrate":
         asyncio.run(migrate_db(settings.database_url))

@@ -256,7 +256,7 @@ async def audit():
 @bp.get("/audit.csv")
 @login_required
 async def audit_csv():
-    body = await export_audit_csv(actor(), audit_filters())
+    body = await export_audit_csv(actor(), audit_filters(), clock=deps().clock)
     return Response(
         body,
         mimetype="text/csv; charset=utf-8",

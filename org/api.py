@@ -238,7 +238,7 @@ async def audit():
 
 @bp.get("/audit.csv")
 async def audit_csv():
-    body = await export_audit_csv(staff_actor(), audit_filters())
+    body = await export_audit_csv(staff_actor(), audit_filters(), clock=deps().clock)
     return Response(
         body,
         mimetype="text/csv; charset=utf-8",

@@ -121,9 +121,11 @@ def _csv_row(r: AuditRecord) -> list[str]:
     ]
 
 
-async def export_audit_csv(actor: Actor, filters: dict[str, Any]) -> str:
-    """CSV with a BOM so that Excel opens the Chinese text correctly."""
+async def export_audit_csv(actor: Actor, filters: dict[str, Any], *, clock: Clock) -> str:
+    """CSV with a BOM so that Excel shows the Chinese text. The export itself is audited."""
     actor.require("supervisor")
+    shown = {k: str(v) for k, v in filters.items()}
+    await record_audit(actor, "audit.export", clock=clock, summary=f"导出审计记录，条件：{shown}")
     rows: Iterable[AuditRecord] = await _filtered(filters).order_by("at", "id").limit(100_000)
     buf = io.StringIO()
     buf.write("\ufeff")
