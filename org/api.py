@@ -205,7 +205,14 @@ def audit_filters() -> dict:
                 raise DomainError("bad_field", "日期格式应为 YYYY-MM-DD", field=key) from exc
             if key == "until":
                 day += dt.timedelta(days=1)
-            f[key] = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+            # Midnight in Shanghai, given in UTC: SQLite compares the stored UTC text as text.
+            local = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+            f[key] = local.astimezone(dt.UTC)
+    if f["unit_id"]:
+        try:
+            int(f["unit_id"])
+        except ValueError as exc:
+            raise DomainError("bad_field", "单位编号须为整数", field="unit_id") from exc
     return {k: v for k, v in f.items() if v}
 
 

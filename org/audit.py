@@ -106,8 +106,17 @@ OUTCOMES = {
 CSV_COLUMNS = ["时间", "操作人", "角色", "单位", "操作", "对象类型", "对象", "摘要", "结果", "IP"]
 
 
+# Excel runs a cell that starts with one of these as a formula; names typed at the login form
+# reach the log, so such cells are prefixed with an apostrophe (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def _csv_row(r: AuditRecord) -> list[str]:
-    return [
+    cells = [
         to_local(r.at).strftime("%Y-%m-%d %H:%M:%S"),
         r.actor_name,
         r.actor_roles,
@@ -119,6 +128,7 @@ def _csv_row(r: AuditRecord) -> list[str]:
         OUTCOMES.get(r.outcome, r.outcome),
         r.ip,
     ]
+    return [_csv_cell(c) for c in cells]
 
 
 async def export_audit_csv(actor: Actor, filters: dict[str, Any], *, clock: Clock) -> str:

@@ -119,9 +119,7 @@ async def test_totp_enrolment_then_login_with_totp(app, sender, demo, login):
     body = await (await start(client, "reviewer")).get_json()
     assert body["method"] == "totp" and len(sender.sent) == sent  # no SMS needed
     # The code used to bind is spent; the same code again is refused (replay), the next one works.
-    r = await client.post(
-        "/api/auth/verify", json={"challenge": body["challenge"], "code": bound}
-    )
+    r = await client.post("/api/auth/verify", json={"challenge": body["challenge"], "code": bound})
     assert r.status_code == 401
     next_code = totp.at(bound_at + 30)
     r = await client.post(
