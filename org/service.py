@@ -164,6 +164,8 @@ async def update_unit(deps: Deps, actor: Actor, unit_id: Any, data: dict[str, An
         unit.active = _bool(data, "active", unit.active)
     if unit.is_internal and unit.is_legal_entity:
         raise DomainError("bad_field", "内设机构不是独立法人", field="is_legal_entity")
+    if unit.is_internal and not before["is_internal"] and await Unit.filter(parent=unit).exists():
+        raise DomainError("has_children", "该单位下设有单位，不能改为内设机构", field="is_internal")
     async with in_transaction():
         await unit.save()
         await record_audit(
@@ -213,13 +215,17 @@ async def _managed_staff(actor: Actor, staff_id: Any) -> Staff:
     return staff
 
 
-def _roles(data: dict[str, Any]) -> list[str]:
+def _roles(actor: Actor, data: dict[str, Any]) -> list[str]:
     roles = data.get("roles")
     if isinstance(roles, str):
         roles = [r.strip() for r in roles.split(",") if r.strip()]
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise DomainError("bad_field", "角色格式不正确", field="roles")
-    return check_roles(roles)
+    roles = check_roles(roles)
+    # Supervisors read the whole government: only an administrator of a top-level unit grants it.
+    if "supervisor" in roles and "system" not in actor.roles and actor.unit_path.count("/") > 2:
+        raise Forbidden("督查人员可查看全部单位的数据，只能由市级系统管理员授予")
+    return roles
 
 
 async def create_staff(deps: Deps, actor: Actor, data: dict[str, Any]) -> Staff:
@@ -236,7 +242,7 @@ async def create_staff(deps: Deps, actor: Actor, data: dict[str, Any]) -> Staff:
     unit = await get_unit(actor, data.get("unit_id"))
     if not actor.manages_unit(unit.path):
         raise Forbidden("只能在本单位及下级单位新建工作人员")
-    roles = _roles(data)
+    roles = _roles(actor, data)
     password_hash = hash_password(_text(data, "password", "初始密码"))
     async with in_transaction():
         if await Staff.filter(username=username).exists():
@@ -280,7 +286,7 @@ async def update_staff(deps: Deps, actor: Actor, staff_id: Any, data: dict[str, 
             raise DomainError("bad_field", "手机号码格式不正确", field="mobile")
         staff.mobile = mobile
     if "roles" in data:
-        staff.roles = _roles(data)
+        staff.roles = _roles(actor, data)
     if "unit_id" in data:
         unit = await get_unit(actor, data["unit_id"])
         if not actor.manages_unit(unit.path):
