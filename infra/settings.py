@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     # Time
     timezone: str = "Asia/Shanghai"
 
+    # Accounts (RULES.md section 1)
+    # Fernet key for platform credentials; empty: derived from secret_key (development only).
+    credentials_key: str = ""
+    # Filings are approved by a leader of the applicant's unit and of each unit above it, up to
+    # this unit (its code); empty: up to the top of the tree.
+    filing_final_unit_code: str = ""
+    activity_warn_days: int = 7
+    activity_fail_days: int = 14
+    activity_zombie_days: int = 90
+
     @property
     def uses_fake_redis(self) -> bool:
         return not self.redis_url

@@ -1,0 +1,1 @@
+"""The register of new-media accounts: filings, posts, ad screening, activity."""
