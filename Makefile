@@ -22,7 +22,7 @@ seed: migrate
 
 run: seed
 	@echo "民声已启动：控制台 http://127.0.0.1:8000/console  （Ctrl-C 停止）"
-	MINSHENG_COOKIE_SECURE=$${MINSHENG_COOKIE_SECURE:-false} $(BIN)/minsheng serve
+	MINSHENG_COOKIE_SECURE=$${MINSHENG_COOKIE_SECURE:-false} MINSHENG_FILING_FINAL_UNIT_CODE=$${MINSHENG_FILING_FINAL_UNIT_CODE:-QY-BGS} $(BIN)/minsheng serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -45,10 +45,12 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["minsheng"] = deps
 
+    from accounts.api import bp as accounts_bp
     from console.views import bp as console_bp
     from org.api import bp as org_bp
 
     app.register_blueprint(org_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(console_bp)
 
     if manage_db:
