@@ -46,12 +46,14 @@ def create_app(
     app.extensions["minsheng"] = deps
 
     from accounts.api import bp as accounts_bp
+    from console.accounts_views import bp as console_accounts_bp
     from console.views import bp as console_bp
     from org.api import bp as org_bp
 
     app.register_blueprint(org_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(console_accounts_bp)
 
     if manage_db:
 
