@@ -46,12 +46,16 @@ def create_app(
     app.extensions["minsheng"] = deps
 
     from accounts.api import bp as accounts_bp
+    from accounts.monitor_api import bp as monitor_bp
+    from accounts.post_api import bp as posts_bp
     from console.accounts_views import bp as console_accounts_bp
     from console.views import bp as console_bp
     from org.api import bp as org_bp
 
     app.register_blueprint(org_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(posts_bp)
+    app.register_blueprint(monitor_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(console_accounts_bp)
 
@@ -249,6 +253,7 @@ async def _unexpected_error(err: Exception):
 
 def jobs() -> list[Job]:
     """Every periodic job of every package, composed here at the top."""
+    from accounts.monitor import record_daily_activity
     from org.audit import purge_audit
 
     async def purge(d: Deps) -> int:
@@ -257,7 +262,12 @@ def jobs() -> list[Job]:
     async def retry(d: Deps) -> int:
         return await d.notifier.retry_notifications()
 
-    return [Job("purge_audit", 24 * 3600, purge), Job("retry_notifications", 60, retry)]
+    return [
+        Job("purge_audit", 24 * 3600, purge),
+        Job("retry_notifications", 60, retry),
+        # One snapshot per account and day, upserted: running it every 6 h is harmless.
+        Job("record_activity", 6 * 3600, record_daily_activity),
+    ]
 
 
 def _serve(settings: Settings) -> None:

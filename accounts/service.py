@@ -372,8 +372,10 @@ async def approver_inbox(actor: Actor) -> list[Filing]:
     return [f for f in pending if f.chain[f.step]["unit_id"] == actor.unit_id]
 
 
-async def list_filings(actor: Actor) -> list[Filing]:
+async def list_filings(actor: Actor, account_id: int | None = None) -> list[Filing]:
     qs = Filing.all().select_related("unit")
+    if account_id is not None:
+        qs = qs.filter(account_id=account_id)
     if not actor.has("supervisor"):
         if actor.has("admin", "leader"):
             qs = qs.filter(unit__path__startswith=actor.unit_path)

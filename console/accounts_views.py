@@ -6,6 +6,7 @@ from quart import Blueprint, flash, redirect, render_template, request, url_for
 
 from accounts import service
 from accounts.models import PLATFORMS, STATUSES
+from accounts.monitor import STATES, account_activity
 from console.views import login_required
 from infra.errors import DomainError
 from org.service import list_units
@@ -16,7 +17,12 @@ bp = Blueprint("console_accounts", __name__, url_prefix="/console")
 
 @bp.app_context_processor
 def inject() -> dict:
-    return {"PLATFORMS": PLATFORMS, "STATUSES": STATUSES, "FILING_KINDS": service.FILING_KINDS}
+    return {
+        "PLATFORMS": PLATFORMS,
+        "STATUSES": STATUSES,
+        "FILING_KINDS": service.FILING_KINDS,
+        "ACTIVITY": STATES,
+    }
 
 
 @bp.get("/accounts")
@@ -26,8 +32,13 @@ async def accounts():
         k: request.args.get(k, "").strip() for k in ("unit_id", "platform", "status", "warnings")
     }
     rows = await service.list_accounts(actor(), filters)
+    activity = {a.account_id: a for a in await account_activity(deps(), [r[0].id for r in rows])}
     return await render_template(
-        "accounts.html", rows=rows, args=request.args, units=await list_units(actor())
+        "accounts.html",
+        rows=rows,
+        args=request.args,
+        activity=activity,
+        units=await list_units(actor()),
     )
 
 
@@ -36,9 +47,14 @@ async def accounts():
 async def account(account_id: int):
     a = actor()
     acc = await service.get_account(a, account_id)
-    filings = [f for f in await service.list_filings(a) if f.account_id == acc.id]  # type: ignore[attr-defined]
+    filings = await service.list_filings(a, account_id=acc.id)
+    activity = await account_activity(deps(), [acc.id])
     return await render_template(
-        "account.html", account=acc, filings=filings, warnings=await service.account_warnings(acc)
+        "account.html",
+        account=acc,
+        filings=filings,
+        activity=activity[0] if activity else None,
+        warnings=await service.account_warnings(acc),
     )
 
 

@@ -55,7 +55,11 @@ async def test_app_jobs_purge_and_retry(deps, sender):
     sender.fail_next = 1
     note = await deps.notifier.send_notification("13800000009", "提醒", purpose="test")
     deps.clock.advance(minutes=5)
-    assert sorted(await run_due_jobs(deps, jobs())) == ["purge_audit", "retry_notifications"]
+    assert sorted(await run_due_jobs(deps, jobs())) == [
+        "purge_audit",
+        "record_activity",
+        "retry_notifications",
+    ]
     assert not await AuditRecord.filter(action="old.thing").exists()
     await note.refresh_from_db()
     assert note.status == "sent"

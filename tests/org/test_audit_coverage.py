@@ -25,7 +25,16 @@ async def _args(admin_session) -> dict[str, int]:
     editor = await Staff.get(username="editor")
     unit = await Unit.get(code="QY-HX-DQ")
     r = await admin_session.post("/api/me/tokens", json={"name": "审计覆盖测试"})
-    return {"staff_id": editor.id, "unit_id": unit.id, "token_id": (await r.get_json())["id"]}
+    # Ids of objects that may not exist answer 404, which must be audited too.
+    return {
+        "staff_id": editor.id,
+        "unit_id": unit.id,
+        "token_id": (await r.get_json())["id"],
+        "account_id": 1,
+        "post_id": 1,
+        "rule_id": 1,
+        "filing_id": 1,
+    }
 
 
 def _url(rule, args) -> str:
@@ -60,7 +69,15 @@ async def test_every_state_changing_route_audits_for_staff(app, sender, demo):
 
 
 async def test_every_state_changing_route_audits_anonymous_calls(app, demo):
-    admin_args = {"staff_id": 1, "unit_id": 1, "token_id": 1}
+    admin_args = {
+        "staff_id": 1,
+        "unit_id": 1,
+        "token_id": 1,
+        "account_id": 1,
+        "post_id": 1,
+        "rule_id": 1,
+        "filing_id": 1,
+    }
     missing = []
     for rule, method in state_changing_rules(app):
         last = await AuditRecord.all().order_by("-id").first()

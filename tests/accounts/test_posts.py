@@ -1,0 +1,421 @@
+"""Posts: screening at insert, sources of reposts, idempotent external ids, imports, who may do
+what, and the audit trail (002 §11, 004 §6(五), 000 §14(五))."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+from werkzeug.datastructures import FileStorage
+
+from accounts import posts
+from accounts.models import AdRule, Post
+from infra.errors import DomainError
+from org.models import AuditRecord
+from tests.accounts.conftest import OTHER_PASSWORD
+from tests.org.conftest import login_as
+
+CLEAN = {"title": "关于2026年城乡居民医保缴费的通知", "published_at": "2026-11-20T09:30:00+08:00"}
+AD = {
+    "title": "年终福利来袭",
+    "summary": "限时抢购，扫码领取优惠券，详情见 https://s.click.taobao.com/abc",
+    "published_at": "2026-11-21 10:00",
+}
+REPOST = {
+    "title": "国务院关于进一步优化政务服务的意见",
+    "published_at": "2026-11-22T08:00:00Z",
+    "is_repost": True,
+    "source_name": "中国政府网",
+    "source_url": "https://www.gov.cn/zhengce/content/2026-11/20/content_1.htm",
+}
+
+
+async def audits(action: str) -> list[AuditRecord]:
+    return await AuditRecord.filter(action=action).order_by("id")
+
+
+# ---------------------------------------------------------------- recording a post
+
+
+async def test_clean_post_is_recorded_in_utc_and_audited(deps, actors, demo_accounts):
+    acc = demo_accounts["rsj"]
+    added = await posts.add_post(deps, actors["editor"], acc.id, CLEAN)
+    assert added.created
+    post = await Post.get(id=added.post.id)
+    assert post.review_status == "ok" and post.findings == []
+    assert post.published_at == dt.datetime(2026, 11, 20, 1, 30, tzinfo=dt.UTC)
+    [rec] = await audits("post.create")
+    assert rec.object_id == str(post.id) and rec.actor_name == "李晓梅"
+    assert CLEAN["title"] in rec.summary
+
+
+async def test_post_with_ad_content_is_flagged_with_evidence(deps, actors, demo_accounts):
+    added = await posts.add_post(deps, actors["editor"], demo_accounts["rsj"].id, AD)
+    post = await Post.get(id=added.post.id)
+    assert post.review_status == "flagged"
+    found = {(f["kind"], f["pattern"]) for f in post.findings}
+    assert {("word", "限时抢购"), ("word", "扫码领取"), ("domain", "s.click.taobao.com")} <= found
+    assert all(f["evidence"] for f in post.findings)
+    [rec] = await audits("post.create")
+    assert "疑似广告" in rec.summary
+
+
+@pytest.mark.parametrize(
+    ("missing", "field"), [("source_name", "source_name"), ("source_url", "source_url")]
+)
+async def test_repost_without_its_source_is_refused(deps, actors, demo_accounts, missing, field):
+    data = {k: v for k, v in REPOST.items() if k != missing}
+    with pytest.raises(DomainError) as exc:
+        await posts.add_post(deps, actors["editor"], demo_accounts["rsj"].id, data)
+    assert exc.value.details["field"] == field and "来源" in exc.value.message
+    assert await Post.all().count() == 0
+    assert await audits("post.create") == []
+
+
+async def test_repost_source_must_be_a_web_address(deps, actors, demo_accounts):
+    data = {**REPOST, "source_url": "javascript:alert(1)"}
+    with pytest.raises(DomainError) as exc:
+        await posts.add_post(deps, actors["editor"], demo_accounts["rsj"].id, data)
+    assert exc.value.details["field"] == "source_url" and "http" in exc.value.message
+    added = await posts.add_post(deps, actors["editor"], demo_accounts["rsj"].id, REPOST)
+    assert added.post.is_repost and added.post.source_name == "中国政府网"
+
+
+BAD_FIELDS = [
+    ({"published_at": "2026-11-20"}, "title", "标题"),
+    ({"title": "通知"}, "published_at", "发布时间"),
+    ({"title": "通知", "published_at": "上周三"}, "published_at", "发布时间"),
+    ({"title": "通知", "published_at": "2026-12-25T09:00:00+08:00"}, "published_at", "晚于"),
+    ({**CLEAN, "is_repost": "也许"}, "is_repost", "是否转载"),
+    ({**CLEAN, "url": "mp.weixin.qq.com/s/a"}, "url", "http"),
+    ({**CLEAN, "title": "长" * 301}, "title", "300"),
+]
+
+
+async def test_bad_fields_are_named(deps, actors, demo_accounts):
+    for data, field, words in BAD_FIELDS:
+        with pytest.raises(DomainError) as exc:
+            await posts.add_post(deps, actors["editor"], demo_accounts["rsj"].id, data)
+        assert exc.value.details["field"] == field and words in exc.value.message, data
+    assert await Post.all().count() == 0
+
+
+async def test_same_external_id_returns_the_existing_post(deps, actors, demo_accounts):
+    acc = demo_accounts["rsj"]
+    first = await posts.add_post(deps, actors["editor"], acc.id, {**CLEAN, "external_id": "wx-1"})
+    again = await posts.add_post(
+        deps, actors["editor"], acc.id, {**CLEAN, "title": "改过的标题", "external_id": "wx-1"}
+    )
+    assert first.created and not again.created and again.post.id == first.post.id
+    assert await Post.filter(account_id=acc.id).count() == 1
+    assert len(await audits("post.create")) == 1
+    # The same external id on another account is another post.
+    other = await posts.add_post(
+        deps, actors["gjjeditor"], demo_accounts["gjj"].id, {**CLEAN, "external_id": "wx-1"}
+    )
+    assert other.created and other.post.id != first.post.id
+
+
+# ---------------------------------------------------------------- who may do what
+
+
+async def test_editor_of_another_unit_can_neither_see_nor_add(deps, actors, demo_accounts):
+    acc = demo_accounts["rsj"]
+    await posts.add_post(deps, actors["editor"], acc.id, CLEAN)
+    for call in (
+        posts.add_post(deps, actors["gjjeditor"], acc.id, {**CLEAN, "external_id": "x"}),
+        posts.list_posts(actors["gjjeditor"], acc.id),
+        posts.import_posts(deps, actors["gjjeditor"], acc.id, "a.csv", b"title,published_at\n"),
+    ):
+        with pytest.raises(DomainError) as exc:
+            await call
+        assert exc.value.status == 404
+    assert await Post.all().count() == 1
+
+
+async def test_supervisor_and_leader_read_but_do_not_add(deps, actors, demo_accounts):
+    acc = demo_accounts["rsj"]
+    await posts.add_post(deps, actors["editor"], acc.id, CLEAN)
+    for who in ("supervisor", "leader", "reviewer"):
+        total, rows = await posts.list_posts(actors[who], acc.id)
+        assert total == 1 and rows[0].title == CLEAN["title"]
+        with pytest.raises(DomainError) as exc:
+            await posts.add_post(deps, actors[who], acc.id, {**CLEAN, "external_id": who})
+        assert exc.value.status == 403
+    assert await Post.all().count() == 1
+
+
+async def test_reviewer_of_the_unit_clears_a_flagged_post(deps, actors, demo_accounts):
+    acc = demo_accounts["rsj"]
+    post = (await posts.add_post(deps, actors["editor"], acc.id, AD)).post
+    total, flagged = await posts.list_posts(actors["reviewer"], acc.id, flagged_only=True)
+    assert total == 1 and flagged[0].id == post.id
+
+    for who, status in (("editor", 403), ("gjjreviewer", 404), ("supervisor", 403)):
+        with pytest.raises(DomainError) as exc:
+            await posts.clear_post(deps, actors[who], post.id, "不是广告")
+        assert exc.value.status == status, who
+    with pytest.raises(DomainError) as exc:
+        await posts.clear_post(deps, actors["reviewer"], post.id, "  ")
+    assert exc.value.details["field"] == "note"
+    assert (await Post.get(id=post.id)).review_status == "flagged"
+
+    await posts.clear_post(deps, actors["reviewer"], post.id, "系本地消费券发放通知，非商业广告")
+    assert (await Post.get(id=post.id)).review_status == "cleared"
+    [rec] = await audits("post.clear")
+    assert rec.actor_name == "张志强" and rec.after["note"].startswith("系本地消费券")
+    assert rec.before["review_status"] == "flagged"
+    assert await posts.list_posts(actors["reviewer"], acc.id, flagged_only=True) == (0, [])
+    with pytest.raises(DomainError) as exc:
+        await posts.clear_post(deps, actors["reviewer"], post.id, "再次")
+    assert exc.value.status == 409
+    assert len(await audits("post.clear")) == 1
+
+
+# ---------------------------------------------------------------- import
+
+ROWS_ZH = [
+    ["标题", "摘要", "链接", "发布时间", "是否转载", "来源名称", "来源链接", "编号"],
+    [
+        "医保缴费开始了",
+        "请按时缴费",
+        "https://mp.weixin.qq.com/s/a",
+        "2026-11-18 09:00",
+        "否",
+        "",
+        "",
+        "a1",
+    ],
+    ["转载：优化营商环境条例", "", "", "2026/11/19 10:30", "是", "", "", "a2"],  # no source
+    ["社保卡换发指南", "包邮到家，加微信领取", "", "2026年11月20日 08:15", "否", "", "", "a3"],
+    ["国务院常务会议要点", "", "", "2026-11-21", "是", "中国政府网", "https://www.gov.cn/a", "a4"],
+]
+
+
+def csv_bytes(rows, encoding: str) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue().encode(encoding)
+
+
+def xlsx_bytes(rows) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+async def _check_imported(acc, report) -> None:
+    assert report["imported"] == 3 and report["duplicates"] == 0
+    assert report["errors"] == [{"row": 3, "message": "转载信息须注明来源：请填写来源名称"}]
+    rows = {p.external_id: p for p in await Post.filter(account_id=acc.id)}
+    assert set(rows) == {"a1", "a3", "a4"}
+    assert rows["a3"].review_status == "flagged" and rows["a1"].review_status == "ok"
+    assert rows["a4"].is_repost and rows["a4"].source_url == "https://www.gov.cn/a"
+    assert rows["a3"].published_at == dt.datetime(2026, 11, 20, 0, 15, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk"])
+async def test_csv_import_reports_bad_rows_and_imports_the_rest(
+    deps, actors, demo_accounts, encoding
+):
+    acc = demo_accounts["rsj"]
+    content = csv_bytes(ROWS_ZH, encoding)
+    report = await posts.import_posts(deps, actors["editor"], acc.id, "发布记录.csv", content)
+    await _check_imported(acc, report)
+    [rec] = await audits("post.import")
+    assert rec.object_id == str(acc.id) and "导入 3 条" in rec.summary
+    again = await posts.import_posts(deps, actors["editor"], acc.id, "发布记录.csv", content)
+    assert again["imported"] == 0 and again["duplicates"] == 3
+    assert await Post.filter(account_id=acc.id).count() == 3
+
+
+async def test_xlsx_import_with_english_headers_and_excel_values(deps, actors, demo_accounts):
+    acc = demo_accounts["rsj"]
+    rows = [
+        ["Title", "Summary", "URL", "Published_At", "Is_Repost", "Source_Name", "Source_URL", "ID"],
+        ["医保缴费开始了", None, None, dt.datetime(2026, 11, 18, 9, 0), False, None, None, "a1"],
+        ["转载：优化营商环境条例", None, None, dt.datetime(2026, 11, 19, 10, 30), "是"],
+        [None, None, None, None, None],  # Excel's empty rows are skipped silently
+        ["社保卡换发指南", "包邮到家", None, dt.datetime(2026, 11, 20, 8, 15), 0, None, None, "a3"],
+        ["国务院常务会议要点", "", "", dt.date(2026, 11, 21), 1, "中国政府网",
+         "https://www.gov.cn/a", "a4"],
+    ]  # fmt: skip
+    report = await posts.import_posts(
+        deps, actors["editor"], acc.id, "posts.xlsx", xlsx_bytes(rows)
+    )
+    await _check_imported(acc, report)
+
+
+async def test_rows_without_external_id_are_not_imported_twice(deps, actors, demo_accounts):
+    acc = demo_accounts["rsj"]
+    content = csv_bytes([["标题", "发布时间"], ["通知一", "2026-11-18 09:00"]], "utf-8")
+    for _ in range(2):
+        await posts.import_posts(deps, actors["editor"], acc.id, "a.csv", content)
+    assert await Post.filter(account_id=acc.id).count() == 1
+
+
+UNUSABLE_FILES = [
+    ("a.pdf", b"%PDF-1.4", "文件格式"),
+    ("a.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", ".xls"),
+    ("a.xlsx", b"PK\x03\x04 not really a zip", "无法读取"),
+    ("a.csv", b"", "空"),
+    ("a.csv", b"\xff\xfe\x00\xd8garbage\x81", "编码"),
+    ("a.csv", "摘要,链接\n一,二\n".encode(), "标题、发布时间"),
+    ("a.csv", "标题,标题,发布时间\n".encode(), "不止一次"),
+    ("a.csv", "标题,发布时间\n".encode(), "没有可导入"),
+]
+
+
+async def test_unusable_files_are_refused_clearly(deps, actors, demo_accounts):
+    for filename, content, words in UNUSABLE_FILES:
+        with pytest.raises(DomainError) as exc:
+            await posts.import_posts(
+                deps, actors["editor"], demo_accounts["rsj"].id, filename, content
+            )
+        assert words in exc.value.message, (filename, content, exc.value.message)
+    assert await Post.all().count() == 0
+    assert await audits("post.import") == []
+
+
+async def test_more_than_5000_rows_is_refused_and_nothing_imported(deps, actors, demo_accounts):
+    rows = [["标题", "发布时间", "编号"]] + [
+        [f"第{i}条", "2026-11-18 09:00", str(i)] for i in range(5001)
+    ]
+    with pytest.raises(DomainError) as exc:
+        await posts.import_posts(
+            deps, actors["editor"], demo_accounts["rsj"].id, "big.csv", csv_bytes(rows, "utf-8")
+        )
+    assert exc.value.code == "too_many_rows" and "5000" in exc.value.message
+    assert await Post.all().count() == 0
+
+
+# ---------------------------------------------------------------- ad rules
+
+
+async def test_admin_maintains_ad_rules_and_posts_follow_them(deps, actors, demo_accounts):
+    acc = demo_accounts["rsj"]
+    with pytest.raises(DomainError) as exc:
+        await posts.add_ad_rule(deps, actors["editor"], {"kind": "word", "pattern": "团购热线"})
+    assert exc.value.status == 403
+
+    rule = await posts.add_ad_rule(
+        deps, actors["admin"], {"kind": "word", "pattern": "团购热线", "note": "本地商家"}
+    )
+    domain = await posts.add_ad_rule(
+        deps, actors["admin"], {"kind": "domain", "pattern": "https://Shop.Example.cn/x"}
+    )
+    assert domain.pattern == "shop.example.cn"
+    assert {r.id for r in await posts.list_ad_rules(actors["editor"])} == {rule.id, domain.id}
+
+    flagged = await posts.add_post(
+        deps, actors["editor"], acc.id, {**CLEAN, "summary": "团购热线：12345", "external_id": "1"}
+    )
+    assert flagged.post.review_status == "flagged"
+    assert flagged.post.findings[0]["pattern"] == "团购热线"
+
+    await posts.remove_ad_rule(deps, actors["admin"], rule.id)
+    assert not (await AdRule.get(id=rule.id)).active
+    later = await posts.add_post(
+        deps, actors["editor"], acc.id, {**CLEAN, "summary": "团购热线：12345", "external_id": "2"}
+    )
+    assert later.post.review_status == "ok"
+    actions = [r.action for r in await AuditRecord.filter(object_type="ad_rule").order_by("id")]
+    assert actions == ["ad_rule.create", "ad_rule.create", "ad_rule.remove"]
+
+
+BAD_RULES = [
+    ({"kind": "phrase", "pattern": "团购"}, "规则类型"),
+    ({"kind": "word", "pattern": "购"}, "至少2个字"),
+    ({"kind": "lure", "pattern": "([未闭合"}, "正则表达式有误"),
+    ({"kind": "lure", "pattern": "(a+)+b"}, "嵌套"),
+    ({"kind": "lure", "pattern": "x*"}, "空文本"),
+    ({"kind": "domain", "pattern": "不是域名"}, "域名格式"),
+    ({"kind": "domain", "pattern": "gov.cn"}, "公共后缀"),
+    ({"kind": "word", "pattern": "包邮"}, "内置规则"),
+]
+
+
+async def test_bad_ad_rules_are_refused(deps, actors):
+    for data, words in BAD_RULES:
+        with pytest.raises(DomainError) as exc:
+            await posts.add_ad_rule(deps, actors["admin"], data)
+        assert words in exc.value.message, data
+    await posts.add_ad_rule(deps, actors["admin"], {"kind": "word", "pattern": "团购热线"})
+    with pytest.raises(DomainError) as exc:
+        await posts.add_ad_rule(deps, actors["admin"], {"kind": "word", "pattern": "团购热线"})
+    assert exc.value.status == 409
+    assert await AdRule.all().count() == 1
+
+
+# ---------------------------------------------------------------- over HTTP
+
+
+async def test_http_posts_screening_import_and_clearing(app, sender, demo_accounts):
+    acc = demo_accounts["rsj"]
+    editor = await login_as(app, sender, "editor")
+    url = f"/api/accounts/{acc.id}/posts"
+
+    r = await editor.post(url, json={**AD, "external_id": "wx-9"})
+    assert r.status_code == 201
+    post = await r.get_json()
+    assert post["review_status"] == "flagged" and post["findings"]
+    r = await editor.post(url, json={**AD, "external_id": "wx-9"})
+    assert r.status_code == 200 and (await r.get_json())["id"] == post["id"]
+
+    r = await editor.post(url, json={k: v for k, v in REPOST.items() if k != "source_url"})
+    assert r.status_code == 400
+    assert (await r.get_json())["error"]["details"]["field"] == "source_url"
+
+    r = await editor.post("/api/screen", json={"title": "好消息", "body": "全场包邮", "urls": []})
+    assert r.status_code == 200 and not (await r.get_json())["clean"]
+
+    content = csv_bytes(ROWS_ZH, "gbk")
+    r = await editor.client.post(
+        f"{url}/import",
+        files={"file": FileStorage(io.BytesIO(content), filename="发布记录.csv")},
+        headers={"X-CSRF-Token": editor.csrf},
+    )
+    assert r.status_code == 200, await r.get_json()
+    assert (await r.get_json())["imported"] == 3
+
+    r = await editor.get(f"{url}?flagged=1")
+    body = await r.get_json()
+    assert body["total"] == 2 and all(p["review_status"] == "flagged" for p in body["items"])
+
+    reviewer = await login_as(app, sender, "reviewer")
+    r = await reviewer.post(f"/api/posts/{post['id']}/clear", json={"note": "核实为政务信息"})
+    assert r.status_code == 200 and (await r.get_json())["review_status"] == "cleared"
+    assert await AuditRecord.filter(action="post.clear", object_id=str(post["id"])).exists()
+
+
+async def test_http_other_unit_is_refused_and_the_attempt_audited(app, sender, demo_accounts):
+    acc = demo_accounts["rsj"]
+    other = await login_as(app, sender, "gjjeditor", OTHER_PASSWORD)
+    last = (await AuditRecord.all().order_by("-id").first()).id
+    r = await other.post(f"/api/accounts/{acc.id}/posts", json=CLEAN)
+    assert r.status_code == 404
+    assert await Post.all().count() == 0
+    [rec] = await AuditRecord.filter(id__gt=last)
+    assert rec.outcome == "rejected" and rec.actor_name.startswith("公积金")
+
+
+async def test_http_ad_rules_admin(app, sender, demo_units):
+    admin = await login_as(app, sender, "admin")
+    r = await admin.post("/api/ad-rules", json={"kind": "domain", "pattern": "shop.example.cn"})
+    assert r.status_code == 201
+    rule_id = (await r.get_json())["id"]
+    editor = await login_as(app, sender, "editor")
+    r = await editor.delete(f"/api/ad-rules/{rule_id}")
+    assert r.status_code == 403
+    body = await (await editor.get("/api/ad-rules")).get_json()
+    assert [x["pattern"] for x in body["rules"]] == ["shop.example.cn"] and body["defaults"]
+    r = await admin.delete(f"/api/ad-rules/{rule_id}")
+    assert r.status_code == 200 and not (await r.get_json())["active"]
+    assert await AuditRecord.filter(action="ad_rule.remove", object_id=str(rule_id)).exists()
