@@ -17,12 +17,15 @@ venv: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/minsheng migrate
 
+# The demo city's account filings end with its government office (QY-BGS).
+DEMO_ENV := MINSHENG_FILING_FINAL_UNIT_CODE=$${MINSHENG_FILING_FINAL_UNIT_CODE:-QY-BGS}
+
 seed: migrate
-	$(BIN)/minsheng seed-demo
+	$(DEMO_ENV) $(BIN)/minsheng seed-demo
 
 run: seed
 	@echo "民声已启动：控制台 http://127.0.0.1:8000/console  （Ctrl-C 停止）"
-	MINSHENG_COOKIE_SECURE=$${MINSHENG_COOKIE_SECURE:-false} MINSHENG_FILING_FINAL_UNIT_CODE=$${MINSHENG_FILING_FINAL_UNIT_CODE:-QY-BGS} $(BIN)/minsheng serve
+	MINSHENG_COOKIE_SECURE=$${MINSHENG_COOKIE_SECURE:-false} $(DEMO_ENV) $(BIN)/minsheng serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -338,8 +338,18 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(migrate_db(settings.database_url))
         print("数据库迁移完成")
         return 0
+
+    async def run(d: Deps) -> int:
+        code = await cli.run(args, d)
+        if args.cmd == "seed-demo" and code == 0:
+            from accounts.demo import seed_demo_accounts
+
+            if await seed_demo_accounts(d):
+                print("演示账号台账：4 个政务新媒体账号（含微信公众号 demo，令牌 minsheng-demo）")
+        return code
+
     try:
-        return asyncio.run(_with_db(settings, lambda d: cli.run(args, d)))
+        return asyncio.run(_with_db(settings, run))
     except DomainError as err:
         print(f"错误：{err.message}", file=sys.stderr)
         return 2
