@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from quart import Blueprint, flash, redirect, render_template, request, url_for
 
-from accounts import service
+from accounts import monitor, posts, service
 from accounts.models import PLATFORMS, STATUSES
 from accounts.monitor import STATES, account_activity
+from accounts.screening import KINDS
 from console.views import login_required
 from infra.errors import DomainError
 from org.service import list_units
@@ -22,6 +23,8 @@ def inject() -> dict:
         "STATUSES": STATUSES,
         "FILING_KINDS": service.FILING_KINDS,
         "ACTIVITY": STATES,
+        "REVIEW_STATUSES": posts.REVIEW_STATUSES,
+        "RULE_KINDS": KINDS,
     }
 
 
@@ -49,12 +52,158 @@ async def account(account_id: int):
     acc = await service.get_account(a, account_id)
     filings = await service.list_filings(a, account_id=acc.id)
     activity = await account_activity(deps(), [acc.id])
+    posts_total, recent = await posts.list_posts(a, acc.id, limit=50)
+    own_unit = "system" in a.roles or a.unit_id == acc.unit_id  # type: ignore[attr-defined]
     return await render_template(
         "account.html",
         account=acc,
         filings=filings,
         activity=activity[0] if activity else None,
         warnings=await service.account_warnings(acc),
+        posts=recent,
+        posts_total=posts_total,
+        can_add_posts=own_unit and a.has("editor"),
+        can_clear_posts=own_unit and a.has("reviewer"),
+    )
+
+
+@bp.post("/accounts/<int:account_id>/posts")
+@login_required
+async def add_post(account_id: int):
+    form = await request.form
+    data = {k: form.get(k, "") for k in form}
+    try:
+        added = await posts.add_post(deps(), actor(), account_id, data)
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+        return redirect(url_for("console_accounts.account", account_id=account_id))
+    post = added.post
+    if not added.created:
+        await flash(f"「{post.title}」已登记过（编号相同），未重复登记", "ok")
+    elif post.review_status == "flagged":
+        await flash(
+            f"已登记「{post.title}」，发现疑似广告 {len(post.findings or [])} 处，待审核人员核查",
+            "error",
+        )
+    else:
+        await flash(f"已登记「{post.title}」", "ok")
+    return redirect(url_for("console_accounts.account", account_id=account_id))
+
+
+MAX_ROW_ERRORS_SHOWN = 20
+
+
+@bp.post("/accounts/<int:account_id>/posts/import")
+@login_required
+async def import_posts(account_id: int):
+    upload = (await request.files).get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise DomainError("missing_file", "请选择要导入的文件（CSV 或 .xlsx）", field="file")
+        report = await posts.import_posts(
+            deps(), actor(), account_id, upload.filename, upload.read()
+        )
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+        return redirect(url_for("console_accounts.account", account_id=account_id))
+    errors = report["errors"]
+    await flash(
+        f"导入完成：导入 {report['imported']} 条，重复 {report['duplicates']} 条，"
+        f"疑似广告 {report['flagged']} 条，出错 {len(errors)} 行",
+        "error" if errors else "ok",
+    )
+    for e in errors[:MAX_ROW_ERRORS_SHOWN]:
+        await flash(f"第 {e['row']} 行：{e['message']}", "error")
+    if len(errors) > MAX_ROW_ERRORS_SHOWN:
+        await flash(f"另有 {len(errors) - MAX_ROW_ERRORS_SHOWN} 行出错未列出", "error")
+    return redirect(url_for("console_accounts.account", account_id=account_id))
+
+
+@bp.post("/posts/<int:post_id>/clear")
+@login_required
+async def clear_post(post_id: int):
+    form = await request.form
+    back = form.get("account_id", "")
+    try:
+        post = await posts.clear_post(deps(), actor(), post_id, form.get("note", ""))
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+        if back.isdigit():
+            return redirect(url_for("console_accounts.account", account_id=int(back)))
+        return redirect(url_for("console_accounts.accounts"))
+    await flash(f"已核查放行「{post.title}」", "ok")
+    return redirect(url_for("console_accounts.account", account_id=post.account_id))  # type: ignore[attr-defined]
+
+
+@bp.get("/ad-rules")
+@login_required
+async def ad_rules():
+    a = actor()
+    return await render_template(
+        "ad_rules.html",
+        rules=await posts.list_ad_rules(a, include_inactive=a.has("admin")),
+        defaults=posts.default_rules_view(),
+        form=request.args,
+    )
+
+
+@bp.post("/ad-rules")
+@login_required
+async def add_ad_rule():
+    form = await request.form
+    data = {k: form.get(k, "") for k in ("kind", "pattern", "note")}
+    try:
+        rule = await posts.add_ad_rule(deps(), actor(), data)
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+        return redirect(url_for("console_accounts.ad_rules"))
+    await flash(f"已添加{KINDS.get(rule.kind, rule.kind)}规则“{rule.pattern}”", "ok")
+    return redirect(url_for("console_accounts.ad_rules"))
+
+
+@bp.post("/ad-rules/<int:rule_id>/remove")
+@login_required
+async def remove_ad_rule(rule_id: int):
+    try:
+        rule = await posts.remove_ad_rule(deps(), actor(), rule_id)
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+    else:
+        await flash(f"已停用规则“{rule.pattern}”", "ok")
+    return redirect(url_for("console_accounts.ad_rules"))
+
+
+@bp.get("/activity")
+@login_required
+async def activity():
+    a = actor()
+    a.require("supervisor", "leader", "admin")
+    d = deps()
+    items = await account_activity(d, await monitor.visible_accounts(a))
+    counts = dict.fromkeys(STATES, 0)
+    for item in items:
+        counts[item.state] += 1
+    state = request.args.get("state", "")
+    if state in STATES:
+        items = [i for i in items if i.state == state]
+    else:
+        state = ""
+    items.sort(key=lambda i: (-i.idle_days, i.account_id))
+    table = await monitor.weekly_compliance(d, [i.account_id for i in items])
+    weekly = {r.account_id: r for r in table.rows}
+    return await render_template(
+        "activity.html",
+        items=items,
+        counts=counts,
+        state=state,
+        weeks=table.weeks,
+        weekly=weekly,
+        today=d.clock.today(),
     )
 
 
