@@ -149,12 +149,7 @@ async def account_warnings(account: Account, unit: Unit | None = None) -> list[s
 
 
 def _scope(actor: Actor):
-    qs = Account.all().select_related("unit")
-    if actor.has("supervisor"):
-        return qs
-    if actor.has("admin", "leader"):
-        return qs.filter(unit__path__startswith=actor.unit_path)
-    return qs.filter(unit_id=actor.unit_id)
+    return actor.scope(Account.all().select_related("unit"))
 
 
 async def get_account(actor: Actor, account_id: Any) -> Account:
@@ -376,12 +371,7 @@ async def list_filings(actor: Actor, account_id: int | None = None) -> list[Fili
     qs = Filing.all().select_related("unit")
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
-    if not actor.has("supervisor"):
-        if actor.has("admin", "leader"):
-            qs = qs.filter(unit__path__startswith=actor.unit_path)
-        else:
-            qs = qs.filter(unit_id=actor.unit_id)
-    return await qs.order_by("-created_at").limit(500)
+    return await actor.scope(qs).order_by("-created_at").limit(500)
 
 
 async def _decidable(deps: Deps, actor: Actor, filing_id: Any) -> Filing:

@@ -83,6 +83,15 @@ class Actor:
             return True
         return "admin" in self.roles and unit_path.startswith(self.unit_path)
 
+    def scope(self, qs, unit: str = "unit"):
+        """Narrow a queryset of rows that belong to a unit (via ``unit``) to what this actor reads,
+        by the same rule as ``reads_unit``."""
+        if self.has("supervisor") or "system" in self.roles:
+            return qs
+        if self.roles & SUBTREE_ROLES:
+            return qs.filter(**{f"{unit}__path__startswith": self.unit_path})
+        return qs.filter(**{f"{unit}_id": self.unit_id})
+
     @property
     def roles_label(self) -> str:
         return ",".join(sorted(self.roles))

@@ -99,6 +99,23 @@ async def _count_failure(deps: Deps, staff: Staff, ip: str, why: str) -> DomainE
     return err
 
 
+async def _refuse_login(
+    deps: Deps, staff: Staff, ip: str, why: str, err: DomainError
+) -> DomainError:
+    """Record a refused login of a known staff member; the caller raises the error."""
+    await record_audit(
+        await actor_for(staff, ip),
+        "auth.login_failed",
+        clock=deps.clock,
+        object_type="staff",
+        object_id=staff.id,
+        summary=why,
+        outcome="failed",
+    )
+    err.audited = True  # type: ignore[attr-defined]
+    return err
+
+
 async def start_login(deps: Deps, username: str, password: str, ip: str) -> dict:
     """Step 1: the password. Returns a challenge for the second factor."""
     staff = await Staff.get_or_none(username=username.strip())
@@ -116,32 +133,21 @@ async def start_login(deps: Deps, username: str, password: str, ip: str) -> dict
         err.audited = True  # type: ignore[attr-defined]
         raise err
     if staff.locked_at is not None:
-        actor = await actor_for(staff, ip)
-        await record_audit(
-            actor,
-            "auth.login_failed",
-            clock=deps.clock,
-            object_type="staff",
-            object_id=staff.id,
-            summary="账号已锁定",
-            outcome="failed",
+        raise await _refuse_login(
+            deps,
+            staff,
+            ip,
+            "账号已锁定",
+            DomainError("account_locked", "账号已锁定，请联系系统管理员解锁", status=423),
         )
-        err = DomainError("account_locked", "账号已锁定，请联系系统管理员解锁", status=423)
-        err.audited = True  # type: ignore[attr-defined]
-        raise err
     if not staff.active:
-        await record_audit(
-            await actor_for(staff, ip),
-            "auth.login_failed",
-            clock=deps.clock,
-            object_type="staff",
-            object_id=staff.id,
-            summary="账号已停用",
-            outcome="failed",
+        raise await _refuse_login(
+            deps,
+            staff,
+            ip,
+            "账号已停用",
+            DomainError("account_disabled", "账号已停用，请联系系统管理员", status=403),
         )
-        err = DomainError("account_disabled", "账号已停用，请联系系统管理员", status=403)
-        err.audited = True  # type: ignore[attr-defined]
-        raise err
     if not _verify(staff.password_hash, password):
         raise await _count_failure(deps, staff, ip, "密码错误")
     method = "totp" if staff.totp_secret else "sms"
