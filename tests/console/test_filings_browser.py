@@ -14,7 +14,7 @@ async def approve(page, sender, username, real_name, comment):
     from playwright.async_api import expect
 
     await sms_login(page, sender, username, real_name)
-    await page.get_by_role("link", name="备案审批").click()
+    await page.get_by_role("link", name="备案审批", exact=True).click()
     await page.get_by_role("link", name="开设 #").first.click()
     await page.get_by_label("审批意见").fill(comment)
     await page.get_by_role("button", name="同意").click()
@@ -27,7 +27,7 @@ async def test_opening_request_approved_by_two_leaders(new_page, sender, setting
     settings.filing_final_unit_code = "QY-BGS"
     editor = await new_page()
     await sms_login(editor, sender, "editor", "李晓梅")
-    await editor.get_by_role("link", name="账号台账").click()
+    await editor.get_by_role("link", name="账号台账", exact=True).click()
     await editor.get_by_role("link", name="申请开设账号").click()
     await choose_option(editor, "platform", "微信公众号")
     await editor.get_by_label("账号名称").fill("清源人社")
@@ -43,7 +43,7 @@ async def test_opening_request_approved_by_two_leaders(new_page, sender, setting
     await approve(city, sender, "cityleader", "赵明", "同意开设")
     await expect(city.get_by_text("已通过")).to_be_visible()
 
-    await editor.get_by_role("link", name="账号台账").click()
+    await editor.get_by_role("link", name="账号台账", exact=True).click()
     row = editor.get_by_role("row", name="清源人社")
     await expect(row).to_contain_text("运行中")
 
