@@ -35,9 +35,10 @@ from accounts.screening import (
     normalize_domain,
     screen_text,
 )
+from accounts.service import get_account
 from infra.clock import SHANGHAI
 from infra.deps import Deps
-from infra.errors import Conflict, DomainError, Forbidden, NotFound
+from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
 from org.access import Actor
 from org.audit import record_audit
 
@@ -232,13 +233,7 @@ async def active_rules() -> list[AdRule]:
 
 
 async def _account(actor: Actor, account_id: Any) -> Account:
-    try:
-        account = await Account.filter(id=int(account_id)).select_related("unit").first()
-    except (TypeError, ValueError):
-        account = None
-    if account is None or not actor.reads_unit(account.unit.path):
-        raise NotFound("账号")
-    return account
+    return await get_account(actor, account_id)
 
 
 def _require_own_unit(actor: Actor, account: Account, role: str, message: str) -> None:
@@ -310,10 +305,7 @@ async def list_posts(
 
 async def clear_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Post:
     """A reviewer looked at a flagged post and found no ad in it."""
-    try:
-        post = await Post.filter(id=int(post_id)).select_related("account__unit").first()
-    except (TypeError, ValueError):
-        post = None
+    post = await Post.filter(id=as_id(post_id, "发布信息")).select_related("account__unit").first()
     if post is None or not actor.reads_unit(post.account.unit.path):
         raise NotFound("发布信息")
     _require_own_unit(actor, post.account, "reviewer", "只能核查本单位账号的发布信息")
@@ -663,10 +655,7 @@ async def add_ad_rule(deps: Deps, actor: Actor, data: dict[str, Any]) -> AdRule:
 async def remove_ad_rule(deps: Deps, actor: Actor, rule_id: Any) -> AdRule:
     """Rules are deactivated, never deleted: the findings of old posts still name them."""
     actor.require("admin")
-    try:
-        rule = await AdRule.get_or_none(id=int(rule_id))
-    except (TypeError, ValueError):
-        rule = None
+    rule = await AdRule.get_or_none(id=as_id(rule_id, "广告规则"))
     if rule is None:
         raise NotFound("广告规则")
     if not rule.active:

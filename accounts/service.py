@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 from accounts.models import LIVE_STATUSES, PLATFORMS, STATUSES, Account, Filing, FilingEvent
 from infra.crypto import decrypt_json, encrypt_json
 from infra.deps import Deps
-from infra.errors import Conflict, DomainError, Forbidden, NotFound
+from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
 from org.access import Actor
 from org.audit import record_audit
 from org.models import Staff, Unit
@@ -127,22 +127,26 @@ async def _refuse_second_account(unit: Unit, platform: str) -> None:
         )
 
 
-async def account_warnings(account: Account, unit: Unit | None = None) -> list[str]:
+async def account_warnings(
+    account: Account, unit: Unit | None = None, unit_names: list[tuple[int, str]] | None = None
+) -> list[str]:
     """Reported, not refused (002 §7(四)): names should match across platforms, and the
-    certified subject should be the unit."""
+    certified subject should be the unit. ``unit_names``: (id, name) of the unit's live accounts,
+    when the caller already has them."""
     unit = unit or await account.unit
+    if unit_names is None:
+        unit_names = await _live_names([unit.id]).values_list("id", "name")
     warnings = []
-    others = (
-        await Account.filter(unit_id=unit.id, status__in=list(LIVE_STATUSES))
-        .exclude(id=account.id)
-        .values_list("name", flat=True)
-    )
-    differing = sorted({n for n in others if n != account.name})
+    differing = sorted({n for i, n in unit_names if i != account.id and n != account.name})
     if differing:
         warnings.append(f"同一单位各平台账号名称不一致：{account.name} / {' / '.join(differing)}")
     if account.certified_subject and account.certified_subject != unit.name:
         warnings.append(f"认证主体「{account.certified_subject}」与单位名称「{unit.name}」不一致")
     return warnings
+
+
+def _live_names(unit_ids: list[int]):
+    return Account.filter(unit_id__in=unit_ids, status__in=list(LIVE_STATUSES))
 
 
 # ---------------------------------------------------------------- reading
@@ -153,10 +157,7 @@ def _scope(actor: Actor):
 
 
 async def get_account(actor: Actor, account_id: Any) -> Account:
-    try:
-        account = await _scope(actor).get_or_none(id=int(account_id))
-    except (TypeError, ValueError):
-        account = None
+    account = await _scope(actor).get_or_none(id=as_id(account_id, "账号"))
     if account is None:
         raise NotFound("账号")
     return account
@@ -173,9 +174,15 @@ async def list_accounts(actor: Actor, filters: dict[str, Any]) -> list[tuple[Acc
         qs = qs.filter(platform=v)
     if v := filters.get("status"):
         qs = qs.filter(status=v)
+    accounts = await qs.order_by("unit__path", "platform")
+    names: dict[int, list[tuple[int, str]]] = {}
+    for unit_id, acc_id, name in await _live_names(
+        list({a.unit_id for a in accounts})  # type: ignore[attr-defined]
+    ).values_list("unit_id", "id", "name"):
+        names.setdefault(unit_id, []).append((acc_id, name))
     rows = []
-    for a in await qs.order_by("unit__path", "platform"):
-        warnings = await account_warnings(a, a.unit)
+    for a in accounts:
+        warnings = await account_warnings(a, a.unit, names.get(a.unit_id, []))  # type: ignore[attr-defined]
         if filters.get("warnings") and not warnings:
             continue
         rows.append((a, warnings))
@@ -347,10 +354,7 @@ async def file_request(
 
 
 async def get_filing(actor: Actor, filing_id: Any) -> tuple[Filing, list[FilingEvent]]:
-    try:
-        filing = await Filing.get_or_none(id=int(filing_id)).select_related("unit")
-    except (TypeError, ValueError):
-        filing = None
+    filing = await Filing.get_or_none(id=as_id(filing_id, "备案申请")).select_related("unit")
     if filing is None or not (
         actor.reads_unit(filing.unit.path)
         or any(step["unit_id"] == actor.unit_id for step in filing.chain)

@@ -57,6 +57,14 @@ class Conflict(DomainError):
         super().__init__(code, message, **details)
 
 
+def as_id(value: object, what: str) -> int:
+    """An id from a request; anything that is not one is "not found", like an unknown id."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise NotFound(what) from None
+
+
 def new_incident_id() -> str:
     """A short id to quote to support, so a 500 can be found in the logs without personal data."""
     return uuid.uuid4().hex[:12]

@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from infra.deps import Deps
-from infra.errors import Conflict, DomainError, Forbidden, NotFound
+from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
 from org.access import Actor, check_roles
 from org.audit import record_audit
 from org.auth import hash_password
@@ -73,10 +73,7 @@ def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
 
 
 async def get_unit(actor: Actor, unit_id: Any) -> Unit:
-    try:
-        unit = await Unit.get_or_none(id=int(unit_id))
-    except (TypeError, ValueError):
-        unit = None
+    unit = await Unit.get_or_none(id=as_id(unit_id, "单位"))
     if unit is None:
         raise NotFound("单位")
     return unit
@@ -198,10 +195,7 @@ async def list_staff(actor: Actor, unit_id: Any = None) -> list[Staff]:
 
 
 async def get_staff(actor: Actor, staff_id: Any) -> Staff:
-    try:
-        staff = await _staff_scope(actor).get_or_none(id=int(staff_id))
-    except (TypeError, ValueError):
-        staff = None
+    staff = await _staff_scope(actor).get_or_none(id=as_id(staff_id, "工作人员"))
     if staff is None:
         raise NotFound("工作人员")
     return staff

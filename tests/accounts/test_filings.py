@@ -219,6 +219,13 @@ async def test_checks_report_name_and_subject_mismatch(deps, people):
     weibo = await Account.get(platform="weibo")
     assert any("认证主体" in w for w in await service.account_warnings(weibo))
     assert not any("认证主体" in w for w in warnings)
+    # The register's list computes the same warnings in one query for all accounts.
+    listed = {a.id: w for a, w in await service.list_accounts(people["supervisor"], {})}
+    assert listed[wechat.id] == warnings and listed[weibo.id] == await service.account_warnings(
+        weibo
+    )
+    flagged = await service.list_accounts(people["supervisor"], {"warnings": "1"})
+    assert {a.id for a, _ in flagged} == {wechat.id, weibo.id}
 
 
 async def test_credentials_are_encrypted_and_never_returned(app, deps, people, sender, caplog):
