@@ -1,0 +1,1 @@
+"""The interaction knowledge base (互动知识库): entries, curation, the matcher and its bench."""
