@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -19,6 +20,8 @@ class Deps:
     calendar: WorkCalendar
     redis: aioredis.Redis
     notifier: Notifier
+    # Per-process state that domain packages keep beside the deps (the knowledge index, say).
+    extensions: dict[str, Any] = field(default_factory=dict)
 
 
 def build_deps(

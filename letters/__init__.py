@@ -1,0 +1,1 @@
+"""Tracked letters (来信): intake, screening, routing, deadlines, supervision, replies."""
