@@ -31,7 +31,14 @@ CHANGEABLE = {
     "responsible_id": "责任人",
 }
 CREDENTIAL_FIELDS = {
-    "wechat": {"app_id": True, "app_secret": True, "token": True, "aes_key": False, "mode": True},
+    "wechat": {
+        "app_id": True,
+        "app_secret": True,
+        "token": True,
+        "aes_key": False,
+        "mode": True,
+        "reply_template_id": False,  # a template message for replies after 48 h
+    },
     "telegram": {"bot_token": True, "webhook_secret": True},
 }
 

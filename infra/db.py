@@ -15,7 +15,13 @@ log = logging.getLogger(__name__)
 APP = "minsheng"
 # Every package's models live in the one Tortoise app so that foreign keys across packages are
 # plain "minsheng.Model" references and one migration history covers the schema.
-MODEL_MODULES = ["infra.models", "org.models", "accounts.models", "knowledge.models"]
+MODEL_MODULES = [
+    "infra.models",
+    "org.models",
+    "accounts.models",
+    "knowledge.models",
+    "letters.models",
+]
 
 
 def tortoise_config(database_url: str) -> dict:

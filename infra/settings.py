@@ -53,6 +53,31 @@ class Settings(BaseSettings):
     activity_fail_days: int = 14
     activity_zombie_days: int = 90
 
+    # Letters (RULES.md section 2)
+    letter_days: int = 15  # calendar days to reply, counted from acceptance (001 §26)
+    letter_disclosure_working_days: int = 15  # 依申请公开 (001 §16)
+    letter_site_error_working_days: int = 2  # 网站找错 (004 §12(三))
+    letter_extension_max_days: int = 15
+    letter_repeat_window_days: int = 180
+    letter_repeat_similarity: int = Field(default=75, ge=1, le=100)
+    letter_petitions_unit_code: str = "QY-XFJ"  # 信访局: complaints go through it (001 §24)
+    letter_mayor_unit_code: str = "QY-BGS"  # whose leaders read the mayor's mailbox (001 §22)
+    letter_intake_unit_code: str = ""  # screens the other kinds; empty: the petitions office
+    letter_review_kinds: str = "*"  # kinds whose replies need review: comma list, * all, empty none
+    letter_reply_templates: dict[str, str] = Field(default_factory=dict)  # kind -> text
+    public_status_rate_limit: int = 30  # status look-ups per client address and window
+    public_status_rate_window_seconds: int = 600
+
+    # The citizens' bot (issue 6)
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    telegram_api_base: str = "https://api.telegram.org"
+    webhook_max_bytes: int = 65536  # larger platform posts answer 413
+    # WeChat waits 5 s for a passive reply; past this the bot answers with an interim message
+    # and sends the rest through the customer-service API.
+    passive_reply_seconds: float = 4.0
+    bot_state_minutes: int = 30  # a conversation's state expires after this much silence
+    bot_rate_per_minute: int = 20  # messages per user per minute before the bot asks to slow down
+
     @property
     def uses_fake_redis(self) -> bool:
         return not self.redis_url

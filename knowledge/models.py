@@ -34,7 +34,7 @@ class Entry(Model):
 
     id = fields.IntField(primary_key=True)
     external_id = fields.CharField(max_length=64, null=True, unique=True)  # id in an import file
-    question = fields.CharField(max_length=300)
+    question = fields.CharField(max_length=1000)
     similar = fields.JSONField(default=list)  # 相似问法
     answer = fields.TextField(default="")
     topic = fields.ForeignKeyField(
@@ -82,7 +82,7 @@ class EntryVersion(Model):
     version = fields.IntField()
     action = fields.CharField(max_length=16)  # create | edit | submit | publish | reject | retire
     status = fields.CharField(max_length=12)
-    question = fields.CharField(max_length=300)
+    question = fields.CharField(max_length=1000)
     similar = fields.JSONField(default=list)
     answer = fields.TextField(default="")
     topic_id = fields.IntField(null=True)

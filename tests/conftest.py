@@ -8,6 +8,7 @@ PostgreSQL / real-Redis variants skip with a message saying what to install, exc
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import uuid
 
@@ -33,6 +34,20 @@ def need_server(what: str, env: str, hint: str) -> str:
     if IN_CI:
         pytest.fail(message + " - CI must run every test", pytrace=False)
     pytest.skip(message)
+
+
+@functools.lru_cache(maxsize=16)
+def _hash_once(password: str) -> str:
+    from org.auth import hash_password
+
+    return hash_password(password)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(monkeypatch):
+    """argon2 is slow on purpose, and nearly every test seeds the demo city's staff, who share a
+    few passwords: each password is hashed once per run. Logins still verify for real."""
+    monkeypatch.setattr("org.service.hash_password", _hash_once)
 
 
 class RecordingSender:

@@ -56,6 +56,9 @@ async def test_app_jobs_purge_and_retry(deps, sender):
     note = await deps.notifier.send_notification("13800000009", "提醒", purpose="test")
     deps.clock.advance(minutes=5)
     assert sorted(await run_due_jobs(deps, jobs())) == [
+        "deliver_replies",
+        "letter_daily_check",
+        "letter_reminders",
         "purge_audit",
         "record_activity",
         "retry_notifications",

@@ -34,6 +34,11 @@ async def _args(admin_session) -> dict[str, int]:
         "post_id": 1,
         "rule_id": 1,
         "filing_id": 1,
+        "entry_id": 1,
+        "topic_id": 1,
+        "group_id": 1,
+        "letter_id": 1,
+        "code": "ABCDE-FGHJK",
     }
 
 
@@ -77,6 +82,11 @@ async def test_every_state_changing_route_audits_anonymous_calls(app, demo):
         "post_id": 1,
         "rule_id": 1,
         "filing_id": 1,
+        "entry_id": 1,
+        "topic_id": 1,
+        "group_id": 1,
+        "letter_id": 1,
+        "code": "ABCDE-FGHJK",
     }
     missing = []
     for rule, method in state_changing_rules(app):

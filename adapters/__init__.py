@@ -1,0 +1,1 @@
+"""Everything that speaks a platform's protocol: WeChat, Telegram, the web chat."""

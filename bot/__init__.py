@@ -1,0 +1,1 @@
+"""The platform-neutral conversation: message and reply types, the dialogue engine, its state."""

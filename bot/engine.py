@@ -1,0 +1,350 @@
+"""The dialogue: a citizen's message in, the bot's replies out.
+
+`Engine.handle` loads the conversation, answers from the knowledge base, offers suggestions or a
+letter, walks the citizen through leaving one, and shows a letter's status. It returns replies and
+never sends them; every question and decision is logged for the knowledge base's attention
+figures, without contact details.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+from bot import texts
+from bot.letters_port import (
+    LETTER_KINDS,
+    guess_kind,
+    letter_status,
+    submit_letter,
+    take_pending_replies,
+)
+from bot.state import Conversation, load_conversation, save_conversation, state_key
+from bot.types import Choice, IncomingMessage, Reply
+from infra.deps import Deps
+from infra.ratelimit import hit
+from knowledge.attention import record_ask, record_feedback
+from knowledge.live import knowledge_index
+from knowledge.models import Entry
+from knowledge.normalize import normalize
+
+log = logging.getLogger(__name__)
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+STATUS_QUERY = re.compile(r"^(?:查询|查看|进度|/status)\s*[:：]?\s*([A-Za-z0-9-]{4,20})?$")
+NUMBER = re.compile(r"^\d{1,2}$")
+
+
+def _word(text: str) -> str:
+    return re.sub(r"[\s。.!！,，]+", "", text).lower()
+
+
+class Engine:
+    def __init__(self, deps: Deps):
+        self.deps = deps
+
+    async def handle(self, msg: IncomingMessage) -> list[Reply]:
+        s = self.deps.settings
+        limited = not await hit(
+            self.deps.redis,
+            f"bot:rate:{msg.channel}:{msg.account}:{msg.user}",
+            limit=s.bot_rate_per_minute,
+            window_seconds=60,
+        )
+        if limited:
+            return [Reply(texts.SLOW_DOWN)]
+        done_key = ""
+        if msg.message_id:
+            # A client retrying the same message (the web page after a network error) gets the
+            # same replies, and the conversation does not move twice.
+            done_key = f"bot:done:{msg.channel}:{msg.account}:{msg.user}:{msg.message_id}"[:250]
+            cached = await self.deps.redis.get(done_key)
+            if cached:
+                return [Reply.from_dict(r) for r in json.loads(cached)]
+        key = state_key(msg.channel, msg.account, msg.user)
+        conv = await load_conversation(self.deps.redis, key)
+        replies = [
+            Reply(texts.PENDING_REPLY.format(code=code, reply=reply))
+            for code, reply in await take_pending_replies(
+                msg.channel, msg.account, msg.user, clock=self.deps.clock
+            )
+        ]
+        replies += await self._dispatch(msg, conv)
+        await save_conversation(self.deps.redis, key, conv, ttl_seconds=s.bot_state_minutes * 60)
+        if done_key:
+            body = json.dumps([r.as_dict() for r in replies], ensure_ascii=False)
+            await self.deps.redis.set(done_key, body, ex=600)
+        return replies
+
+    async def _dispatch(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:
+        if msg.unsupported:
+            return [Reply(texts.UNSUPPORTED.format(what=msg.unsupported))]
+        if msg.action:
+            return await self._action(msg, conv)
+        text = msg.text.strip()[:1000]
+        if not text:
+            return [Reply(texts.EMPTY)]
+        word = _word(text)
+        status = STATUS_QUERY.match(text.strip())
+        if status:
+            conv.reset()
+            if status.group(1):
+                return [await self._status(status.group(1))]
+            conv.step = "status_code"
+            return [Reply(texts.STATUS_ASK_CODE)]
+        if word in texts.HELP_WORDS:
+            conv.reset()
+            return [Reply(texts.HELP)]
+        if word in texts.HUMAN_WORDS or word in texts.LETTER_WORDS:
+            question = conv.question if conv.step in {"feedback", "choose", "offer"} else ""
+            return self._start_letter(conv, question)
+        step = conv.step
+        if step.startswith("letter_"):
+            return await self._letter_step(msg, conv, text, word)
+        if step == "status_code":
+            conv.reset()
+            if re.fullmatch(r"[A-Za-z0-9-]{4,20}", text):
+                return [await self._status(text)]
+        if step == "feedback" and (word in texts.YES_WORDS or word in texts.NO_WORDS):
+            return await self._feedback(conv, helpful=word in texts.YES_WORDS)
+        if step == "choose" and (NUMBER.match(word) or word in {"都不是", "都不对"}):
+            return await self._choose(msg, conv, word)
+        if step == "offer" and word in {"1", "2", *texts.CANCEL_WORDS}:
+            if word == "1":
+                return self._start_letter(conv, conv.question)
+            conv.reset()
+            return [Reply(texts.OK_NO_LETTER)]
+        return await self._question(msg, conv, text)
+
+    async def _action(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:
+        conv.reset()
+        if msg.action == "welcome":
+            name = await self._account_name(msg)
+            return [Reply(texts.WELCOME.format(name=name))]
+        if msg.action == "status":
+            conv.step = "status_code"
+            return [Reply(texts.STATUS_ASK_CODE)]
+        if msg.action in {"letter", "human"}:
+            return self._start_letter(conv, "")
+        return [Reply(texts.HELP)]
+
+    async def _account_name(self, msg: IncomingMessage) -> str:
+        from accounts.models import Account
+
+        if msg.account:
+            account = await Account.get_or_none(code=msg.account)
+            if account:
+                return account.name
+        return "政务"
+
+    # Questions and the knowledge base
+
+    async def _question(self, msg: IncomingMessage, conv: Conversation, text: str) -> list[Reply]:
+        index = knowledge_index(self.deps)
+        decision = await index.decide(text)
+        ask = await record_ask(
+            text=text,
+            channel=msg.channel,
+            account_id=None,
+            decision=decision.decision,
+            entry_id=int(decision.entry) if decision.entry else None,
+            score=decision.score,
+            suggestions=list(decision.suggestions),
+            clock=self.deps.clock,
+        )
+        conv.reset()
+        conv.question = text
+        conv.ask_id = ask.id
+        if decision.decision == "answer" and decision.entry:
+            entry = await Entry.get_or_none(id=int(decision.entry))
+            if entry and entry.live:
+                conv.step = "feedback"
+                conv.entry = decision.entry
+                return self._answer(entry)
+        if decision.decision in {"answer", "suggest"} and decision.suggestions:
+            choices = []
+            for i, entry_id in enumerate(decision.suggestions[:3], start=1):
+                entry = await Entry.get_or_none(id=int(entry_id))
+                if entry and entry.live:
+                    choices.append(Choice(str(i), entry.live["question"]))
+                    conv.suggestions.append(entry_id)
+            if choices:
+                conv.step = "choose"
+                choices.append(Choice("0", texts.SUGGEST_NONE_LABEL))
+                return [Reply(texts.SUGGEST, choices=tuple(choices))]
+        conv.step = "offer"
+        return [Reply(texts.CANNOT_ANSWER, choices=_choices(texts.OFFER_CHOICES))]
+
+    def _answer(self, entry: Entry) -> list[Reply]:
+        live = entry.live or {}
+        return [
+            Reply(f"【{live.get('question', '')}】\n{live.get('answer', '')}"),
+            Reply(texts.ASK_FEEDBACK, choices=_choices(texts.FEEDBACK_CHOICES)),
+        ]
+
+    async def _choose(self, msg: IncomingMessage, conv: Conversation, word: str) -> list[Reply]:
+        if not NUMBER.match(word) or word == "0":
+            return self._start_letter(conv, conv.question)
+        pick = int(word) - 1
+        if not 0 <= pick < len(conv.suggestions):
+            return [Reply(f"请回复 1 到 {len(conv.suggestions)} 之间的序号，或回复 0 留言。")]
+        entry = await Entry.get_or_none(id=int(conv.suggestions[pick]))
+        if entry is None or not entry.live:
+            return self._start_letter(conv, conv.question)
+        ask = await record_ask(
+            text=conv.question,
+            channel=msg.channel,
+            account_id=None,
+            decision="answer",
+            entry_id=entry.id,
+            score=1.0,
+            suggestions=[],
+            clock=self.deps.clock,
+        )
+        conv.step, conv.entry, conv.ask_id, conv.suggestions = "feedback", str(entry.id), ask.id, []
+        return self._answer(entry)
+
+    async def _feedback(self, conv: Conversation, *, helpful: bool) -> list[Reply]:
+        if conv.ask_id is not None:
+            await record_feedback(conv.ask_id, helpful=helpful, clock=self.deps.clock)
+        if helpful:
+            conv.reset()
+            conv.unsolved = 0
+            return [Reply(texts.THANKS)]
+        conv.unsolved += 1
+        if conv.unsolved >= 2:
+            return [Reply(texts.STILL_UNSOLVED), *self._start_letter(conv, conv.question)]
+        question = conv.question
+        conv.reset()
+        conv.question = question
+        conv.step = "offer"
+        return [Reply(texts.SORRY_TRY_AGAIN, choices=_choices(texts.OFFER_CHOICES))]
+
+    # Leaving a letter
+
+    def _start_letter(self, conv: Conversation, question: str) -> list[Reply]:
+        unsolved = conv.unsolved
+        conv.reset()
+        conv.unsolved = unsolved
+        conv.draft = {"content": question}
+        if question:
+            conv.step = "letter_more"
+            return [Reply(texts.LETTER_MORE.format(content=question))]
+        conv.step = "letter_content"
+        return [Reply(texts.LETTER_CONTENT)]
+
+    async def _letter_step(
+        self, msg: IncomingMessage, conv: Conversation, text: str, word: str
+    ) -> list[Reply]:
+        draft, step = conv.draft, conv.step
+        if word in texts.CANCEL_WORDS and step != "letter_mobile":
+            conv.reset()
+            return [Reply(texts.LETTER_CANCELLED)]
+        if step == "letter_content":
+            if len(normalize(text)) < 5:
+                return [Reply(texts.LETTER_TOO_SHORT)]
+            draft["content"] = text
+            conv.step = "letter_more"
+            return [Reply(texts.LETTER_MORE.format(content=text))]
+        if step == "letter_more":
+            if word not in {"1", "没有", "完整", "继续", "好", "好的", "没了"}:
+                draft["content"] = f"{draft.get('content', '')}\n{text}".strip()[:2000]
+                return [Reply(texts.LETTER_MORE_ADDED)]
+            if len(normalize(draft.get("content", ""))) < 5:
+                conv.step = "letter_content"
+                return [Reply(texts.LETTER_TOO_SHORT)]
+            draft["kind_options"] = _kind_options(guess_kind(draft["content"]))
+            conv.step = "letter_kind"
+            return [self._kind_reply(draft)]
+        if step == "letter_kind":
+            options = draft.get("kind_options") or _kind_options("consultation")
+            if not NUMBER.match(word) or not 1 <= int(word) <= len(options):
+                return [self._kind_reply(draft)]
+            draft["kind"] = options[int(word) - 1]
+            conv.step = "letter_name"
+            return [Reply(texts.LETTER_PRIVACY)]
+        if step == "letter_name":
+            draft["name"] = "" if word in texts.SKIP_WORDS else text[:30]
+            conv.step = "letter_mobile"
+            return [Reply(texts.LETTER_MOBILE)]
+        if step == "letter_mobile":
+            if word in texts.SKIP_WORDS:
+                draft["mobile"] = ""
+            elif MOBILE.match(word):
+                draft["mobile"] = word
+            else:
+                return [Reply(texts.LETTER_BAD_MOBILE)]
+            conv.step = "letter_confirm"
+            return [self._confirm_reply(draft)]
+        if step == "letter_confirm":
+            if word in {"1", "提交", "确认"}:
+                return await self._submit(msg, conv)
+            if word in {"2", "修改", "重新填写"}:
+                conv.step = "letter_content"
+                return [Reply(texts.LETTER_CONTENT)]
+            if word == "3":
+                conv.reset()
+                return [Reply(texts.LETTER_CANCELLED)]
+            return [self._confirm_reply(draft)]
+        conv.reset()
+        return [Reply(texts.HELP)]
+
+    def _kind_reply(self, draft: dict) -> Reply:
+        options = draft.get("kind_options") or _kind_options("consultation")
+        return Reply(
+            texts.LETTER_KIND,
+            choices=tuple(Choice(str(i), LETTER_KINDS[k]) for i, k in enumerate(options, 1)),
+        )
+
+    def _confirm_reply(self, draft: dict) -> Reply:
+        mobile = draft.get("mobile") or ""
+        masked = f"{mobile[:3]}****{mobile[-4:]}" if mobile else texts.NOT_PROVIDED
+        text = texts.LETTER_CONFIRM.format(
+            kind=LETTER_KINDS.get(draft.get("kind", ""), ""),
+            content=draft.get("content", ""),
+            name=draft.get("name") or texts.NOT_PROVIDED,
+            mobile=masked,
+        )
+        return Reply(text, choices=_choices(texts.CONFIRM_CHOICES))
+
+    async def _submit(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:
+        draft = conv.draft
+        # The confirming message's id makes a retried delivery return the same letter.
+        key = f"{msg.channel}:{msg.account}:{msg.user}:{msg.message_id or draft.get('started')}"
+        code, deadline = await submit_letter(
+            self.deps,
+            channel=msg.channel,
+            account_code=msg.account,
+            user=msg.user,
+            kind=draft["kind"],
+            content=draft["content"],
+            name=draft.get("name", ""),
+            mobile=draft.get("mobile", ""),
+            idempotency_key=key,
+        )
+        conv.reset()
+        conv.unsolved = 0
+        return [Reply(texts.LETTER_DONE.format(code=code, deadline=deadline))]
+
+    async def _status(self, code: str) -> Reply:
+        found = await letter_status(self.deps, code)
+        if found is None:
+            return Reply(texts.STATUS_NOT_FOUND.format(code=code.upper()))
+        return Reply(found)
+
+
+def _choices(pairs) -> tuple[Choice, ...]:
+    return tuple(Choice(v, label) for v, label in pairs)
+
+
+def _kind_options(first: str) -> list[str]:
+    return [first, *[k for k in LETTER_KINDS if k != first]]
+
+
+def engine_for(deps: Deps) -> Engine:
+    """One engine per process, kept beside the deps."""
+    engine = deps.extensions.get("bot_engine")
+    if engine is None:
+        engine = deps.extensions["bot_engine"] = Engine(deps)
+    return engine

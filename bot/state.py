@@ -1,0 +1,50 @@
+"""A conversation's state in Redis: small JSON under one key per user, expiring after silence.
+
+Redis may be lost at any moment: then a conversation starts over, which costs the citizen a step
+but never a letter (letters are committed in the database before their code is shown).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+
+@dataclass
+class Conversation:
+    step: str = "idle"
+    question: str = ""
+    ask_id: int | None = None
+    entry: str | None = None
+    suggestions: list[str] = field(default_factory=list)
+    unsolved: int = 0
+    draft: dict[str, Any] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        keep = self.unsolved
+        self.__init__()  # type: ignore[misc]
+        self.unsolved = keep
+
+
+def state_key(channel: str, account: str, user: str) -> str:
+    return f"bot:conv:{channel}:{account}:{user}"
+
+
+async def load_conversation(redis: aioredis.Redis, key: str) -> Conversation:
+    raw = await redis.get(key)
+    if not raw:
+        return Conversation()
+    try:
+        data = json.loads(raw)
+        return Conversation(**{k: v for k, v in data.items() if k in Conversation.__annotations__})
+    except (ValueError, TypeError):
+        return Conversation()
+
+
+async def save_conversation(
+    redis: aioredis.Redis, key: str, conv: Conversation, *, ttl_seconds: int
+) -> None:
+    await redis.set(key, json.dumps(asdict(conv), ensure_ascii=False), ex=ttl_seconds)

@@ -1,0 +1,68 @@
+"""What the bot says, in one place, so that the office can read and adjust its voice."""
+
+from __future__ import annotations
+
+WELCOME = (
+    "您好！这里是{name}智能问答服务。\n"
+    "请直接发送您的问题，例如“居住证怎么办理”。\n"
+    "回复“留言”可向有关部门写信，回复“查询 跟踪码”可查看留言办理进度，回复“帮助”查看说明。"
+)
+HELP = (
+    "使用说明：\n"
+    "1. 直接发送问题，我会从政务知识库中为您查找答案；\n"
+    "2. 回复“留言”，把问题转给有关部门，在法定期限内答复；\n"
+    "3. 回复“查询 跟踪码”，查看留言的办理进度和答复；\n"
+    "4. 回复“人工”，直接留言给工作人员。"
+)
+ASK_FEEDBACK = "以上答复是否解决了您的问题？"
+FEEDBACK_CHOICES = (("1", "已解决"), ("2", "未解决"))
+THANKS = "感谢您的反馈！如还有其他问题，请直接发送。"
+SORRY_TRY_AGAIN = "抱歉没能帮到您。您可以换个说法再问一次，或回复“留言”把问题转给有关部门。"
+SUGGEST = "您是不是想问以下问题？请回复序号："
+SUGGEST_NONE_LABEL = "都不是，我要留言"
+CANNOT_ANSWER = (
+    "抱歉，这个问题我暂时无法准确回答。您可以留言，我们会转给有关部门，在法定期限内答复您。"
+)
+OFFER_CHOICES = (("1", "我要留言"), ("2", "不用了"))
+STILL_UNSOLVED = "看来问题还没有解决，我们帮您转给工作人员。"
+OK_NO_LETTER = "好的。如还有其他问题，请直接发送。"
+UNSUPPORTED = "目前我只能识别文字消息（{what}暂不支持），请用文字描述您的问题。"
+SLOW_DOWN = "您发送得太快了，请稍后再试。"
+INTERIM = "正在为您查询，请稍候……"
+EMPTY = "请用文字描述您的问题，例如“社保卡丢了怎么补办”。"
+
+LETTER_CONTENT = "请描述您要反映的问题或咨询的事项（越具体越便于办理）："
+LETTER_MORE = "您的留言内容：\n「{content}」\n如需补充，请直接发送补充内容；内容完整请回复 1。"
+LETTER_MORE_ADDED = "已补充。还有需要补充的吗？内容完整请回复 1。"
+LETTER_TOO_SHORT = "留言内容太短，请具体描述您的问题（至少5个字）。"
+LETTER_KIND = "请选择留言类型（回复序号）："
+LETTER_PRIVACY = (
+    "为便于办理单位联系您，您可以留下姓名和手机号（均为选填）。"
+    "您的个人信息仅办理单位可见，不会公开，也不会出现在答复和知识库中。\n"
+    "请发送您的姓名，或回复“跳过”。"
+)
+LETTER_MOBILE = "请发送您的手机号（11位），或回复“跳过”。"
+LETTER_BAD_MOBILE = "手机号格式不正确，请重新发送11位手机号，或回复“跳过”。"
+LETTER_CONFIRM = "请确认您的留言：\n类型：{kind}\n内容：{content}\n姓名：{name}\n手机：{mobile}"
+CONFIRM_CHOICES = (("1", "提交"), ("2", "重新填写内容"), ("3", "取消留言"))
+LETTER_CANCELLED = "已取消留言。如还有其他问题，请直接发送。"
+LETTER_DONE = (
+    "留言已提交！\n跟踪码：{code}\n请妥善保存跟踪码。有关部门将于{deadline}前答复您"
+    "（以受理时间起算）。\n回复“查询 {code}”可随时查看办理进度。"
+)
+NOT_PROVIDED = "未填写"
+
+STATUS_ASK_CODE = "请发送留言的跟踪码（如 ABCD-EFGH）："
+STATUS_NOT_FOUND = "没有找到跟踪码为 {code} 的留言，请核对后重新发送。"
+STATUS_LINE = "跟踪码：{code}\n状态：{status}\n办理单位：{unit}\n提交时间：{created}{deadline}"
+STATUS_REPLY = "\n答复（{at}）：\n{reply}"
+PENDING_REPLY = "您的留言（跟踪码 {code}）已有答复：\n{reply}"
+
+# Words a citizen uses for the global commands; compared after normalisation.
+HELP_WORDS = {"帮助", "菜单", "help", "?", "？", "/help", "使用说明"}
+LETTER_WORDS = {"留言", "写信", "我要留言", "投诉", "我要投诉", "反映问题"}
+HUMAN_WORDS = {"人工", "人工服务", "转人工", "人工客服", "客服"}
+CANCEL_WORDS = {"取消", "算了", "退出", "不用了"}
+SKIP_WORDS = {"跳过", "不填", "不留", "无", "没有", "不用"}
+YES_WORDS = {"1", "是", "好", "好的", "已解决", "解决了", "有用", "可以", "对"}
+NO_WORDS = {"2", "否", "不是", "未解决", "没解决", "没有解决", "没用", "不行"}

@@ -1,0 +1,529 @@
+"""What citizens ask the bot: the question log, attention figures (关注度) per topic and period,
+and the questions the knowledge base could not answer, for staff to fold back in (000 §27).
+
+The log never holds contact details: each question is masked before it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from rapidfuzz import fuzz
+from tortoise.expressions import F, Q
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from infra.clock import SHANGHAI, Clock
+from infra.errors import Conflict, DomainError, Forbidden, NotFound
+from knowledge import service
+from knowledge.live import KnowledgeIndex
+from knowledge.models import DECISIONS, Ask, Entry, Topic
+from knowledge.privacy import mask_personal
+from knowledge.text import normalize, words
+from org.access import Actor
+from org.audit import record_audit
+
+MAX_TEXT = 500
+# Near-identical questions: similarity (0-100) of the normalised texts, or of their words in any
+# order ("居住证怎么办理" / "怎么办理居住证").
+SAME_QUESTION = 85
+RARE_GRAMS = 4
+MAX_UNANSWERED_ASKS = 5000
+MAX_ASK_IDS = 1000
+CURATOR_ROLES = ("editor", "reviewer", "leader")
+
+# ---------------------------------------------------------------- the question log
+
+
+def _entry_id(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+async def record_ask(
+    *,
+    text: str,
+    channel: str,
+    account_id: int | None,
+    decision: str,
+    entry_id: int | str | None,
+    score: float,
+    suggestions: list[Any],
+    clock: Clock,
+) -> Ask:
+    """Log one question and the bot's decision; an answer counts as a hit of its entry."""
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r}")
+    masked = mask_personal(text or "").strip()[:MAX_TEXT]
+    answered = _entry_id(entry_id)
+    async with in_transaction():
+        if answered is not None and not await Entry.filter(id=answered).exists():
+            answered = None  # removed since the index was built
+        ask = await Ask.create(
+            asked_at=clock.now(),
+            text=masked,
+            normalized=normalize(masked)[:MAX_TEXT],
+            channel=(channel or "web")[:16],
+            account_id=account_id,
+            decision=decision,
+            entry_id=answered,
+            score=float(score or 0.0),
+            suggestions=[i for i in (_entry_id(s) for s in suggestions or []) if i is not None],
+        )
+        if decision == "answer" and answered is not None:
+            await Entry.filter(id=answered).update(hits=F("hits") + 1)
+    return ask
+
+
+async def record_feedback(ask_id: int, *, helpful: bool, clock: Clock) -> Ask:
+    """The citizen's verdict on an answer, counted once: a second verdict changes nothing."""
+    async with in_transaction():
+        verdict = "helpful" if helpful else "unhelpful"
+        changed = await Ask.filter(id=ask_id, feedback__isnull=True).update(feedback=verdict)
+        ask = await Ask.get_or_none(id=ask_id)
+        if ask is None:
+            raise NotFound("提问记录")
+        if changed and ask.entry_id is not None:  # type: ignore[attr-defined]
+            column = "helpful" if helpful else "unhelpful"
+            await Entry.filter(id=ask.entry_id).update(**{column: F(column) + 1})  # type: ignore[attr-defined]
+    return ask
+
+
+# ---------------------------------------------------------------- periods
+
+
+def _moment(value: dt.datetime | dt.date, *, end: bool) -> dt.datetime:
+    """A datetime as given (naive means Beijing time); a date is a Beijing day, and as the end of
+    a period it includes that whole day."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    if isinstance(value, dt.date):
+        day = value + dt.timedelta(days=1) if end else value
+        return dt.datetime.combine(day, dt.time(), SHANGHAI)
+    raise DomainError("bad_field", "时间段格式不正确", field="until" if end else "since")
+
+
+def _period(since: dt.datetime | dt.date, until: dt.datetime | dt.date) -> tuple[dt.datetime, ...]:
+    start, stop = _moment(since, end=False), _moment(until, end=True)
+    if start >= stop:
+        raise DomainError("bad_field", "起始时间须早于截止时间", field="since")
+    return start.astimezone(dt.UTC), stop.astimezone(dt.UTC)
+
+
+# ---------------------------------------------------------------- attention (关注度)
+
+
+async def _rank(
+    since: dt.datetime | dt.date, until: dt.datetime | dt.date, topic_id: int | None
+) -> list[dict[str, Any]]:
+    start, stop = _period(since, until)
+    qs = Ask.filter(
+        asked_at__gte=start, asked_at__lt=stop, decision="answer", entry_id__isnull=False
+    )
+    if topic_id is not None:
+        qs = qs.filter(entry__topic_id=topic_id)
+    counts: dict[int, Counter] = {}
+    rows = (
+        await qs.annotate(n=Count("id"))
+        .group_by("entry_id", "feedback")
+        .values("entry_id", "feedback", "n")
+    )
+    for row in rows:
+        counts.setdefault(row["entry_id"], Counter())[row["feedback"] or ""] += row["n"]
+    entries = {e.id: e for e in await Entry.filter(id__in=list(counts)).select_related("topic")}
+    ranked = []
+    for entry_id, c in counts.items():
+        e = entries.get(entry_id)
+        if e is None:
+            continue
+        topic = e.topic if isinstance(e.topic, Topic) else None
+        ranked.append(
+            {
+                "entry_id": entry_id,
+                "question": (e.live or {}).get("question") or e.question,
+                "status": e.status,
+                "topic_id": topic.id if topic else None,
+                "topic": topic.name if topic else None,
+                "asks": sum(c.values()),
+                "helpful": c["helpful"],
+                "unhelpful": c["unhelpful"],
+            }
+        )
+    ranked.sort(key=lambda r: (-r["asks"], -r["helpful"], r["entry_id"]))
+    return ranked
+
+
+async def rank_entries(
+    actor: Actor,
+    *,
+    since: dt.datetime | dt.date,
+    until: dt.datetime | dt.date,
+    topic_id: int | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """The most-asked entries of the period (asks the bot answered with them, including a
+    suggestion the citizen chose), with the helpful / unhelpful verdicts given in the period.
+    Each row: entry_id, question, status, topic_id, topic, asks, helpful, unhelpful. Without
+    ``topic_id``: across all topics (``rank_by_topic`` groups them)."""
+    service.require_staff(actor)
+    return (await _rank(since, until, topic_id))[: max(1, limit)]
+
+
+async def rank_by_topic(
+    actor: Actor,
+    *,
+    since: dt.datetime | dt.date,
+    until: dt.datetime | dt.date,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """Attention grouped per topic: [{topic_id, topic, asks, helpful, unhelpful, entries}],
+    the most-asked topic first, each with its ``limit`` most-asked entries."""
+    service.require_staff(actor)
+    groups: dict[int | None, dict[str, Any]] = {}
+    for row in await _rank(since, until, None):
+        g = groups.setdefault(
+            row["topic_id"],
+            {
+                "topic_id": row["topic_id"],
+                "topic": row["topic"] or "未分类",
+                "asks": 0,
+                "helpful": 0,
+                "unhelpful": 0,
+                "entries": [],
+            },
+        )
+        for key in ("asks", "helpful", "unhelpful"):
+            g[key] += row[key]
+        if len(g["entries"]) < max(1, limit):
+            g["entries"].append(row)
+    return sorted(groups.values(), key=lambda g: (-g["asks"], g["topic"]))
+
+
+# ---------------------------------------------------------------- unanswered questions
+
+
+@dataclass
+class UnansweredGroup:
+    """Near-identical questions the bot could not answer (or whose answer did not help)."""
+
+    text: str  # the representative question: the most frequent wording
+    count: int
+    ask_ids: list[int]
+    first_asked_at: dt.datetime
+    last_asked_at: dt.datetime
+    unhelpful: int = 0  # of which answered, but the citizen said it did not help
+    texts: list[str] = field(default_factory=list)  # other wordings, most frequent first
+    # The closest existing entry: the live index's pick when it was asked, otherwise the entry
+    # the bot answered or first suggested at the time.
+    best_entry_id: int | None = None
+    best_entry_question: str | None = None
+    best_score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "count": self.count,
+            "ask_ids": self.ask_ids,
+            "first_asked_at": self.first_asked_at.isoformat(),
+            "last_asked_at": self.last_asked_at.isoformat(),
+            "unhelpful": self.unhelpful,
+            "texts": self.texts,
+            "best_entry_id": self.best_entry_id,
+            "best_entry_question": self.best_entry_question,
+            "best_score": self.best_score,
+        }
+
+
+def _grams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
+
+
+def cluster_questions(texts: list[str]) -> list[list[int]]:
+    """Indexes of ``texts`` (normalised) grouped greedily: the most frequent wording founds a
+    group, and each other wording joins the founder it is most similar to, if near-identical.
+
+    Only founders that share one of a wording's rarest character pairs are compared with it:
+    near-identical questions share nearly all their pairs, and comparing each of thousands of
+    distinct wordings with every founder would take seconds.
+    """
+    by_text: dict[str, list[int]] = {}
+    for i, t in enumerate(texts):
+        by_text.setdefault(t, []).append(i)
+    distinct = sorted(by_text, key=lambda t: (-len(by_text[t]), t))
+    grams = {t: _grams(t) for t in distinct}
+    frequency = Counter(g for t in distinct for g in grams[t])
+    sorted_words: dict[str, str] = {}
+
+    def word_key(t: str) -> str:
+        if t not in sorted_words:
+            sorted_words[t] = " ".join(sorted(words(t)))
+        return sorted_words[t]
+
+    postings: dict[str, list[int]] = {}
+    founders: list[str] = []
+    groups: list[list[int]] = []
+    for t in distinct:
+        rare = sorted(grams[t], key=lambda g: (frequency[g], g))[:RARE_GRAMS]
+        best, best_score = None, 0.0
+        for f in sorted({f for g in rare for f in postings.get(g, ())}):
+            score = fuzz.ratio(t, founders[f], score_cutoff=SAME_QUESTION)
+            if not score:
+                score = fuzz.ratio(word_key(t), word_key(founders[f]), score_cutoff=SAME_QUESTION)
+            if score > best_score:
+                best, best_score = f, score
+        if best is None:
+            for g in grams[t]:
+                postings.setdefault(g, []).append(len(founders))
+            founders.append(t)
+            groups.append(list(by_text[t]))
+        else:
+            groups[best].extend(by_text[t])
+    return groups
+
+
+async def list_unanswered(
+    actor: Actor,
+    *,
+    since: dt.datetime | dt.date,
+    until: dt.datetime | dt.date,
+    limit: int = 100,
+    index: KnowledgeIndex | None = None,
+) -> list[UnansweredGroup]:
+    """Unresolved asks the bot could not answer or whose answer was unhelpful, near-identical
+    questions in one row, the most asked first. Each row names the entry that comes closest
+    (with ``index``: as the live index sees it now), so staff can add the question to it as a
+    similar question."""
+    service.require_staff(actor)
+    start, stop = _period(since, until)
+    asks = (
+        await Ask.filter(asked_at__gte=start, asked_at__lt=stop, resolved__isnull=True)
+        .filter(Q(decision="none") | Q(feedback="unhelpful"))
+        .order_by("-asked_at", "-id")
+        .limit(MAX_UNANSWERED_ASKS)
+        .values("id", "text", "normalized", "asked_at", "feedback", "entry_id", "suggestions")
+    )
+    if not asks:
+        return []
+    # jieba and the comparisons are CPU work: off the event loop.
+    clusters = await asyncio.to_thread(
+        cluster_questions, [a["normalized"] or a["text"] for a in asks]
+    )
+    groups = []
+    for members in clusters:
+        rows = [asks[i] for i in members]
+        wordings = Counter(r["text"] for r in rows).most_common()
+        times = [r["asked_at"] for r in rows]
+        groups.append(
+            UnansweredGroup(
+                text=wordings[0][0],
+                count=len(rows),
+                ask_ids=sorted(r["id"] for r in rows),
+                first_asked_at=min(times),
+                last_asked_at=max(times),
+                unhelpful=sum(r["feedback"] == "unhelpful" for r in rows),
+                texts=[w for w, _ in wordings[1:10]],
+                # Until the live index is asked: what the bot offered when they were asked.
+                best_entry_id=_offered(rows),
+            )
+        )
+    groups.sort(key=lambda g: (-g.count, -g.last_asked_at.timestamp()))
+    groups = groups[: max(1, limit)]
+    if index is not None:
+        await _closest_entries(groups, index)
+    else:
+        await _name_entries(groups)
+    return groups
+
+
+def _offered(rows: list[dict[str, Any]]) -> int | None:
+    offered = Counter(
+        r["entry_id"] or next(iter(r["suggestions"] or []), None) for r in rows
+    ).most_common()
+    return next((entry_id for entry_id, _ in offered if entry_id), None)
+
+
+async def _name_entries(groups: list[UnansweredGroup]) -> None:
+    ids = {g.best_entry_id for g in groups if g.best_entry_id is not None}
+    entries = {e.id: e for e in await Entry.filter(id__in=list(ids))}
+    for g in groups:
+        e = entries.get(g.best_entry_id) if g.best_entry_id is not None else None
+        if e is None:
+            g.best_entry_id = None
+        else:
+            g.best_entry_question = (e.live or {}).get("question") or e.question
+
+
+async def _closest_entries(groups: list[UnansweredGroup], index: KnowledgeIndex) -> None:
+    for g in groups:
+        g.best_entry_id = None
+        decision = await index.decide(g.text)
+        # Candidates the matcher scores 0 share nothing with the question.
+        candidates = [c for c in getattr(decision, "candidates", None) or [] if c.score > 0]
+        best = decision.entry or (candidates[0].entry if candidates else None)
+        if best is None:
+            continue
+        g.best_entry_id = int(best)
+        g.best_score = float(
+            next((c.score for c in candidates if c.entry == best), decision.score or 0.0)
+        )
+    await _name_entries(groups)
+    for g in groups:
+        if g.best_entry_id is None:
+            g.best_score = None
+
+
+# ---------------------------------------------------------------- resolving them
+
+
+def _ask_ids(ask_ids: Any) -> list[int]:
+    if not isinstance(ask_ids, list | tuple) or not ask_ids:
+        raise DomainError("bad_field", "请选择要处理的群众提问", field="ask_ids")
+    try:
+        ids = sorted({int(i) for i in ask_ids})
+    except (TypeError, ValueError):
+        raise DomainError("bad_field", "提问编号须为整数", field="ask_ids") from None
+    if len(ids) > MAX_ASK_IDS:
+        raise DomainError("bad_field", f"一次最多处理{MAX_ASK_IDS}条提问", field="ask_ids")
+    return ids
+
+
+async def _open_asks(ask_ids: Any) -> list[Ask]:
+    ids = _ask_ids(ask_ids)
+    asks = list(await Ask.filter(id__in=ids).order_by("id"))
+    if len(asks) != len(ids):
+        raise NotFound("提问记录")
+    done = [a.id for a in asks if a.resolved]
+    if done:
+        raise Conflict(
+            "already_resolved",
+            f"有 {len(done)} 条提问已处理过，请刷新后重试",
+            ask_ids=done,
+        )
+    return asks
+
+
+def _representative(asks: list[Ask]) -> str:
+    return Counter(a.text for a in asks if a.text.strip()).most_common(1)[0][0].strip()
+
+
+async def _resolve(asks: list[Ask], how: str, entry_id: int | None) -> None:
+    moved = await Ask.filter(id__in=[a.id for a in asks], resolved__isnull=True).update(
+        resolved=how, resolved_entry_id=entry_id
+    )
+    if moved != len(asks):
+        raise Conflict("already_resolved", "有提问已被他人处理，请刷新后重试")
+
+
+async def add_asks_to_entry(
+    actor: Actor,
+    ask_ids: list[int],
+    entry_id: Any,
+    *,
+    question: str | None = None,
+    clock: Clock,
+    redis: aioredis.Redis | None,
+) -> Entry:
+    """Add the asks' question (``question``, or their most frequent wording) to the entry's
+    similar questions. This is an edit like any other: the working copy becomes a draft that
+    answers only after review; the published version keeps answering meanwhile."""
+    entry = await service.load_entry(entry_id)
+    service.check_may_write(actor, entry)
+    if entry.status == "retired":
+        raise Conflict("bad_status", "已停用的条目不能加入相似问法，请先恢复")
+    asks = await _open_asks(ask_ids)
+    text = (question or "").strip() or _representative(asks)
+    if len(text) > service.MAX_QUESTION:
+        raise DomainError(
+            "bad_field", f"相似问法不能超过{service.MAX_QUESTION}个字", field="question"
+        )
+    similar = service.clean_similar([*entry.similar, text], entry.question)
+    now = clock.now()
+    before = service.audit_view(entry)
+    async with in_transaction():
+        if similar == list(entry.similar):  # already there: nothing to review, just resolved
+            fresh = entry
+        else:
+            fresh = await service.apply_edit(
+                actor,
+                entry,
+                {"similar": similar},
+                now=now,
+                action="add_similar",
+                note=f"来自 {len(asks)} 条群众提问",
+            )
+        await _resolve(asks, "added", entry.id)
+        await record_audit(
+            actor,
+            "kb.asks.add",
+            clock=clock,
+            object_type="kb_entry",
+            object_id=entry.id,
+            summary=f"将群众提问「{text}」（{len(asks)} 条）加为条目「{entry.question}」的相似问法",
+            before=before,
+            after={**service.audit_view(fresh), "ask_ids": [a.id for a in asks]},
+        )
+    return fresh
+
+
+async def dismiss_asks(actor: Actor, ask_ids: list[int], *, clock: Clock) -> int:
+    """Mark asks as dealt with, without an entry (no real question, or out of scope)."""
+    service.require_staff(actor)
+    if not actor.has(*CURATOR_ROLES):
+        raise Forbidden("只有编辑、审核员或领导可以处理群众提问")
+    asks = await _open_asks(ask_ids)
+    async with in_transaction():
+        await _resolve(asks, "dismissed", None)
+        await record_audit(
+            actor,
+            "kb.asks.dismiss",
+            clock=clock,
+            object_type="kb_ask",
+            object_id=asks[0].id,
+            summary=f"忽略 {len(asks)} 条未解答的群众提问",
+            after={"ask_ids": [a.id for a in asks]},
+        )
+    return len(asks)
+
+
+async def new_entry_from_asks(
+    actor: Actor,
+    ask_ids: list[int],
+    data: dict[str, Any],
+    *,
+    clock: Clock,
+    redis: aioredis.Redis | None,
+) -> Entry:
+    """A new draft answering the asks: the question defaults to their most frequent wording."""
+    asks = await _open_asks(ask_ids)
+    data = dict(data or {})
+    if not str(data.get("question") or "").strip():
+        data["question"] = _representative(asks)
+    async with in_transaction():
+        entry = await service.create_entry(actor, data, clock=clock, redis=redis)
+        await _resolve(asks, "added", entry.id)
+        await record_audit(
+            actor,
+            "kb.asks.new_entry",
+            clock=clock,
+            object_type="kb_entry",
+            object_id=entry.id,
+            summary=f"由 {len(asks)} 条群众提问新建条目「{entry.question}」",
+            after={"ask_ids": [a.id for a in asks]},
+        )
+    return entry
+
+
+def ask_id_list(value: Any) -> list[int]:
+    """Ask ids from a request: a list, or "1,2,3"."""
+    if isinstance(value, str):
+        value = [p for p in value.replace("，", ",").split(",") if p.strip()]
+    return _ask_ids(value)

@@ -1,0 +1,277 @@
+"""Reminders, supervision (督办, 001 §27) and the daily check (001 §28).
+
+``send_letter_reminders`` is the daily job: for every open letter it sends what is due - 3 days
+before the deadline, 1 day before, and once overdue - and puts overdue letters on the
+supervision list. Each reminder is a Reminder row under a unique (letter, key) where the key
+names the kind and the deadline it was about ("due3:2026-12-08"), inserted in the same
+transaction that queues the SMS: two workers running the job at once, or the job running twice,
+send each reminder once. An extended or reopened letter has a new deadline and so new reminders.
+Putting a letter on the list is a conditional UPDATE (supervised_at IS NULL), so its timeline
+event is written once too.
+
+The daily check: listing one's pending letters records an InboxOpen row per staff member and day;
+``record_missed_checks`` records, per working day, the units that had pending letters and whose
+staff opened none (unique per unit and day, so it is idempotent); supervisors list them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from accounts.monitor import local_midnight
+from infra.deps import Deps
+from infra.errors import DomainError, Forbidden
+from letters.models import (
+    KINDS,
+    OPEN_STATUSES,
+    PENDING_STATUSES,
+    InboxOpen,
+    Letter,
+    LetterEvent,
+    MissedCheck,
+)
+from letters.service import (
+    add_event,
+    audit_letter,
+    deliver_notices,
+    due_text,
+    load_letter,
+    queue_unit_notice,
+    readable,
+    text_field,
+)
+from org.access import Actor
+
+log = logging.getLogger(__name__)
+
+REMINDER_TEXT = {
+    "due3": "距答复期限不足3天",
+    "due1": "明天到期",
+    "overdue": "已逾期，已转效能督办",
+}
+
+
+def reminder_due(days_left: int) -> str | None:
+    """Which reminder a letter with this many days left should have had by now."""
+    if days_left < 0:
+        return "overdue"
+    if days_left <= 1:
+        return "due1"
+    if days_left <= 3:
+        return "due3"
+    return None
+
+
+async def _remind(deps: Deps, letter: Letter, kind: str) -> bool:
+    """One letter, one transaction. True when this call sent the reminder."""
+    system = Actor.system("督办提醒")
+    now = deps.clock.now()
+    try:
+        async with in_transaction():
+            sent = await queue_unit_notice(
+                letter,
+                letter.unit_id,  # type: ignore[attr-defined]
+                kind,
+                f"{kind}:{letter.due_on.isoformat()}",
+                f"【民声】来信#{letter.id}（{KINDS[letter.kind]}）{REMINDER_TEXT[kind]}，"
+                f"答复期限{due_text(letter)}，请尽快办理。",
+                clock=deps.clock,
+            )
+            if kind == "overdue":
+                listed = await Letter.filter(
+                    id=letter.id, supervised_at__isnull=True, status__in=OPEN_STATUSES
+                ).update(supervised_at=now)
+                if listed:
+                    await add_event(
+                        letter,
+                        system,
+                        "overdue",
+                        clock=deps.clock,
+                        unit_id=letter.unit_id,  # type: ignore[attr-defined]
+                        note=f"超过答复期限{due_text(letter)}，列入督办",
+                    )
+                    await audit_letter(
+                        system,
+                        "letter.overdue",
+                        letter,
+                        f"来信 #{letter.id} 逾期，列入督办",
+                        clock=deps.clock,
+                    )
+    except IntegrityError:
+        return False  # another worker sent it first
+    return sent
+
+
+async def send_letter_reminders(deps: Deps) -> int:
+    """The daily job; safe on several workers at once. Returns reminders sent by this call."""
+    on = deps.clock.today()
+    horizon = on + dt.timedelta(days=3)
+    sent = 0
+    last_id = 0
+    while True:
+        batch = (
+            await Letter.filter(status__in=OPEN_STATUSES, due_on__lte=horizon, id__gt=last_id)
+            .order_by("id")
+            .limit(500)
+        )
+        if not batch:
+            break
+        last_id = batch[-1].id
+        for letter in batch:
+            kind = reminder_due((letter.due_on - on).days)
+            if kind and await _remind(deps, letter, kind):
+                sent += 1
+    if sent:
+        await deliver_notices(deps)
+    return sent
+
+
+# ---------------------------------------------------------------- the supervision list
+
+
+def _supervised(actor: Actor):
+    if not actor.has("supervisor", "leader"):
+        raise Forbidden("只有督查人员和领导可以查看督办件")
+    return readable(
+        actor,
+        Letter.filter(supervised_at__isnull=False, status__in=PENDING_STATUSES).select_related(
+            "unit"
+        ),
+    )
+
+
+async def list_supervision(
+    actor: Actor, *, limit: int = 50, offset: int = 0
+) -> tuple[int, list[Letter]]:
+    """Overdue letters not yet answered, longest overdue first."""
+    qs = _supervised(actor)
+    total = await qs.count()
+    rows = await qs.order_by("due_on", "id").offset(offset).limit(min(limit, 500))
+    return total, rows
+
+
+async def add_supervision_note(
+    deps: Deps, actor: Actor, letter_id: Any, data: dict[str, Any]
+) -> Letter:
+    """A supervisor's instruction on a supervised letter: on the timeline, sent to the unit."""
+    actor.require("supervisor")
+    letter = await load_letter(actor, letter_id)
+    if letter.supervised_at is None or letter.status not in PENDING_STATUSES:
+        raise DomainError("not_supervised", "只能对督办中的来信提出督办意见")
+    text = text_field(data, "text", "督办意见", max_len=2000)
+    async with in_transaction():
+        event = await add_event(
+            letter, actor, "supervised", clock=deps.clock, note=text, unit_id=actor.unit_id
+        )
+        await queue_unit_notice(
+            letter,
+            letter.unit.id,
+            "supervise",
+            f"supervise:{event.id}",
+            f"【民声】督办意见：来信#{letter.id}（{KINDS[letter.kind]}）已逾期，{text[:60]}",
+            clock=deps.clock,
+        )
+        await audit_letter(
+            actor, "letter.supervise", letter, f"对来信 #{letter.id} 提出督办意见", clock=deps.clock
+        )
+    await deliver_notices(deps)
+    return letter
+
+
+async def supervision_notes(letter_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The supervisors' instructions (督办意见) on these letters, oldest first, per letter."""
+    if not letter_ids:
+        return {}
+    events = await LetterEvent.filter(letter_id__in=letter_ids, action="supervised").order_by("id")
+    out: dict[int, list[dict[str, Any]]] = {}
+    for e in events:
+        out.setdefault(e.letter_id, []).append(  # type: ignore[attr-defined]
+            {"at": e.at, "actor": e.actor_name, "note": e.note}
+        )
+    return out
+
+
+# ---------------------------------------------------------------- the daily check
+
+
+async def record_inbox_open(deps: Deps, actor: Actor) -> bool:
+    """The actor looked at their pending letters today. True the first time of the day."""
+    if actor.staff_id is None or actor.unit_id is None:
+        return False
+    day = deps.clock.today()
+    if await InboxOpen.filter(staff_id=actor.staff_id, day=day).exists():
+        return False
+    try:
+        await InboxOpen.create(
+            unit_id=actor.unit_id, staff_id=actor.staff_id, day=day, first_at=deps.clock.now()
+        )
+    except IntegrityError:
+        return False
+    return True
+
+
+def last_working_day(deps: Deps, before: dt.date) -> dt.date:
+    day = before - dt.timedelta(days=1)
+    while not deps.calendar.is_working_day(day):
+        day -= dt.timedelta(days=1)
+    return day
+
+
+async def record_missed_checks(deps: Deps, day: dt.date | None = None) -> int:
+    """Record the units that had pending letters on a working day (default: the last one before
+    today) and whose staff did not open their pending list that day. Idempotent."""
+    day = day or last_working_day(deps, deps.clock.today())
+    if not deps.calendar.is_working_day(day):
+        return 0
+    end = local_midnight(day + dt.timedelta(days=1))
+    pending = (
+        await Letter.filter(status__in=PENDING_STATUSES, received_at__lt=end)
+        .annotate(n=Count("id"))
+        .group_by("unit_id")
+        .values_list("unit_id", "n")
+    )
+    opened = set(await InboxOpen.filter(day=day).values_list("unit_id", flat=True))
+    done = set(await MissedCheck.filter(day=day).values_list("unit_id", flat=True))
+    recorded = 0
+    for unit_id, n in pending:
+        if unit_id in opened or unit_id in done:
+            continue
+        try:
+            await MissedCheck.create(
+                unit_id=unit_id, day=day, pending=n, recorded_at=deps.clock.now()
+            )
+        except IntegrityError:
+            continue
+        recorded += 1
+    return recorded
+
+
+async def list_missed_checks(
+    actor: Actor, *, since: dt.date | None = None, until: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Units that missed the daily check, newest day first (supervisors: all; leaders: subtree)."""
+    if not actor.has("supervisor", "leader"):
+        raise Forbidden("只有督查人员和领导可以查看每日查看情况")
+    qs = MissedCheck.all().select_related("unit")
+    if not actor.has("supervisor"):
+        qs = qs.filter(unit__path__startswith=actor.unit_path)
+    if since:
+        qs = qs.filter(day__gte=since)
+    if until:
+        qs = qs.filter(day__lte=until)
+    rows = await qs.order_by("-day", "unit__path").limit(1000)
+    return [
+        {
+            "day": m.day.isoformat(),
+            "unit_id": m.unit.id,
+            "unit_name": m.unit.name,
+            "pending": m.pending,
+        }
+        for m in rows
+    ]

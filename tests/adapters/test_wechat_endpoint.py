@@ -1,0 +1,177 @@
+"""`/wechat/<code>` on the real Quart test client with WeChat's own payloads."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from accounts.models import Account
+from accounts.service import set_credentials
+from adapters.wechat_protocol import WechatConfig, parse_xml, sign
+from bot.engine import Engine
+from knowledge.models import Ask
+from letters.models import Letter
+from org.access import Actor
+from org.models import AuditRecord
+from tests.adapters.test_wechat_protocol import BILLION_LAUGHS, PAYLOADS, payload
+
+TOKEN = "minsheng-demo"  # the demo account's token (accounts/demo.py)
+TS, NONCE = "1700000000", "4242"
+
+
+def query(token: str = TOKEN, **extra: str) -> str:
+    args = {"timestamp": TS, "nonce": NONCE, "signature": sign(token, TS, NONCE), **extra}
+    return "&".join(f"{k}={v}" for k, v in args.items())
+
+
+def text_message(content: str, msg_id: str, user: str = "openid-1") -> bytes:
+    return (
+        "<xml><ToUserName><![CDATA[gh_demo]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName>"
+        "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    ).encode()
+
+
+async def post(client, body: bytes, code: str = "demo", q: str | None = None):
+    return await client.post(
+        f"/wechat/{code}?{q or query()}", data=body, headers={"Content-Type": "text/xml"}
+    )
+
+
+async def reply_text(resp) -> str:
+    assert resp.status_code == 200, await resp.get_data(as_text=True)
+    return parse_xml(await resp.get_data())["Content"]
+
+
+async def test_verification_echoes_only_with_the_accounts_token(bot_app):
+    client = bot_app.test_client()
+    resp = await client.get(f"/wechat/demo?{query(echostr='hello123')}")
+    assert resp.status_code == 200 and await resp.get_data(as_text=True) == "hello123"
+    resp = await client.get(f"/wechat/demo?{query('wrong', echostr='hello123')}")
+    assert resp.status_code == 403
+    assert await AuditRecord.filter(action="wechat.refused", outcome="denied").exists()
+    assert (await client.get(f"/wechat/nosuch?{query(echostr='x')}")).status_code == 404
+
+
+async def test_a_question_gets_a_passive_answer(bot_app):
+    before = await Ask.filter(channel="wechat").count()
+    resp = await post(bot_app.test_client(), text_message("外地人在清源怎么申领居住证", "1001"))
+    xml = parse_xml(await resp.get_data())
+    assert xml["ToUserName"] == "openid-1" and xml["FromUserName"] == "gh_demo"
+    assert "派出所" in xml["Content"] and "是否解决了您的问题" in xml["Content"]
+    assert await Ask.filter(channel="wechat").count() == before + 1
+
+
+async def test_forged_signature_is_refused_and_recorded(bot_app):
+    before = await Ask.all().count()
+    resp = await post(bot_app.test_client(), text_message("你好", "1002"), q=query("forged"))
+    assert resp.status_code == 403
+    assert await AuditRecord.filter(action="wechat.refused", object_id="demo").exists()
+    assert await Ask.all().count() == before
+
+
+async def test_oversize_and_hostile_bodies(bot_app, bot_deps):
+    before = await Ask.all().count()
+    client = bot_app.test_client()
+    big = text_message("问" * (bot_deps.settings.webhook_max_bytes // 3 + 10), "1003")
+    assert (await post(client, big)).status_code == 413
+    assert (await post(client, BILLION_LAUGHS)).status_code == 400
+    assert await Ask.all().count() == before
+
+
+async def test_every_real_payload_is_answered_or_acknowledged(bot_app):
+    client = bot_app.test_client()
+    for path in sorted(PAYLOADS.glob("wechatpy_*.xml")):
+        if "wecom" in path.name:
+            continue  # an encrypted WeCom message: a different account; see the safe-mode test
+        # The sample payloads share one MsgId; real ones are unique (the same id is a retry).
+        body = payload(path.name).replace(b"1234567890123456", str(hash(path.name)).encode())
+        resp = await post(client, body)
+        assert resp.status_code == 200, path.name
+        body = await resp.get_data(as_text=True)
+        if path.name in ("wechatpy_event_view.xml", "wechatpy_event_location.xml"):
+            assert body == "success", path.name
+            continue
+        content = parse_xml(body)["Content"]
+        if "subscribe" in path.name:
+            assert "清源人社" in content  # the account's own name in the welcome
+        elif "image" in path.name or "link" in path.name or "location" in path.name:
+            assert "只能识别文字" in content
+        elif "voice" in path.name:
+            assert "语音" in content
+        assert content, path.name
+
+
+async def test_retries_of_one_message_get_one_reply_and_one_letter(bot_app):
+    client = bot_app.test_client()
+    steps = ["我家小区门口的路灯坏了三个月一直没人来修", "1", "1", "1", "跳过", "跳过"]
+    for i, text in enumerate(steps):
+        await reply_text(await post(client, text_message(text, f"20{i}")))
+    # The confirmation, delivered four times at once (WeChat retries).
+    answers = await asyncio.gather(*(post(client, text_message("1", "2099")) for _ in range(4)))
+    texts = {await reply_text(r) for r in answers}
+    assert len(texts) == 1
+    [text] = texts
+    assert re.search(r"跟踪码：[A-Z0-9]{4,6}-[A-Z0-9]{4,6}", text)
+    assert await Letter.all().count() == 1
+    letter = await Letter.get()
+    assert letter.channel == "wechat" and letter.account_id == (await Account.get(code="demo")).id
+
+
+async def test_menu_clicks(bot_app):
+    click = (
+        b"<xml><ToUserName>gh</ToUserName><FromUserName>openid-9</FromUserName>"
+        b"<CreateTime>17</CreateTime><MsgType>event</MsgType><Event>CLICK</Event>"
+        b"<EventKey>MS_STATUS</EventKey></xml>"
+    )
+    assert "跟踪码" in await reply_text(await post(bot_app.test_client(), click))
+
+
+async def test_safe_mode_round_trip(bot_app, bot_deps):
+    account = await Account.get(code="demo")
+    aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    await set_credentials(
+        bot_deps,
+        Actor.system(),
+        account.id,
+        {"app_id": "wxdemo", "app_secret": "s", "token": TOKEN, "aes_key": aes_key, "mode": "safe"},
+    )
+    config = WechatConfig(token=TOKEN, aes_key=aes_key, app_id="wxdemo", mode="safe")
+    sealed = config.crypto().encrypt_message(
+        text_message("外地人在清源怎么申领居住证", "3001").decode(), NONCE, TS
+    )
+    fields = parse_xml(sealed)
+    q = query(encrypt_type="aes", msg_signature=fields["MsgSignature"])
+    resp = await post(bot_app.test_client(), sealed.encode(), q=q)
+    assert resp.status_code == 200
+    reply = parse_xml(await resp.get_data())
+    assert "Encrypt" in reply and "派出所" not in await resp.get_data(as_text=True)
+    plain = config.crypto().decrypt_message(
+        await resp.get_data(), reply["MsgSignature"], reply["TimeStamp"], reply["Nonce"]
+    )
+    assert "派出所" in parse_xml(plain)["Content"]
+    # A plaintext message to a safe-mode account is refused.
+    resp = await post(bot_app.test_client(), text_message("你好", "3002"))
+    assert resp.status_code == 403
+
+
+async def test_a_slow_engine_answers_in_time_then_sends_the_rest(
+    bot_app, bot_deps, fake_wechat, monkeypatch
+):
+    real = Engine.handle
+
+    async def slow(self, msg):
+        await asyncio.sleep(1.5)
+        return await real(self, msg)
+
+    monkeypatch.setattr(Engine, "handle", slow)
+    resp = await post(bot_app.test_client(), text_message("外地人在清源怎么申领居住证", "4001"))
+    assert "请稍候" in await reply_text(resp)
+    for _ in range(60):
+        if fake_wechat.sent("/message/custom/send"):
+            break
+        await asyncio.sleep(0.1)
+    [call] = fake_wechat.sent("/message/custom/send")
+    assert call.query["access_token"] == "TOKEN-1"
+    assert call.body["touser"] == "openid-1" and "派出所" in call.body["text"]["content"]

@@ -1,0 +1,169 @@
+"""The dialogue, end to end through the engine: answers, feedback, suggestions, letters, status."""
+
+from __future__ import annotations
+
+import re
+
+from bot.engine import Engine
+from knowledge.models import Ask
+from letters.models import Letter, LetterEvent, Outbox
+from letters.writer import unseal
+from tests.bot.conftest import Chat
+
+CODE = re.compile(r"跟踪码：([A-Z0-9]{4,6}-[A-Z0-9]{4,6})")
+
+
+async def leave_letter(chat: Chat, question: str, *, name="张三", mobile="13800138000") -> str:
+    out = await chat.say(question)
+    assert "留言" in out
+    if "我要留言" in out:
+        out = await chat.say("1")
+    assert "「" in out and question in out  # the question is the letter's content
+    out = await chat.say("1")  # nothing to add
+    assert "请选择留言类型" in out
+    out = await chat.say("1")
+    assert "仅办理单位可见" in out  # the privacy notice comes before any personal question
+    out = await chat.say(name or "跳过")
+    assert "手机号" in out
+    out = await chat.say(mobile or "跳过")
+    assert "请确认您的留言" in out
+    if mobile:
+        assert mobile not in out and mobile[-4:] in out  # shown masked even to the writer
+    out = await chat.say("1")
+    found = CODE.search(out)
+    assert found, out
+    return found.group(1)
+
+
+async def test_welcome_and_help(chat):
+    assert "智能问答" in await chat.press("welcome")
+    assert "使用说明" in await chat.say("帮助")
+
+
+async def test_a_known_question_is_answered_and_feedback_recorded(chat):
+    out = await chat.say("外地人在清源怎么申领居住证")
+    assert "派出所" in out and "是否解决了您的问题" in out
+    assert "感谢" in await chat.say("1")
+    ask = await Ask.all().order_by("-id").first()
+    assert ask.decision == "answer" and ask.feedback == "helpful"
+
+
+async def test_unanswerable_question_becomes_a_letter(chat, world):
+    code = await leave_letter(chat, "我家小区门口的路灯坏了三个月一直没人来修")
+    letter = await Letter.get(code=code.replace("-", ""))
+    assert letter.channel == "web" and letter.status == "new"
+    assert "路灯坏了三个月" in letter.content
+    writer = unseal(world.settings, letter.writer_sealed)
+    assert writer.name == "张三" and writer.mobile == "13800138000"
+    assert writer.platform_user_id == "citizen-1"
+    # The letter was committed before the code was shown; the status query finds it.
+    out = await chat.say(f"查询 {code}")
+    assert code in out and "待甄别" in out
+    assert "张三" not in out and "13800138000" not in out
+
+
+async def test_a_retried_confirmation_returns_the_same_letter(chat, world):
+    await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
+    await chat.say("1")
+    await chat.say("1")
+    await chat.say("1")
+    await chat.say("跳过")
+    await chat.say("跳过")
+    first = await chat.say("1", message_id="confirm-1")
+    again = await chat.say("1", message_id="confirm-1")
+    assert first == again and CODE.search(first)
+    assert await Letter.all().count() == 1
+
+
+async def test_unknown_status_code(chat):
+    assert "没有找到" in await chat.say("查询 ABCD-EFGH")
+
+
+async def test_two_unsolved_answers_lead_to_a_letter(chat):
+    await chat.say("社保卡怎么申领")
+    out = await chat.say("2")
+    assert "抱歉没能帮到您" in out
+    await chat.say("社保卡怎么申领")
+    out = await chat.say("未解决")
+    assert "转给工作人员" in out and "社保卡怎么申领" in out
+
+
+async def test_human_goes_straight_to_a_letter(chat):
+    out = await chat.say("人工")
+    assert "请描述您要反映的问题" in out
+    assert "太短" in await chat.say("路灯")
+
+
+async def test_cancel_in_the_middle_of_a_letter(chat):
+    await chat.say("留言")
+    await chat.say("我想反映一下公交站台的遮雨棚破损的问题")
+    assert "已取消" in await chat.say("取消")
+    assert await Letter.all().count() == 0
+
+
+async def test_bad_mobile_is_asked_again(chat):
+    await chat.say("留言")
+    await chat.say("我想反映一下公交站台的遮雨棚破损的问题")
+    await chat.say("1")
+    await chat.say("1")
+    await chat.say("李四")
+    assert "格式不正确" in await chat.say("12345")
+    assert "请确认" in await chat.say("13912345678")
+
+
+async def test_questions_are_logged_without_contact_details(chat):
+    await chat.say("我的电话13812345678，居住证怎么办")
+    ask = await Ask.all().order_by("-id").first()
+    assert "13812345678" not in ask.text and "居住证" in ask.text
+
+
+async def test_unsupported_message_types_get_a_polite_note(chat):
+    assert "只能识别文字" in await chat.send(unsupported="图片")
+
+
+async def test_rate_limit(world):
+    chat = Chat(Engine(world), user="fast")
+    for _ in range(world.settings.bot_rate_per_minute):
+        await chat.say("帮助")
+    assert "太快" in await chat.say("帮助")
+
+
+async def sent_reply(letter: Letter, clock, text: str, settings) -> Outbox:
+    """A reply as letters/ leaves it for the platform: sent, and queued in the outbox."""
+    from letters.models import Reply as LetterReply
+    from org.models import Staff
+
+    author = await Staff.get(username="handler")
+    reply = await LetterReply.create(
+        letter=letter,
+        text=text,
+        status="sent",
+        author=author,
+        unit_id=author.unit_id,
+        created_at=clock.now(),
+        sent_at=clock.now(),
+    )
+    return await Outbox.create(
+        letter=letter,
+        reply=reply,
+        channel=letter.channel,
+        account_id=letter.account_id,
+        platform_user_id=unseal(settings, letter.writer_sealed).platform_user_id,
+        text=text,
+        next_attempt_at=clock.now(),
+        created_at=clock.now(),
+    )
+
+
+async def test_a_waiting_reply_arrives_with_the_next_message(world, clock):
+    wechat = Chat(Engine(world), user="openid-1", channel="wechat", account="demo")
+    code = await leave_letter(wechat, "我家小区门口的路灯坏了三个月一直没人来修", mobile="")
+    letter = await Letter.get(code=code.replace("-", ""))
+    assert letter.account_id is not None
+    row = await sent_reply(letter, clock, "路灯已于本周修复，感谢您的监督。", world.settings)
+    out = await wechat.say("你好")
+    assert "已有答复" in out and "路灯已于本周修复" in out and code in out
+    await row.refresh_from_db()
+    assert row.status == "sent"
+    assert await LetterEvent.filter(letter_id=letter.id, action="reply_delivered").exists()
+    assert "已有答复" not in await wechat.say("你好")  # delivered once

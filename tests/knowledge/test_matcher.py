@@ -1,0 +1,151 @@
+"""The matcher through its public interface, with the shipped model."""
+
+import json
+
+import numpy as np
+import pytest
+
+from knowledge.match_model import Model, trees_predict
+from knowledge.matcher import Candidate, Decision, Matcher, load_model
+
+ENTRIES = [
+    ("e1", ["社保卡怎么办理", "社保卡在哪里办"], "带身份证到银行网点办理。"),
+    ("e2", ["如何提取住房公积金"], "登录公积金网上业务系统申请。"),
+    ("e3", ["居住证怎么办理"], "到社区服务站登记。"),
+    ("e4", ["营业执照怎么办理"], "向市场监管部门申请。"),
+    ("e5", ["护照过期了怎么换发"], "到出入境大厅办理。"),
+    ("e6", ["孩子上小学需要什么材料"], "户口本和居住证明。"),
+]
+
+
+@pytest.fixture(scope="module")
+def model() -> Model:
+    return load_model()
+
+
+@pytest.fixture
+def matcher(model) -> Matcher:
+    return Matcher.build(ENTRIES, model=model)
+
+
+def test_the_same_question_in_other_spelling_is_answered(matcher):
+    d = matcher.decide("您好，請問社保卡怎麼辦理？")
+    assert d.decision == "answer"
+    assert d.entry == "e1"
+    assert d.suggestions == []
+    assert d.candidates[0].entry == "e1"
+    assert d.candidates[0].question == "社保卡怎么办理"
+
+
+def test_a_similar_question_of_an_entry_matches_that_entry(matcher):
+    d = matcher.decide("社保卡在哪里办呀")
+    assert d.candidates[0].entry == "e1"
+    assert d.candidates[0].question == "社保卡在哪里办"
+
+
+def test_decision_shape(matcher):
+    for text in ["公积金怎么取", "办护照", "今天天气怎么样", "孩子上学要带什么"]:
+        d = matcher.decide(text)
+        assert isinstance(d, Decision)
+        assert d.decision in ("answer", "suggest", "none")
+        assert (d.entry is not None) == (d.decision == "answer")
+        assert len(d.suggestions) <= 3
+        assert d.decision == "suggest" or d.suggestions == []
+        assert 0.0 <= d.score <= 1.0
+        assert len(d.candidates) <= 5
+        scores = [c.score for c in d.candidates]
+        assert scores == sorted(scores, reverse=True)
+        assert all(isinstance(c, Candidate) and 0 <= c.score <= 1 for c in d.candidates)
+        assert len({c.entry for c in d.candidates}) == len(d.candidates)
+        assert all(isinstance(v, float) for c in d.candidates for v in c.why.values())
+
+
+def test_the_lookalike_with_the_opposite_action_is_not_answered(matcher):
+    d = matcher.decide("营业执照怎么注销")
+    assert d.decision != "answer"
+    # and the true paraphrase of the same entry is scored far higher
+    same = matcher.decide("营业执照如何办理")
+    assert same.candidates[0].entry == "e4"
+    assert same.candidates[0].score > d.candidates[0].score + 0.2
+
+
+def test_unrelated_and_empty_questions_get_nothing(matcher):
+    assert matcher.decide("").decision == "none"
+    assert matcher.decide("？？😀").decision == "none"
+    assert matcher.decide("周杰伦的新歌叫什么名字").decision == "none"
+
+
+def test_add_remove_and_replace(matcher):
+    assert len(matcher) == 6
+    matcher.add("e7", ["电动自行车怎么上牌照"], "到车管所登记。")
+    assert len(matcher) == 7
+    d = matcher.decide("电动自行车怎样上牌照")
+    assert d.candidates[0].entry == "e7"
+
+    matcher.remove("e1")
+    assert len(matcher) == 6
+    for text in ["社保卡怎么办理", "社保卡在哪里办", "社保卡"]:
+        d = matcher.decide(text)
+        assert d.entry != "e1"
+        assert "e1" not in d.suggestions
+        assert all(c.entry != "e1" for c in d.candidates)
+    matcher.remove("no-such-entry")  # harmless
+
+    # replacing an entry's questions: the old wording no longer finds it
+    matcher.add("e3", ["残疾证怎么办理"], "到残联办理。")
+    assert len(matcher) == 6
+    assert matcher.decide("残疾证怎么办理").entry == "e3"
+    old = matcher.decide("居住证怎么办理")
+    assert old.entry != "e3"
+    assert all(c.question != "居住证怎么办理" for c in old.candidates)
+
+
+def test_slots_are_reused_after_remove(model):
+    m = Matcher(model)
+    m.add("a", ["身份证丢了怎么补办"])
+    m.remove("a")
+    m.add("b", ["驾驶证丢了怎么补办"])
+    assert m.decide("身份证丢了怎么补办").candidates[0].entry == "b"
+    assert m.decide("驾驶证丢了怎么补办").entry == "b"
+    assert len(m) == 1
+
+
+def test_build_equals_one_by_one(model):
+    built = Matcher.build(ENTRIES, model=model)
+    added = Matcher(model)
+    for e in ENTRIES:
+        added.add(*e)
+    for text in ["公积金怎么提", "社保卡去哪办", "小学入学材料"]:
+        a, b = built.decide(text), added.decide(text)
+        assert [(c.entry, round(c.score, 9)) for c in a.candidates] == [
+            (c.entry, round(c.score, 9)) for c in b.candidates
+        ]
+
+
+def test_synonyms_make_words_the_same(model):
+    m = Matcher.build([("g1", ["社会保险怎么缴纳"], ""), ("g2", ["医疗费用怎么报销"], "")], model)
+    before = m.decide("社保怎么缴纳")
+    m.set_synonyms([["社保", "社会保险"], ["公积金", "住房公积金"]])
+    after = m.decide("社保怎么缴纳")
+    assert after.candidates[0].entry == "g1"
+    assert after.candidates[0].score > before.candidates[0].score
+    assert after.decision == "answer"
+    # entries added after the synonyms are set use them too
+    m.add("g3", ["住房公积金贷款额度"], "")
+    assert m.decide("公积金贷款额度").entry == "g3"
+    assert len(m) == 3
+
+
+def test_model_round_trips_through_json(model):
+    again = Model.from_dict(json.loads(json.dumps(model.to_dict())))
+    x = np.random.default_rng(0).normal(size=(7, len(model.features)))
+    assert np.allclose(model.predict(x), again.predict(x))
+    with pytest.raises(ValueError):
+        Model.from_dict({**model.to_dict(), "features": ["something_else"]})
+
+
+def test_tree_walk_follows_thresholds():
+    # one depth-1 tree: feature 1 <= 0.5 goes left (-1), else right (+2)
+    trees = {"feature": [[1]], "threshold": [[0.5]], "leaf": [[-1.0, 2.0]]}
+    x = np.array([[9.0, 0.1], [9.0, 0.5], [-9.0, 0.7]])
+    assert trees_predict(trees, x).tolist() == [-1.0, -1.0, 2.0]
