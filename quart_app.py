@@ -53,6 +53,7 @@ def create_app(
     from adapters.wechat import bp as wechat_bp
     from console.accounts_views import bp as console_accounts_bp
     from console.knowledge_views import bp as console_knowledge_bp
+    from console.letters_views import bp as console_letters_bp
     from console.views import bp as console_bp
     from knowledge.api import bp as knowledge_bp
     from letters.api import bp as letters_bp
@@ -67,6 +68,7 @@ def create_app(
     app.register_blueprint(console_bp)
     app.register_blueprint(console_accounts_bp)
     app.register_blueprint(console_knowledge_bp)
+    app.register_blueprint(console_letters_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(letters_public_bp)
     app.register_blueprint(wechat_bp)
@@ -78,6 +80,11 @@ def create_app(
         @app.before_serving
         async def _open() -> None:
             await open_db(settings)
+            # Build the knowledge index now, beside serving, so that the first citizen's
+            # question does not wait for it (WeChat allows 5 seconds).
+            from knowledge.live import knowledge_index
+
+            app.add_background_task(knowledge_index(deps).ensure_fresh)
 
         @app.after_serving
         async def _close() -> None:

@@ -20,6 +20,7 @@ from accounts.models import Account
 from accounts.service import read_credentials
 from adapters.telegram import make_bot
 from adapters.wechat_api import WechatApi
+from bot.letters_port import waiting_key
 from infra.deps import Deps
 from letters.codes import format_code
 from letters.models import Letter, Outbox
@@ -55,6 +56,7 @@ async def deliver_replies(deps: Deps, *, limit: int = 100) -> int:
             await Outbox.filter(id=row.id).update(
                 next_attempt_at=now + dt.timedelta(hours=1), last_error=WAITING
             )
+            await _mark_waiting(deps, row)
             continue
         await Outbox.filter(id=row.id).update(
             status="sent", sent_at=deps.clock.now(), last_error=""
@@ -70,6 +72,13 @@ async def deliver_replies(deps: Deps, *, limit: int = 100) -> int:
         )
         sent += 1
     return sent
+
+
+async def _mark_waiting(deps: Deps, row: Outbox) -> None:
+    account = await Account.get_or_none(id=row.account_id) if row.account_id else None  # type: ignore[attr-defined]
+    if account is not None:
+        key = waiting_key(row.channel, account.code, row.platform_user_id)
+        await deps.redis.set(key, "1", ex=90 * 24 * 3600)
 
 
 async def _send(deps: Deps, row: Outbox) -> str | None:
@@ -133,6 +142,7 @@ async def _failed(deps: Deps, row: Outbox, exc: Exception) -> None:
         unit_id=letter.unit_id,  # type: ignore[attr-defined]
     )
     if final:
+        await _mark_waiting(deps, row)
         await queue_unit_notice(
             letter,
             letter.unit_id,  # type: ignore[attr-defined]

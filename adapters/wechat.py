@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from quart import Blueprint, Response, current_app, request
 
@@ -41,11 +42,19 @@ WAIT_FOR_FIRST = 4.5
 
 
 async def load_account(d: Deps, code: str) -> tuple[Account, WechatConfig]:
+    """The account and its decrypted settings, remembered for a few seconds: every message
+    needs them, and a changed token or key takes effect within that time."""
+    cache = d.extensions.setdefault("wechat_accounts", {})
+    now = time.monotonic()
+    hit = cache.get(code)
+    if hit and hit[0] > now:
+        return hit[1], hit[2]
     account = await Account.get_or_none(code=code, platform="wechat")
     if account is None or account.live_slot is None or not account.credentials:
         raise ProtocolError(404, "no such account")
-    creds = await read_credentials(d, account)
-    return account, WechatConfig.from_credentials(creds)
+    config = WechatConfig.from_credentials(await read_credentials(d, account))
+    cache[code] = (now + d.settings.account_cache_seconds, account, config)
+    return account, config
 
 
 async def _refuse(err: ProtocolError, code: str) -> Response:

@@ -15,6 +15,7 @@ import re
 from bot import texts
 from bot.letters_port import (
     LETTER_KINDS,
+    account_id,
     guess_kind,
     letter_status,
     submit_letter,
@@ -26,7 +27,6 @@ from infra.deps import Deps
 from infra.ratelimit import hit
 from knowledge.attention import record_ask, record_feedback
 from knowledge.live import knowledge_index
-from knowledge.models import Entry
 from knowledge.normalize import normalize
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class Engine:
         replies = [
             Reply(texts.PENDING_REPLY.format(code=code, reply=reply))
             for code, reply in await take_pending_replies(
-                msg.channel, msg.account, msg.user, clock=self.deps.clock
+                self.deps, msg.channel, msg.account, msg.user
             )
         ]
         replies += await self._dispatch(msg, conv)
@@ -146,7 +146,7 @@ class Engine:
         ask = await record_ask(
             text=text,
             channel=msg.channel,
-            account_id=None,
+            account_id=await account_id(self.deps, msg.account),
             decision=decision.decision,
             entry_id=int(decision.entry) if decision.entry else None,
             score=decision.score,
@@ -157,17 +157,17 @@ class Engine:
         conv.question = text
         conv.ask_id = ask.id
         if decision.decision == "answer" and decision.entry:
-            entry = await Entry.get_or_none(id=int(decision.entry))
-            if entry and entry.live:
+            live = index.live(decision.entry)
+            if live:
                 conv.step = "feedback"
                 conv.entry = decision.entry
-                return self._answer(entry)
+                return self._answer(live)
         if decision.decision in {"answer", "suggest"} and decision.suggestions:
             choices = []
             for i, entry_id in enumerate(decision.suggestions[:3], start=1):
-                entry = await Entry.get_or_none(id=int(entry_id))
-                if entry and entry.live:
-                    choices.append(Choice(str(i), entry.live["question"]))
+                live = index.live(entry_id)
+                if live:
+                    choices.append(Choice(str(i), live["question"]))
                     conv.suggestions.append(entry_id)
             if choices:
                 conv.step = "choose"
@@ -176,8 +176,7 @@ class Engine:
         conv.step = "offer"
         return [Reply(texts.CANNOT_ANSWER, choices=_choices(texts.OFFER_CHOICES))]
 
-    def _answer(self, entry: Entry) -> list[Reply]:
-        live = entry.live or {}
+    def _answer(self, live: dict) -> list[Reply]:
         return [
             Reply(f"【{live.get('question', '')}】\n{live.get('answer', '')}"),
             Reply(texts.ASK_FEEDBACK, choices=_choices(texts.FEEDBACK_CHOICES)),
@@ -189,21 +188,22 @@ class Engine:
         pick = int(word) - 1
         if not 0 <= pick < len(conv.suggestions):
             return [Reply(f"请回复 1 到 {len(conv.suggestions)} 之间的序号，或回复 0 留言。")]
-        entry = await Entry.get_or_none(id=int(conv.suggestions[pick]))
-        if entry is None or not entry.live:
+        entry_id = conv.suggestions[pick]
+        live = knowledge_index(self.deps).live(entry_id)
+        if not live:
             return self._start_letter(conv, conv.question)
         ask = await record_ask(
             text=conv.question,
             channel=msg.channel,
-            account_id=None,
+            account_id=await account_id(self.deps, msg.account),
             decision="answer",
-            entry_id=entry.id,
+            entry_id=int(entry_id),
             score=1.0,
             suggestions=[],
             clock=self.deps.clock,
         )
-        conv.step, conv.entry, conv.ask_id, conv.suggestions = "feedback", str(entry.id), ask.id, []
-        return self._answer(entry)
+        conv.step, conv.entry, conv.ask_id, conv.suggestions = "feedback", entry_id, ask.id, []
+        return self._answer(live)
 
     async def _feedback(self, conv: Conversation, *, helpful: bool) -> list[Reply]:
         if conv.ask_id is not None:

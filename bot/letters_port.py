@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from accounts.models import Account
-from infra.clock import Clock
 from infra.deps import Deps
 from infra.errors import NotFound
 from letters.codes import format_code
@@ -36,11 +35,23 @@ def guess_kind(text: str) -> str:
     return "consultation"
 
 
-async def _account_id(code: str) -> int | None:
+async def account_id(deps: Deps, code: str) -> int | None:
+    """The register's id of an account code, remembered by this process (a code names one
+    account for good)."""
     if not code:
         return None
-    account = await Account.get_or_none(code=code)
-    return account.id if account else None
+    known = deps.extensions.setdefault("account_ids", {})
+    if code not in known:
+        account = await Account.get_or_none(code=code)
+        if account is None:
+            return None
+        known[code] = account.id
+    return known[code]
+
+
+def waiting_key(channel: str, account_code: str, user: str) -> str:
+    """Set by the delivery job when a reply could not be pushed: the next message carries it."""
+    return f"bot:waiting:{channel}:{account_code}:{user}"
 
 
 async def submit_letter(
@@ -64,7 +75,7 @@ async def submit_letter(
             "channel": channel,
             "kind": kind,
             "content": content,
-            "account_id": await _account_id(account_code),
+            "account_id": await account_id(deps, account_code),
             "writer": {"name": name, "mobile": mobile, "platform_user_id": user},
             "idempotency_key": idempotency_key[:128],
         },
@@ -97,17 +108,23 @@ async def letter_status(deps: Deps, code: str) -> str | None:
 
 
 async def take_pending_replies(
-    channel: str, account_code: str, user: str, *, clock: Clock
+    deps: Deps, channel: str, account_code: str, user: str
 ) -> list[tuple[str, str]]:
     """Replies the platform could not push (WeChat's 48-hour window had closed): the citizen's
     next message carries them. Each is claimed with a conditional update, so a delivery job
     running at the same moment cannot send it twice."""
     if channel not in ("wechat", "telegram") or not user:
         return []
-    account_id = await _account_id(account_code)
+    key = waiting_key(channel, account_code, user)
+    # Most messages have nothing waiting: one Redis read instead of a database query. If Redis
+    # lost the mark, the citizen's status query still shows the reply.
+    if not await deps.redis.exists(key):
+        return []
+    await deps.redis.delete(key)
+    clock = deps.clock
     rows = await Outbox.filter(
         channel=channel,
-        account_id=account_id,
+        account_id=await account_id(deps, account_code),
         platform_user_id=user,
         status__in=("pending", "failed"),
     ).order_by("id")

@@ -270,16 +270,12 @@ async def create_letter():
 def _permissions(a, letter: Letter, view: dict) -> dict[str, bool]:
     """What the page offers; the services decide with the same rules."""
     ext = view.get("extension")
-    pending_reply = next(
-        (r for r in reversed(view["replies"]) if r["status"] == "review"), None
-    )
+    pending_reply = next((r for r in reversed(view["replies"]) if r["status"] == "review"), None)
     return {
         "can_screen": letter.status == "new" and _may(a, letter, "handler", "leader"),
         "can_instruct": letter.status == "instructing" and _may(a, letter, "leader"),
         "can_transfer": letter.status == "handling" and _may(a, letter, "handler", "leader"),
-        "can_extend": letter.status in OPEN_STATUSES
-        and ext is None
-        and _may(a, letter, "handler"),
+        "can_extend": letter.status in OPEN_STATUSES and ext is None and _may(a, letter, "handler"),
         "can_decide_extension": bool(ext and ext["status"] == "pending")
         and _may(a, letter, "leader")
         and ext["requested_by"] != a.staff_id,
@@ -443,9 +439,11 @@ async def decide_extension(letter_id: int):
     )
     return await _act(
         lambda: deadlines.decide_extension(deps(), actor(), letter_id, data),
-        lambda ext: f"已同意延期，新的答复期限 {ext.due_after}"
-        if ext.status == "approved"
-        else "已不同意延期，答复期限不变",
+        lambda ext: (
+            f"已同意延期，新的答复期限 {ext.due_after}"
+            if ext.status == "approved"
+            else "已不同意延期，答复期限不变"
+        ),
         back=back,
     )
 
@@ -478,9 +476,9 @@ async def review_reply(letter_id: int):
     data = {"approve": _decision(form), "comment": form.get("comment", "")}
     return await _act(
         lambda: replies.review_reply(deps(), actor(), letter_id, data),
-        lambda reply: "答复已审核通过并发送给来信人"
-        if reply.status == "sent"
-        else "答复已退回办理人修改",
+        lambda reply: (
+            "答复已审核通过并发送给来信人" if reply.status == "sent" else "答复已退回办理人修改"
+        ),
         back=_letter_url(letter_id),
     )
 
@@ -510,7 +508,8 @@ async def propose_kb_entry(letter_id: int):
     data = {"question": form.get("question", ""), "topic_id": form.get("topic_id") or None}
     return await _act(
         lambda: replies.propose_kb_entry(deps(), actor(), letter_id, data),
-        lambda entry: f"已转为知识库条目 #{entry.id}（草稿，已去除个人信息），审核发布后机器人才会使用",
+        lambda entry: (
+            f"已转为知识库条目 #{entry.id}（草稿，已去除个人信息），审核发布后机器人才会使用"
+        ),
         back=_letter_url(letter_id),
     )
-

@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     # and sends the rest through the customer-service API.
     passive_reply_seconds: float = 4.0
     bot_state_minutes: int = 30  # a conversation's state expires after this much silence
+    account_cache_seconds: float = 10.0  # platform credentials are re-read after this long
     bot_rate_per_minute: int = 20  # messages per user per minute before the bot asks to slow down
 
     @property

@@ -18,6 +18,7 @@ import logging
 import math
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ SYNONYMS = "syn"
 EVERYTHING = "all"
 # More changed entries than this at once are cheaper to rebuild than to apply one by one.
 MAX_INCREMENTAL = 500
+DECISION_CACHE = 4096
 LOAD_PAGE = 1000
 DECISION_LABELS = {"answer": "直接回答", "suggest": "给出建议", "none": "无法回答"}
 
@@ -158,6 +160,10 @@ class KnowledgeIndex:
         self._gap_since: float | None = None
         self._lock = asyncio.Lock()
         self.rebuilds = 0
+        # Each live entry's snapshot, so the bot shows an answer without a database read.
+        self._live: dict[str, dict[str, Any]] = {}
+        # Citizens ask the same things over and over: decisions by text, dropped on any change.
+        self._decisions: OrderedDict[str, Any] = OrderedDict()
 
     @property
     def version(self) -> int:
@@ -170,7 +176,19 @@ class KnowledgeIndex:
 
     async def decide(self, text: str) -> Any:
         await self.ensure_fresh()
-        return self._matcher.decide(text)
+        cached = self._decisions.get(text)
+        if cached is not None:
+            self._decisions.move_to_end(text)
+            return cached
+        decision = self._matcher.decide(text)
+        self._decisions[text] = decision
+        if len(self._decisions) > DECISION_CACHE:
+            self._decisions.popitem(last=False)
+        return decision
+
+    def live(self, entry_id: str | int) -> dict[str, Any] | None:
+        """The published snapshot the index answers with: {question, similar, answer}."""
+        return self._live.get(str(entry_id))
 
     async def ensure_fresh(self, *, force: bool = False) -> None:
         """Build on first use; afterwards look at Redis at most every ``check_interval``
@@ -212,6 +230,8 @@ class KnowledgeIndex:
         # Building for ten thousand entries takes a while: not on the event loop.
         matcher = await asyncio.to_thread(_build, self._factory, entries, groups)
         self._matcher = matcher
+        self._live = {str(i): live for i, live in rows if live}
+        self._decisions.clear()
         self._version, self._epoch = version, epoch
         self._gap_since = None
         self._checked = time.monotonic()
@@ -261,8 +281,11 @@ class KnowledgeIndex:
             live = rows.get(entry_id)
             if live:
                 self._matcher.add(str(entry_id), _questions(live), live.get("answer") or "")
+                self._live[str(entry_id)] = live
             else:
                 self._matcher.remove(str(entry_id))
+                self._live.pop(str(entry_id), None)
+        self._decisions.clear()
         self._version = reached
 
 

@@ -35,6 +35,7 @@ from letters.models import (
     Letter,
     LetterEvent,
     MissedCheck,
+    Reminder,
 )
 from letters.service import (
     add_event,
@@ -45,6 +46,7 @@ from letters.service import (
     queue_unit_notice,
     readable,
     text_field,
+    unit_recipients,
 )
 from org.access import Actor
 
@@ -68,7 +70,7 @@ def reminder_due(days_left: int) -> str | None:
     return None
 
 
-async def _remind(deps: Deps, letter: Letter, kind: str) -> bool:
+async def _remind(deps: Deps, letter: Letter, kind: str, recipients: list[str]) -> bool:
     """One letter, one transaction. True when this call sent the reminder."""
     system = Actor.system("督办提醒")
     now = deps.clock.now()
@@ -82,6 +84,7 @@ async def _remind(deps: Deps, letter: Letter, kind: str) -> bool:
                 f"【民声】来信#{letter.id}（{KINDS[letter.kind]}）{REMINDER_TEXT[kind]}，"
                 f"答复期限{due_text(letter)}，请尽快办理。",
                 clock=deps.clock,
+                recipients=recipients,
             )
             if kind == "overdue":
                 listed = await Letter.filter(
@@ -114,6 +117,7 @@ async def send_letter_reminders(deps: Deps) -> int:
     horizon = on + dt.timedelta(days=3)
     sent = 0
     last_id = 0
+    recipients: dict[int, list[str]] = {}  # per unit, for this run
     while True:
         batch = (
             await Letter.filter(status__in=OPEN_STATUSES, due_on__lte=horizon, id__gt=last_id)
@@ -123,9 +127,25 @@ async def send_letter_reminders(deps: Deps) -> int:
         if not batch:
             break
         last_id = batch[-1].id
+        wanted = {}
         for letter in batch:
             kind = reminder_due((letter.due_on - on).days)
-            if kind and await _remind(deps, letter, kind):
+            if kind:
+                wanted[letter.id] = (letter, kind, f"{kind}:{letter.due_on.isoformat()}")
+        # Most of them were reminded on an earlier day: one query for the batch instead of a
+        # transaction per letter. _remind still checks under its unique key (races).
+        done = set(
+            await Reminder.filter(
+                letter_id__in=list(wanted), key__in={key for _, _, key in wanted.values()}
+            ).values_list("letter_id", "key")
+        )
+        for letter_id, (letter, kind, key) in wanted.items():
+            if (letter_id, key) in done:
+                continue
+            unit_id = letter.unit_id  # type: ignore[attr-defined]
+            if unit_id not in recipients:
+                recipients[unit_id] = await unit_recipients(unit_id)
+            if await _remind(deps, letter, kind, recipients[unit_id]):
                 sent += 1
     if sent:
         await deliver_notices(deps)

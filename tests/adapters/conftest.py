@@ -42,6 +42,7 @@ async def bot_deps(settings, clock, sender, any_redis, db, fake_wechat, fake_tel
             "wechat_api_base": fake_wechat.base,
             "telegram_api_base": fake_telegram.base,
             "passive_reply_seconds": 1.0,
+            "account_cache_seconds": 0.0,  # tests change credentials between messages
         }
     )
     deps = build_deps(s, clock=clock, redis=any_redis, sender=sender)

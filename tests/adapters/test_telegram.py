@@ -100,7 +100,7 @@ async def test_a_letters_reply_is_pushed_and_failures_are_retried(
     bot_app, bot_deps, telegram_account, fake_telegram, clock
 ):
     client = bot_app.test_client()
-    steps = ["我家小区门口的路灯坏了三个月一直没人来修", "1", "1", "1", "跳过", "跳过", "1"]
+    steps = ["留言", "我家小区门口的路灯坏了三个月一直没人来修", "1", "1", "跳过", "跳过", "1"]
     for i, text in enumerate(steps):
         await post(client, update(text, 100 + i))
     letter = await Letter.get()

@@ -33,7 +33,7 @@ async def test_a_question_is_answered_with_feedback_choices(bot_app):
 
 async def test_leave_a_letter_and_look_it_up(bot_app):
     client = bot_app.test_client()
-    for text in ["我家小区门口的路灯坏了三个月一直没人来修", "1", "1", "1", "王五", "跳过"]:
+    for text in ["留言", "我家小区门口的路灯坏了三个月一直没人来修", "1", "1", "王五", "跳过"]:
         status, _ = await say(client, text)
         assert status == 200
     status, first = await say(client, "1", message_id="confirm")

@@ -105,7 +105,7 @@ async def test_every_real_payload_is_answered_or_acknowledged(bot_app):
 
 async def test_retries_of_one_message_get_one_reply_and_one_letter(bot_app):
     client = bot_app.test_client()
-    steps = ["我家小区门口的路灯坏了三个月一直没人来修", "1", "1", "1", "跳过", "跳过"]
+    steps = ["留言", "我家小区门口的路灯坏了三个月一直没人来修", "1", "1", "跳过", "跳过"]
     for i, text in enumerate(steps):
         await reply_text(await post(client, text_message(text, f"20{i}")))
     # The confirmation, delivered four times at once (WeChat retries).

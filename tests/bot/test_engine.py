@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from adapters.delivery import deliver_replies
 from bot.engine import Engine
 from knowledge.models import Ask
 from letters.models import Letter, LetterEvent, Outbox
@@ -63,8 +64,8 @@ async def test_unanswerable_question_becomes_a_letter(chat, world):
 
 
 async def test_a_retried_confirmation_returns_the_same_letter(chat, world):
+    await chat.say("留言")
     await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
-    await chat.say("1")
     await chat.say("1")
     await chat.say("1")
     await chat.say("跳过")
@@ -161,6 +162,11 @@ async def test_a_waiting_reply_arrives_with_the_next_message(world, clock):
     letter = await Letter.get(code=code.replace("-", ""))
     assert letter.account_id is not None
     row = await sent_reply(letter, clock, "路灯已于本周修复，感谢您的监督。", world.settings)
+    # WeChat's 48-hour window is closed (no message through the adapter) and the account has no
+    # template message: the delivery job leaves the reply waiting for the next message.
+    assert await deliver_replies(world) == 0
+    await row.refresh_from_db()
+    assert row.status == "pending" and "等待群众下次发消息" in row.last_error
     out = await wechat.say("你好")
     assert "已有答复" in out and "路灯已于本周修复" in out and code in out
     await row.refresh_from_db()
