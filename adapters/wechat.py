@@ -102,8 +102,12 @@ async def receive(code: str):
 async def _reply_once(d: Deps, account: Account, config: WechatConfig, incoming) -> str:
     """The reply text for this message; a retried delivery gets the first delivery's text."""
     key = f"wx:seen:{account.code}:{incoming.message_id}"
-    await d.redis.set(f"wx:last:{account.code}:{incoming.user}", "1", ex=48 * 3600)
-    if not await d.redis.set(key, "", nx=True, ex=SEEN_SECONDS):
+    async with d.redis.pipeline(transaction=False) as pipe:
+        # When the citizen last wrote: WeChat allows customer-service messages for 48 hours.
+        pipe.set(f"wx:last:{account.code}:{incoming.user}", "1", ex=48 * 3600)
+        pipe.set(key, "", nx=True, ex=SEEN_SECONDS)
+        _, first = await pipe.execute()
+    if not first:
         return await _wait_for_first(d, key)
     task = asyncio.ensure_future(engine_for(d).handle(incoming))
     done, _ = await asyncio.wait({task}, timeout=d.settings.passive_reply_seconds)

@@ -20,11 +20,11 @@ from bot.letters_port import (
     letter_status,
     submit_letter,
     take_pending_replies,
+    waiting_key,
 )
-from bot.state import Conversation, load_conversation, save_conversation, state_key
+from bot.state import Conversation, dump_conversation, parse_conversation, state_key
 from bot.types import Choice, IncomingMessage, Reply
 from infra.deps import Deps
-from infra.ratelimit import hit
 from knowledge.attention import record_ask, record_feedback
 from knowledge.live import knowledge_index
 from knowledge.normalize import normalize
@@ -45,36 +45,42 @@ class Engine:
         self.deps = deps
 
     async def handle(self, msg: IncomingMessage) -> list[Reply]:
-        s = self.deps.settings
-        limited = not await hit(
-            self.deps.redis,
-            f"bot:rate:{msg.channel}:{msg.account}:{msg.user}",
-            limit=s.bot_rate_per_minute,
-            window_seconds=60,
-        )
-        if limited:
-            return [Reply(texts.SLOW_DOWN)]
-        done_key = ""
-        if msg.message_id:
-            # A client retrying the same message (the web page after a network error) gets the
-            # same replies, and the conversation does not move twice.
-            done_key = f"bot:done:{msg.channel}:{msg.account}:{msg.user}:{msg.message_id}"[:250]
-            cached = await self.deps.redis.get(done_key)
-            if cached:
-                return [Reply.from_dict(r) for r in json.loads(cached)]
+        s, redis = self.deps.settings, self.deps.redis
+        who = f"{msg.channel}:{msg.account}:{msg.user}"
+        rate_key = f"rl:bot:rate:{who}"
         key = state_key(msg.channel, msg.account, msg.user)
-        conv = await load_conversation(self.deps.redis, key)
-        replies = [
-            Reply(texts.PENDING_REPLY.format(code=code, reply=reply))
-            for code, reply in await take_pending_replies(
-                self.deps, msg.channel, msg.account, msg.user
-            )
-        ]
+        # A client retrying the same message (the web page after a network error) gets the
+        # same replies, and the conversation does not move twice.
+        done_key = f"bot:done:{who}:{msg.message_id}"[:250] if msg.message_id else ""
+        # Everything the engine needs from Redis in one round trip: the rate count, a
+        # retry's earlier answer, the conversation, and whether a reply waits for this person.
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.set(rate_key, 0, ex=60, nx=True)
+            pipe.incr(rate_key)
+            pipe.get(done_key or "bot:done:-")
+            pipe.get(key)
+            pipe.exists(waiting_key(msg.channel, msg.account, msg.user))
+            _, count, cached, state, waiting = await pipe.execute()
+        if int(count) > s.bot_rate_per_minute:
+            return [Reply(texts.SLOW_DOWN)]
+        if done_key and cached:
+            return [Reply.from_dict(r) for r in json.loads(cached)]
+        conv = parse_conversation(state)
+        replies = []
+        if waiting:
+            replies = [
+                Reply(texts.PENDING_REPLY.format(code=code, reply=reply))
+                for code, reply in await take_pending_replies(
+                    self.deps, msg.channel, msg.account, msg.user
+                )
+            ]
         replies += await self._dispatch(msg, conv)
-        await save_conversation(self.deps.redis, key, conv, ttl_seconds=s.bot_state_minutes * 60)
-        if done_key:
-            body = json.dumps([r.as_dict() for r in replies], ensure_ascii=False)
-            await self.deps.redis.set(done_key, body, ex=600)
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.set(key, dump_conversation(conv), ex=s.bot_state_minutes * 60)
+            if done_key:
+                body = json.dumps([r.as_dict() for r in replies], ensure_ascii=False)
+                pipe.set(done_key, body, ex=600)
+            await pipe.execute()
         return replies
 
     async def _dispatch(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:

@@ -10,8 +10,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import redis.asyncio as aioredis
-
 
 @dataclass
 class Conversation:
@@ -33,8 +31,8 @@ def state_key(channel: str, account: str, user: str) -> str:
     return f"bot:conv:{channel}:{account}:{user}"
 
 
-async def load_conversation(redis: aioredis.Redis, key: str) -> Conversation:
-    raw = await redis.get(key)
+def parse_conversation(raw: bytes | str | None) -> Conversation:
+    """The stored state, or a fresh conversation when there is none or it cannot be read."""
     if not raw:
         return Conversation()
     try:
@@ -44,7 +42,5 @@ async def load_conversation(redis: aioredis.Redis, key: str) -> Conversation:
         return Conversation()
 
 
-async def save_conversation(
-    redis: aioredis.Redis, key: str, conv: Conversation, *, ttl_seconds: int
-) -> None:
-    await redis.set(key, json.dumps(asdict(conv), ensure_ascii=False), ex=ttl_seconds)
+def dump_conversation(conv: Conversation) -> str:
+    return json.dumps(asdict(conv), ensure_ascii=False)

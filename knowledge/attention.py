@@ -65,20 +65,23 @@ async def record_ask(
         raise ValueError(f"unknown decision {decision!r}")
     masked = mask_personal(text or "").strip()[:MAX_TEXT]
     answered = _entry_id(entry_id)
+    fields = {
+        "asked_at": clock.now(),
+        "text": masked,
+        "normalized": normalize(masked)[:MAX_TEXT],
+        "channel": (channel or "web")[:16],
+        "account_id": account_id,
+        "decision": decision,
+        "score": float(score or 0.0),
+        "suggestions": [i for i in (_entry_id(s) for s in suggestions or []) if i is not None],
+    }
+    if answered is None:
+        # Most questions: one INSERT, no transaction around it (it is the bot's hot path).
+        return await Ask.create(entry_id=None, **fields)
     async with in_transaction():
-        if answered is not None and not await Entry.filter(id=answered).exists():
+        if not await Entry.filter(id=answered).exists():
             answered = None  # removed since the index was built
-        ask = await Ask.create(
-            asked_at=clock.now(),
-            text=masked,
-            normalized=normalize(masked)[:MAX_TEXT],
-            channel=(channel or "web")[:16],
-            account_id=account_id,
-            decision=decision,
-            entry_id=answered,
-            score=float(score or 0.0),
-            suggestions=[i for i in (_entry_id(s) for s in suggestions or []) if i is not None],
-        )
+        ask = await Ask.create(entry_id=answered, **fields)
         if decision == "answer" and answered is not None:
             await Entry.filter(id=answered).update(hits=F("hits") + 1)
     return ask

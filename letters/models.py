@@ -96,7 +96,8 @@ class Letter(Model):
         indexes = (
             ("unit_id", "status", "due_on"),
             ("status", "due_on"),
-            ("supervised_at", "status"),
+            # Covers the supervision list (filter, order, id): its page is read from the index.
+            ("supervised_at", "status", "due_on", "id"),
         )
 
 

@@ -158,22 +158,26 @@ async def send_letter_reminders(deps: Deps) -> int:
 def _supervised(actor: Actor):
     if not actor.has("supervisor", "leader"):
         raise Forbidden("只有督查人员和领导可以查看督办件")
-    return readable(
-        actor,
-        Letter.filter(supervised_at__isnull=False, status__in=PENDING_STATUSES).select_related(
-            "unit"
-        ),
-    )
+    return readable(actor, Letter.filter(supervised_at__isnull=False, status__in=PENDING_STATUSES))
 
 
 async def list_supervision(
     actor: Actor, *, limit: int = 50, offset: int = 0
 ) -> tuple[int, list[Letter]]:
-    """Overdue letters not yet answered, longest overdue first."""
+    """Overdue letters not yet answered, longest overdue first.
+
+    The page's ids come from the index (supervised_at, status, due_on, id) alone, then only
+    those letters are read: sorting tens of thousands of whole rows took over 100 ms."""
     qs = _supervised(actor)
     total = await qs.count()
-    rows = await qs.order_by("due_on", "id").offset(offset).limit(min(limit, 500))
-    return total, rows
+    ids = await (
+        qs.order_by("due_on", "id")
+        .offset(offset)
+        .limit(min(limit, 500))
+        .values_list("id", flat=True)
+    )
+    found = {r.id: r for r in await Letter.filter(id__in=ids).select_related("unit")}
+    return total, [found[i] for i in ids if i in found]
 
 
 async def add_supervision_note(

@@ -149,3 +149,33 @@ def test_tree_walk_follows_thresholds():
     trees = {"feature": [[1]], "threshold": [[0.5]], "leaf": [[-1.0, 2.0]]}
     x = np.array([[9.0, 0.1], [9.0, 0.5], [-9.0, 0.7]])
     assert trees_predict(trees, x).tolist() == [-1.0, -1.0, 2.0]
+
+
+def test_decisions_on_real_government_entries(model):
+    """The 2,080 real gov-qa entries as the knowledge base: their own questions as a citizen would
+    type them come back as that entry (answered or among the suggestions, never another entry
+    answered), and questions on matters the KB does not hold are not answered."""
+    import random
+    from pathlib import Path
+
+    from tests.conftest import IN_CI
+
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "gov-qa.jsonl"
+    if not path.exists():
+        if IN_CI:
+            pytest.fail(f"{path} missing")
+        pytest.skip(f"{path} missing")
+    rows = [json.loads(line) for line in path.open(encoding="utf-8")]
+    matcher = Matcher.build(((r["id"], [r["question"]], r["answer"]) for r in rows), model=model)
+    sample = random.Random(3).sample(rows, 200)
+    found, wrong = 0, 0
+    for r in sample:
+        d = matcher.decide(f"你好，请问{r['question']}")
+        if d.decision == "answer" and d.entry != r["id"]:
+            wrong += 1
+        if d.entry == r["id"] or r["id"] in d.suggestions:
+            found += 1
+    assert wrong == 0
+    assert found >= 180  # 90% come back as their own entry
+    for text in ["火星上能办居住证吗", "英雄联盟怎么上王者", "今天晚饭吃什么好"]:
+        assert matcher.decide(text).decision != "answer", text
