@@ -374,9 +374,9 @@ async def _measure(url: str, runs: int, explain: bool) -> dict:
             f["plan_inbox_count"] = await _explain(url, count)
             sup = (
                 Letter.filter(supervised_at__isnull=False, status__in=PENDING_STATUSES)
-                .select_related("unit")
                 .order_by("due_on", "id")
                 .limit(50)
+                .values_list("id", flat=True)
             )
             f["plan_supervision"] = await _explain(url, sup)
             horizon = deps.clock.today() + 3 * DAY

@@ -27,6 +27,7 @@ from tortoise.transactions import in_transaction
 from accounts.monitor import local_midnight
 from infra.deps import Deps
 from infra.errors import DomainError, Forbidden
+from infra.models import Notification
 from letters.models import (
     KINDS,
     OPEN_STATUSES,
@@ -48,7 +49,9 @@ from letters.service import (
     text_field,
     unit_recipients,
 )
+from letters.writer import mask_mobile
 from org.access import Actor
+from org.audit import record_audit
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +84,7 @@ async def _remind(deps: Deps, letter: Letter, kind: str, recipients: list[str]) 
                 letter.unit_id,  # type: ignore[attr-defined]
                 kind,
                 f"{kind}:{letter.due_on.isoformat()}",
-                f"【民声】来信#{letter.id}（{KINDS[letter.kind]}）{REMINDER_TEXT[kind]}，"
-                f"答复期限{due_text(letter)}，请尽快办理。",
+                _reminder_body(letter, kind),
                 clock=deps.clock,
                 recipients=recipients,
             )
@@ -109,6 +111,100 @@ async def _remind(deps: Deps, letter: Letter, kind: str, recipients: list[str]) 
     except IntegrityError:
         return False  # another worker sent it first
     return sent
+
+
+def _reminder_body(letter: Letter, kind: str) -> str:
+    return (
+        f"【民声】来信#{letter.id}（{KINDS[letter.kind]}）{REMINDER_TEXT[kind]}，"
+        f"答复期限{due_text(letter)}，请尽快办理。"
+    )
+
+
+async def _remind_batch(
+    deps: Deps, items: list[tuple[Letter, str, str]], recipients: dict[int, list[str]]
+) -> int | None:
+    """A batch of reminders in one transaction: rows in bulk, the overdue ones listed for
+    supervision. None when another worker got to one of them first (the unique key refuses the
+    batch); the caller then goes letter by letter, and each still goes out once."""
+    now = deps.clock.now()
+    reminders, notes, overdue = [], [], []
+    for letter, kind, key in items:
+        unit_id = letter.unit_id  # type: ignore[attr-defined]
+        mobiles = recipients[unit_id]
+        reminders.append(
+            Reminder(
+                letter_id=letter.id,
+                key=key,
+                kind=kind,
+                unit_id=unit_id,
+                recipients=[mask_mobile(m) for m in mobiles],
+                sent_at=now,
+            )
+        )
+        body = _reminder_body(letter, kind)
+        notes += [
+            Notification(
+                recipient=m,
+                body=body,
+                purpose=f"letter.{kind}",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for m in mobiles
+        ]
+        if kind == "overdue":
+            overdue.append(letter)
+    try:
+        async with in_transaction():
+            await Reminder.bulk_create(reminders)
+            await Notification.bulk_create(notes)
+            if overdue:
+                await _list_overdue(deps, overdue, now)
+    except IntegrityError:
+        return None
+    return len(items)
+
+
+async def _list_overdue(deps: Deps, letters: list[Letter], now: dt.datetime) -> None:
+    """Put overdue letters on the supervision list, with an event each and one audit record."""
+    system = Actor.system("督办提醒")
+    ids = [letter.id for letter in letters]
+    fresh = set(
+        await Letter.filter(
+            id__in=ids, supervised_at__isnull=True, status__in=OPEN_STATUSES
+        ).values_list("id", flat=True)
+    )
+    if not fresh:
+        return
+    await Letter.filter(id__in=list(fresh), supervised_at__isnull=True).update(supervised_at=now)
+    await LetterEvent.bulk_create(
+        [
+            LetterEvent(
+                letter_id=letter.id,
+                at=now,
+                actor_id=None,
+                actor_name=system.name,
+                unit_id=letter.unit_id,  # type: ignore[attr-defined]
+                action="overdue",
+                note=f"超过答复期限{due_text(letter)}，列入督办",
+                data={},
+            )
+            for letter in letters
+            if letter.id in fresh
+        ]
+    )
+    listed = sorted(fresh)
+    await record_audit(
+        system,
+        "letter.overdue",
+        clock=deps.clock,
+        object_type="letter",
+        object_id=listed[0] if len(listed) == 1 else "",
+        summary=f"{len(listed)} 件来信逾期，列入督办："
+        + "、".join(f"#{i}" for i in listed[:50])
+        + ("…" if len(listed) > 50 else ""),
+    )
 
 
 async def send_letter_reminders(deps: Deps) -> int:
@@ -139,12 +235,19 @@ async def send_letter_reminders(deps: Deps) -> int:
                 letter_id__in=list(wanted), key__in={key for _, _, key in wanted.values()}
             ).values_list("letter_id", "key")
         )
-        for letter_id, (letter, kind, key) in wanted.items():
-            if (letter_id, key) in done:
-                continue
+        todo = [item for letter_id, item in wanted.items() if (letter_id, item[2]) not in done]
+        for letter, _, _ in todo:
             unit_id = letter.unit_id  # type: ignore[attr-defined]
             if unit_id not in recipients:
                 recipients[unit_id] = await unit_recipients(unit_id)
+        if not todo:
+            continue
+        batched = await _remind_batch(deps, todo, recipients)
+        if batched is not None:
+            sent += batched
+            continue
+        for letter, kind, _ in todo:
+            unit_id = letter.unit_id  # type: ignore[attr-defined]
             if await _remind(deps, letter, kind, recipients[unit_id]):
                 sent += 1
     if sent:
