@@ -54,11 +54,14 @@ WRK_LUA = """
 local texts = {%(texts)s}
 local counter = 0
 local tid = 0
+local threads = 0
+-- MsgIds and users unique to this run (Redis outlives the scratch database between runs).
 function setup(thread)
-  thread:set("tid", math.random(1, 1000000))
+  threads = threads + 1
+  thread:set("tid", %(base)d + threads)
 end
 function init(args)
-  tid = tonumber(wrk.thread:get("tid")) or math.random(1, 1000000)
+  tid = tonumber(wrk.thread:get("tid"))
 end
 request = function()
   counter = counter + 1
@@ -172,12 +175,14 @@ async def storm(port: int, users: int) -> dict:
     steps = ["留言", "我家小区门口的路灯坏了三个月一直没人来修", "1", "1", "跳过", "跳过", "1"]
     url = f"http://127.0.0.1:{port}/wechat/demo?{QUERY}"
     mismatched, codes = 0, set()
+    run = random.randrange(10**6, 10**7)
     async with httpx.AsyncClient(timeout=30) as client:
 
         async def conversation(n: int) -> None:
             nonlocal mismatched
             for i, text in enumerate(steps):
-                body = message(f"storm{n}", f"9{n:05d}{i:02d}", text)
+                # Ids unique to this run: Redis outlives the scratch database between runs.
+                body = message(f"storm{run}-{n}", f"{run}{n:05d}{i:02d}", text)
                 answers = await asyncio.gather(*(client.post(url, content=body) for _ in range(4)))
                 contents = {
                     parse_xml(r.content)["Content"] for r in answers if r.status_code == 200
@@ -242,7 +247,10 @@ def main() -> int:
     texts = rng.sample(texts, min(2000, len(texts)))
     lua_texts = ",".join(json.dumps(t, ensure_ascii=False).replace("]]", "] ]") for t in texts)
     script = work / "wechat.lua"
-    script.write_text(WRK_LUA % {"texts": lua_texts, "query": QUERY}, encoding="utf-8")
+    base = random.randrange(10**4, 10**5) * 10
+    script.write_text(
+        WRK_LUA % {"texts": lua_texts, "query": QUERY, "base": base}, encoding="utf-8"
+    )
     (work / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
 
     server = start([sys.executable, "-m", "quart_app", "serve"], env, port, work / "server.log")

@@ -14,6 +14,7 @@ rebuild, never an answer.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import time
@@ -232,6 +233,12 @@ class KnowledgeIndex:
         self._matcher = matcher
         self._live = {str(i): live for i, live in rows if live}
         self._decisions.clear()
+        # The index is a few million long-lived objects: keep them out of the collector's full
+        # passes, which otherwise stall every request now and then (gc.freeze, Python 3.7+).
+        # Unfreezing first lets the previous build's objects be collected.
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
         self._version, self._epoch = version, epoch
         self._gap_since = None
         self._checked = time.monotonic()
