@@ -25,6 +25,7 @@ def inject() -> dict:
         "ACTIVITY": STATES,
         "REVIEW_STATUSES": posts.REVIEW_STATUSES,
         "RULE_KINDS": KINDS,
+        "CREDENTIAL_LABELS": CREDENTIAL_LABELS,
     }
 
 
@@ -64,7 +65,39 @@ async def account(account_id: int):
         posts_total=posts_total,
         can_add_posts=own_unit and a.has("editor"),
         can_clear_posts=own_unit and a.has("reviewer"),
+        credential_fields=service.CREDENTIAL_FIELDS.get(acc.platform),
+        can_set_credentials=(own_unit and a.has("editor"))
+        or (a.has("admin") and a.manages_unit(acc.unit.path)),
     )
+
+
+CREDENTIAL_LABELS = {
+    "app_id": "AppID",
+    "app_secret": "AppSecret",
+    "token": "Token（令牌）",
+    "aes_key": "EncodingAESKey（兼容或安全模式必填）",
+    "mode": "消息加解密方式",
+    "reply_template_id": "答复通知模板ID（选填，48小时后推送答复用）",
+    "bot_token": "Bot Token",
+    "webhook_secret": "Webhook Secret Token",
+}
+
+
+@bp.post("/accounts/<int:account_id>/credentials")
+@login_required
+async def set_credentials(account_id: int):
+    """Credentials are written here and never shown again: the form is always empty."""
+    form = await request.form
+    data = {k: form.get(k, "") for k in CREDENTIAL_LABELS if k in form}
+    try:
+        acc = await service.set_credentials(deps(), actor(), account_id, data)
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+    else:
+        path = "wechat" if acc.platform == "wechat" else "telegram"
+        await flash(f"已保存平台凭据；回调地址为 /{path}/{acc.code}", "ok")
+    return redirect(url_for("console_accounts.account", account_id=account_id))
 
 
 @bp.post("/accounts/<int:account_id>/posts")

@@ -175,3 +175,67 @@ async def test_a_slow_engine_answers_in_time_then_sends_the_rest(
     [call] = fake_wechat.sent("/message/custom/send")
     assert call.query["access_token"] == "TOKEN-1"
     assert call.body["touser"] == "openid-1" and "派出所" in call.body["text"]["content"]
+
+
+async def _wechat_letter(bot_app) -> Letter:
+    client = bot_app.test_client()
+    steps = ["留言", "我家小区门口的路灯坏了三个月一直没人来修", "1", "1", "跳过", "跳过", "1"]
+    for i, text in enumerate(steps):
+        await reply_text(await post(client, text_message(text, f"50{i}", user="openid-7")))
+    return await Letter.get()
+
+
+async def test_a_reply_goes_by_customer_service_message_within_48_hours(
+    bot_app, bot_deps, fake_wechat, clock
+):
+    from adapters.delivery import deliver_replies
+    from tests.bot.test_engine import sent_reply
+
+    letter = await _wechat_letter(bot_app)  # the citizen wrote just now: the window is open
+    row = await sent_reply(letter, clock, "路灯已修复。", bot_deps.settings)
+    assert await deliver_replies(bot_deps) == 1
+    [call] = fake_wechat.sent("/message/custom/send")
+    assert call.body["touser"] == "openid-7" and "路灯已修复" in call.body["text"]["content"]
+    await row.refresh_from_db()
+    assert row.status == "sent"
+
+
+async def test_after_48_hours_a_template_message_or_the_next_message(
+    bot_app, bot_deps, fake_wechat, clock
+):
+    from adapters.delivery import deliver_replies
+    from tests.bot.test_engine import sent_reply
+
+    letter = await _wechat_letter(bot_app)
+    await bot_deps.redis.delete("wx:last:demo:openid-7")  # 48 hours passed without a message
+    row = await sent_reply(letter, clock, "路灯已修复。", bot_deps.settings)
+    assert await deliver_replies(bot_deps) == 0  # no template configured: it waits
+    assert fake_wechat.sent("/message/custom/send") == []
+    await row.refresh_from_db()
+    assert row.status == "pending"
+    # The citizen writes again: the reply comes with the answer to that message.
+    text = await reply_text(
+        await post(bot_app.test_client(), text_message("你好", "599", "openid-7"))
+    )
+    assert "已有答复" in text and "路灯已修复" in text
+
+    # With a template configured, the next reply goes as a template message.
+    account = await Account.get(code="demo")
+    await set_credentials(
+        bot_deps,
+        Actor.system(),
+        account.id,
+        {
+            "app_id": "wxdemo",
+            "app_secret": "s",
+            "token": TOKEN,
+            "mode": "plain",
+            "reply_template_id": "TPL-1",
+        },
+    )
+    await bot_deps.redis.delete("wx:last:demo:openid-7")
+    await sent_reply(letter, clock, "补充答复：已加装路灯。", bot_deps.settings)
+    assert await deliver_replies(bot_deps) == 1
+    [call] = fake_wechat.sent("/message/template/send")
+    assert call.body["template_id"] == "TPL-1" and call.body["touser"] == "openid-7"
+    assert "已加装路灯" in call.body["data"]["keyword2"]["value"]

@@ -1,0 +1,42 @@
+"""Platform credentials from the account page: written by the unit's editor, encrypted, never
+shown again; refused to staff of other units."""
+
+from __future__ import annotations
+
+from accounts.demo import seed_demo_accounts
+from accounts.models import Account
+from accounts.service import read_credentials
+from tests.console.test_posts_pages import post_form, text
+from tests.org.conftest import demo, login_as  # noqa: F401 (fixture)
+
+
+async def test_editor_sets_wechat_credentials_and_they_stay_hidden(app, sender, demo, deps):
+    await seed_demo_accounts(deps)
+    account = await Account.get(code="demo")  # 清源人社, the editor's unit
+    editor = await login_as(app, sender, "editor")
+    page = text(await (await editor.get(f"/console/accounts/{account.id}")).get_data())
+    assert "平台凭据" in page and "/wechat/demo" in page
+    url = f"/console/accounts/{account.id}/credentials"
+    form = {"app_id": "wx9", "app_secret": "S3cret-app", "token": "tok-9", "mode": "plain"}
+    resp, page = await post_form(editor, url, form)
+    assert resp.status_code == 200 and "已保存平台凭据" in page
+    assert "S3cret-app" not in page and "tok-9" not in page
+    account = await Account.get(code="demo")
+    assert "S3cret-app" not in account.credentials
+    assert (await read_credentials(deps, account))["token"] == "tok-9"
+    # Safe mode without the key: a Chinese error, nothing changed.
+    _, page = await post_form(editor, url, {**form, "token": "tok-10", "mode": "safe"})
+    assert "EncodingAESKey" in page
+    assert (await read_credentials(deps, await Account.get(code="demo")))["token"] == "tok-9"
+
+
+async def test_editor_of_another_unit_cannot_set_them(app, sender, demo, deps):
+    await seed_demo_accounts(deps)
+    other = await Account.get(code="dqzhen")  # 东桥镇, not the editor's unit
+    editor = await login_as(app, sender, "editor")
+    resp = await editor.get(f"/console/accounts/{other.id}")
+    assert resp.status_code == 404  # another unit's account is not even shown
+    form = {"app_id": "x", "app_secret": "y", "token": "z", "mode": "plain"}
+    _, page = await post_form(editor, f"/console/accounts/{other.id}/credentials", form)
+    assert "账号不存在" in page
+    assert (await read_credentials(deps, await Account.get(code="dqzhen"))).get("token") != "z"
