@@ -3,15 +3,23 @@ shown again; refused to staff of other units."""
 
 from __future__ import annotations
 
+import pytest
+
 from accounts.demo import seed_demo_accounts
 from accounts.models import Account
 from accounts.service import read_credentials
+from org.demo import seed_demo
 from tests.console.test_posts_pages import post_form, text
-from tests.org.conftest import demo, login_as  # noqa: F401 (fixture)
+from tests.org.conftest import login_as
 
 
-async def test_editor_sets_wechat_credentials_and_they_stay_hidden(app, sender, demo, deps):
+@pytest.fixture
+async def city(deps):
+    await seed_demo(deps)
     await seed_demo_accounts(deps)
+
+
+async def test_editor_sets_wechat_credentials_and_they_stay_hidden(app, sender, city, deps):
     account = await Account.get(code="demo")  # 清源人社, the editor's unit
     editor = await login_as(app, sender, "editor")
     page = text(await (await editor.get(f"/console/accounts/{account.id}")).get_data())
@@ -30,8 +38,7 @@ async def test_editor_sets_wechat_credentials_and_they_stay_hidden(app, sender, 
     assert (await read_credentials(deps, await Account.get(code="demo")))["token"] == "tok-9"
 
 
-async def test_editor_of_another_unit_cannot_set_them(app, sender, demo, deps):
-    await seed_demo_accounts(deps)
+async def test_editor_of_another_unit_cannot_set_them(app, sender, city, deps):
     other = await Account.get(code="dqzhen")  # 东桥镇, not the editor's unit
     editor = await login_as(app, sender, "editor")
     resp = await editor.get(f"/console/accounts/{other.id}")
