@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -39,12 +38,12 @@ from accounts.service import get_account
 from infra.clock import SHANGHAI
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
+from infra.spreadsheet import xlsx_rows
 from org.access import Actor
 from org.audit import record_audit
 
 REVIEW_STATUSES = {"ok": "未发现广告", "flagged": "疑似广告待核查", "cleared": "已核查放行"}
 MAX_IMPORT_ROWS = 5000
-MAX_UNPACKED_XLSX = 64 * 1024 * 1024
 # Clocks of the platforms and of staff computers differ a little; beyond this a "published"
 # time in the future is a post that has not been published, and would fake activity.
 FUTURE_SLACK = dt.timedelta(minutes=10)
@@ -412,30 +411,6 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
         raise _refuse(f"CSV 文件格式有误：{exc}") from exc
 
 
-def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    unreadable = _refuse("无法读取该 Excel 文件，请确认是 .xlsx 格式且未加密")
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            unpacked = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile as exc:
-        raise unreadable from exc
-    if unpacked > MAX_UNPACKED_XLSX:
-        raise _refuse("Excel 文件解压后过大，请拆分后分批导入")
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise unreadable from exc
-    try:
-        sheet = wb.worksheets[0]
-        for n, row in enumerate(sheet.iter_rows(values_only=True), 1):
-            yield n, list(row)
-    finally:
-        wb.close()
-
-
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -468,7 +443,7 @@ def _header_keys(row: list[Any]) -> dict[int, str]:
 
 def _read_table(filename: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
     """(row number as the spreadsheet shows it, the row's fields) for each non-empty data row."""
-    rows = _xlsx_rows(content) if _file_kind(filename, content) == "xlsx" else _csv_rows(content)
+    rows = xlsx_rows(content) if _file_kind(filename, content) == "xlsx" else _csv_rows(content)
     keys: dict[int, str] | None = None
     table: list[tuple[int, dict[str, Any]]] = []
     for n, raw in rows:

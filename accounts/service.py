@@ -19,6 +19,7 @@ from accounts.models import LIVE_STATUSES, PLATFORMS, STATUSES, Account, Filing,
 from infra.crypto import decrypt_json, encrypt_json
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
+from infra.fields import text_field
 from org.access import Actor
 from org.audit import record_audit
 from org.models import Staff, Unit
@@ -89,17 +90,6 @@ def filing_view(f: Filing, events: list[FilingEvent] | None = None) -> dict[str,
             for e in events
         ]
     return body
-
-
-def _text(data: dict[str, Any], key: str, label: str, required: bool = True) -> str:
-    value = data.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise DomainError("missing_field", f"请填写{label}", field=key)
-        return ""
-    if not isinstance(value, str):
-        raise DomainError("bad_field", f"{label}格式不正确", field=key)
-    return value.strip()
 
 
 # ---------------------------------------------------------------- the rules
@@ -236,11 +226,11 @@ async def file_opening(deps: Deps, actor: Actor, data: dict[str, Any]) -> Filing
     if unit is None:
         raise Forbidden("只有本单位的编辑可以提出账号备案申请")
     _require_editor_of(actor, unit)
-    platform = _text(data, "platform", "平台")
+    platform = text_field(data, "platform", "平台")
     if platform not in PLATFORMS:
         raise DomainError("bad_field", f"未知平台：{platform}", field="platform")
-    name = _text(data, "name", "账号名称")
-    reason = _text(data, "reason", "开设理由")
+    name = text_field(data, "name", "账号名称")
+    reason = text_field(data, "reason", "开设理由")
     check_unit_may_own(unit, await unit.parent)
     responsible = None
     if data.get("responsible_id") not in (None, ""):
@@ -257,8 +247,8 @@ async def file_opening(deps: Deps, actor: Actor, data: dict[str, Any]) -> Filing
                 unit=unit,
                 platform=platform,
                 name=name,
-                handle=_text(data, "handle", "平台账号", required=False),
-                certified_subject=_text(data, "certified_subject", "认证主体", required=False),
+                handle=text_field(data, "handle", "平台账号", required=False),
+                certified_subject=text_field(data, "certified_subject", "认证主体", required=False),
                 status="applying",
                 responsible=responsible,
                 live_slot=_slot(unit.id, platform),
@@ -300,7 +290,7 @@ async def file_request(
         raise DomainError("bad_field", f"未知申请类型：{kind}", field="kind")
     account = await get_account(actor, account_id)
     _require_editor_of(actor, account.unit)
-    reason = _text(data, "reason", "申请理由")
+    reason = text_field(data, "reason", "申请理由")
     changes: dict[str, Any] = {}
     if kind == "change":
         raw = data.get("changes")

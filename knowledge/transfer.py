@@ -18,7 +18,6 @@ import io
 import json
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +27,7 @@ from tortoise.transactions import in_transaction
 
 from infra.clock import Clock
 from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
+from infra.spreadsheet import blank, xlsx_rows
 from knowledge import service
 from knowledge.live import announce_all, announce_entry
 from knowledge.models import STATUSES, Entry, EntryVersion, Topic
@@ -36,7 +36,6 @@ from org.audit import record_audit
 from org.models import Unit
 
 MAX_ROWS = 20_000
-MAX_UNPACKED_XLSX = 64 * 1024 * 1024
 BATCH = 500  # SQLite allows 999 parameters a statement
 # More live changes than this are announced as one "rebuild everything".
 ANNOUNCE_ONE_BY_ONE = 50
@@ -162,36 +161,18 @@ def _unescape(value: Any) -> Any:
 
 
 def _xlsx_rows(data: bytes) -> list[tuple[int, Any]]:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    unreadable = _refuse("无法读取该 Excel 文件，请确认是 .xlsx 格式且未加密")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            unpacked = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile as exc:
-        raise unreadable from exc
-    if unpacked > MAX_UNPACKED_XLSX:
-        raise _refuse("Excel 文件解压后过大，请拆分后分批导入")
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise unreadable from exc
     rows: list[tuple[int, Any]] = []
     keys: dict[int, str] | None = None
-    try:
-        for n, raw in enumerate(wb.worksheets[0].iter_rows(values_only=True), 1):
-            cells = [_unescape(c) for c in raw]
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                continue
-            if keys is None:
-                keys = _header(cells)
-                continue
-            rows.append((n, {k: cells[i] for i, k in keys.items() if i < len(cells)}))
-            if len(rows) > MAX_ROWS:
-                break
-    finally:
-        wb.close()
+    for n, raw in xlsx_rows(data):
+        cells = [_unescape(c) for c in raw]
+        if blank(cells):
+            continue
+        if keys is None:
+            keys = _header(cells)
+            continue
+        rows.append((n, {k: cells[i] for i, k in keys.items() if i < len(cells)}))
+        if len(rows) > MAX_ROWS:
+            break
     if keys is None:
         raise _refuse("文件中没有内容")
     return rows

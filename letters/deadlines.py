@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from infra.clock import WorkCalendar
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden
+from infra.fields import text_field
 from infra.settings import Settings
 from letters.models import OPEN_STATUSES, Extension, Letter
 from letters.service import (
@@ -31,7 +32,6 @@ from letters.service import (
     load_letter,
     require_status,
     require_unit_role,
-    text_field,
 )
 from org.access import Actor
 

@@ -25,13 +25,13 @@ from tortoise.transactions import in_transaction
 from accounts.models import Account
 from infra.deps import Deps
 from infra.errors import DomainError, Forbidden, as_id
+from infra.fields import text_field
 from letters.codes import format_code, new_code
 from letters.models import CHANNELS, KINDS, Letter
 from letters.screening import content_flags, similarity
 from letters.service import (
     add_event,
     audit_letter,
-    text_field,
     unit_by_code,
     unit_field,
 )

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
+from infra.fields import text_field
 from infra.settings import Settings
 from letters.codes import format_code, normalize_code
 from letters.deadlines import compute_due
@@ -35,7 +36,6 @@ from letters.service import (
     load_letter,
     require_status,
     require_unit_role,
-    text_field,
 )
 from letters.writer import unseal
 from org.access import Actor

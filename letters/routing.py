@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, NotFound
+from infra.fields import text_field
 from letters.deadlines import compute_due
 from letters.models import DECLINE_REASONS, KINDS, Letter, LetterUnit
 from letters.service import (
@@ -33,7 +34,6 @@ from letters.service import (
     queue_unit_notice,
     require_status,
     require_unit_role,
-    text_field,
     unit_field,
 )
 from org.access import Actor

@@ -71,22 +71,6 @@ ACTIONS = {
 # ---------------------------------------------------------------- small helpers
 
 
-def text_field(
-    data: dict[str, Any], key: str, label: str, *, required: bool = True, max_len: int = 5000
-) -> str:
-    value = data.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise DomainError("missing_field", f"请填写{label}", field=key)
-        return ""
-    if not isinstance(value, str):
-        raise DomainError("bad_field", f"{label}格式不正确", field=key)
-    value = value.strip()
-    if len(value) > max_len:
-        raise DomainError("too_long", f"{label}不能超过{max_len}字", field=key)
-    return value
-
-
 def bool_field(data: dict[str, Any], key: str, label: str) -> bool:
     value = data.get(key)
     if isinstance(value, bool):

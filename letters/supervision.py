@@ -27,6 +27,7 @@ from tortoise.transactions import in_transaction
 from accounts.monitor import local_midnight
 from infra.deps import Deps
 from infra.errors import DomainError, Forbidden
+from infra.fields import text_field
 from infra.models import Notification
 from letters.models import (
     KINDS,
@@ -46,7 +47,6 @@ from letters.service import (
     load_letter,
     queue_unit_notice,
     readable,
-    text_field,
     unit_recipients,
 )
 from letters.writer import mask_mobile

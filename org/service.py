@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
+from infra.fields import text_field
 from org.access import Actor, check_roles
 from org.audit import record_audit
 from org.auth import hash_password
@@ -50,17 +51,6 @@ def staff_view(s: Staff) -> dict[str, Any]:
     }
 
 
-def _text(data: dict[str, Any], key: str, label: str, *, required: bool = True) -> str:
-    value = data.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise DomainError("missing_field", f"请填写{label}", field=key)
-        return ""
-    if not isinstance(value, str):
-        raise DomainError("bad_field", f"{label}格式不正确", field=key)
-    return value.strip()
-
-
 def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
     value = data.get(key, default)
     if isinstance(value, bool):
@@ -86,13 +76,13 @@ async def list_units(actor: Actor) -> list[Unit]:
 
 async def create_unit(deps: Deps, actor: Actor, data: dict[str, Any]) -> Unit:
     actor.require("admin")
-    name = _text(data, "name", "单位名称")
-    code = _text(data, "code", "单位代码")
+    name = text_field(data, "name", "单位名称")
+    code = text_field(data, "code", "单位代码")
     if not CODE_RE.fullmatch(code):
         raise DomainError(
             "bad_field", "单位代码只能由2-32位字母、数字、下划线或连字符组成", field="code"
         )
-    kind = _text(data, "kind", "单位类型")
+    kind = text_field(data, "kind", "单位类型")
     if kind not in UNIT_KINDS:
         raise DomainError("bad_field", f"未知单位类型：{kind}", field="kind")
     if data.get("parent_id") in (None, ""):
@@ -147,9 +137,9 @@ async def update_unit(deps: Deps, actor: Actor, unit_id: Any, data: dict[str, An
         raise Forbidden("只能修改本单位的下级单位")
     before = unit_view(unit)
     if "name" in data:
-        unit.name = _text(data, "name", "单位名称")
+        unit.name = text_field(data, "name", "单位名称")
     if "kind" in data:
-        kind = _text(data, "kind", "单位类型")
+        kind = text_field(data, "kind", "单位类型")
         if kind not in UNIT_KINDS:
             raise DomainError("bad_field", f"未知单位类型：{kind}", field="kind")
         unit.kind = kind
@@ -224,20 +214,20 @@ def _roles(actor: Actor, data: dict[str, Any]) -> list[str]:
 
 async def create_staff(deps: Deps, actor: Actor, data: dict[str, Any]) -> Staff:
     actor.require("admin")
-    username = _text(data, "username", "登录名")
+    username = text_field(data, "username", "登录名")
     if not USERNAME_RE.fullmatch(username):
         raise DomainError(
             "bad_field", "登录名须为3-64位字母、数字、下划线、点或连字符", field="username"
         )
-    real_name = _text(data, "real_name", "真实姓名")
-    mobile = _text(data, "mobile", "手机号码")
+    real_name = text_field(data, "real_name", "真实姓名")
+    mobile = text_field(data, "mobile", "手机号码")
     if not MOBILE_RE.fullmatch(mobile):
         raise DomainError("bad_field", "手机号码格式不正确", field="mobile")
     unit = await get_unit(actor, data.get("unit_id"))
     if not actor.manages_unit(unit.path):
         raise Forbidden("只能在本单位及下级单位新建工作人员")
     roles = _roles(actor, data)
-    password_hash = hash_password(_text(data, "password", "初始密码"))
+    password_hash = hash_password(text_field(data, "password", "初始密码"))
     async with in_transaction():
         if await Staff.filter(username=username).exists():
             raise Conflict("duplicate_username", f"登录名 {username} 已被使用", field="username")
@@ -273,9 +263,9 @@ async def update_staff(deps: Deps, actor: Actor, staff_id: Any, data: dict[str, 
         raise Forbidden("不能修改自己的角色")
     before = staff_view(staff)
     if "real_name" in data:
-        staff.real_name = _text(data, "real_name", "真实姓名")
+        staff.real_name = text_field(data, "real_name", "真实姓名")
     if "mobile" in data:
-        mobile = _text(data, "mobile", "手机号码")
+        mobile = text_field(data, "mobile", "手机号码")
         if not MOBILE_RE.fullmatch(mobile):
             raise DomainError("bad_field", "手机号码格式不正确", field="mobile")
         staff.mobile = mobile
