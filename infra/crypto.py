@@ -1,4 +1,4 @@
-"""Encryption at rest for secrets the product must keep (platform credentials)."""
+"""Encryption at rest for secrets the product must keep (platform credentials, TOTP secrets)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,23 @@ def decrypt_json(settings: Settings, token: str) -> dict[str, Any]:
     except InvalidToken as exc:
         log.error("platform credentials cannot be decrypted: wrong MINSHENG_CREDENTIALS_KEY?")
         raise DomainError("credentials_unreadable", "平台凭据无法解密，请检查密钥配置") from exc
+
+
+FERNET_PREFIX = "gAAAA"  # every Fernet token starts so (version byte and timestamp)
+
+
+def seal_text(settings: Settings, text: str) -> str:
+    return _fernet(settings).encrypt(text.encode()).decode()
+
+
+def open_text(settings: Settings, stored: str | None) -> str:
+    """The sealed text; a value stored before sealing existed (plain) is returned as it is."""
+    if not stored:
+        return ""
+    if not stored.startswith(FERNET_PREFIX):
+        return stored
+    try:
+        return _fernet(settings).decrypt(stored.encode()).decode()
+    except InvalidToken as exc:
+        log.error("a sealed secret cannot be decrypted: wrong MINSHENG_CREDENTIALS_KEY?")
+        raise DomainError("secret_unreadable", "密钥无法解密，请检查密钥配置") from exc

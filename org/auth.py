@@ -14,6 +14,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from infra.crypto import open_text, seal_text
 from infra.deps import Deps
 from infra.errors import DomainError, NotFound, Unauthenticated
 from infra.notify import mask_mobile
@@ -210,7 +211,8 @@ async def finish_login(deps: Deps, challenge: str, code: str, ip: str) -> tuple[
         raise DomainError("account_locked", "账号已锁定，请联系系统管理员解锁", status=423)
     code = (code or "").strip()
     if state["method"] == "totp":
-        ok = bool(staff.totp_secret) and pyotp.TOTP(staff.totp_secret).verify(code, valid_window=1)
+        secret = open_text(deps.settings, staff.totp_secret)
+        ok = bool(secret) and pyotp.TOTP(secret).verify(code, valid_window=1)
         # A code seen on a shoulder or in a proxy log must not open a second session.
         ok = ok and bool(
             await deps.redis.set(f"{TOTP_USED_PREFIX}{staff.id}:{code}", 1, nx=True, ex=120)
@@ -375,7 +377,7 @@ async def confirm_totp_enrolment(deps: Deps, actor: Actor, code: str) -> None:
         raise DomainError("bad_code", "动态口令不正确，请核对手机时间后重试")
     await deps.redis.set(f"{TOTP_USED_PREFIX}{actor.staff_id}:{code.strip()}", 1, ex=120)
     staff = await Staff.get(id=actor.staff_id)
-    staff.totp_secret = secret
+    staff.totp_secret = seal_text(deps.settings, secret)  # a database dump must not log people in
     await staff.save(update_fields=["totp_secret"])
     await deps.redis.delete(key)
     await record_audit(

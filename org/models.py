@@ -52,7 +52,7 @@ class Staff(Model):
     roles = fields.JSONField(default=list)
     password_hash = fields.CharField(max_length=255)
     password_changed_at = fields.DatetimeField()
-    totp_secret = fields.CharField(max_length=64, null=True)
+    totp_secret = fields.CharField(max_length=255, null=True)  # sealed (infra.crypto)
     failed_logins = fields.IntField(default=0)
     locked_at = fields.DatetimeField(null=True)
     active = fields.BooleanField(default=True)

@@ -113,6 +113,9 @@ async def test_totp_enrolment_then_login_with_totp(app, sender, demo, login):
     bound_at = time.time()
     bound = totp.at(bound_at)
     assert (await s.post("/api/me/totp/confirm", json={"code": bound})).status_code == 200
+    # Sealed at rest: the database alone does not give the second factor away.
+    stored = (await Staff.get(username="reviewer")).totp_secret
+    assert enrol["secret"] not in stored and stored.startswith("gAAAA")
 
     client = app.test_client()
     sent = len(sender.sent)
@@ -232,3 +235,14 @@ async def test_console_login_form_needs_its_csrf_cookie(app, demo):
         "/console/login", form={"username": "admin", "password": DEMO_PASSWORD, "csrf_token": token}
     )
     assert r.status_code == 200 and "验证身份" in (await r.get_data()).decode()
+
+
+async def test_a_totp_secret_stored_before_sealing_still_works(app, sender, demo, deps):
+    secret = pyotp.random_base32()
+    await Staff.filter(username="reviewer").update(totp_secret=secret)  # as older versions kept it
+    client = app.test_client()
+    body = await (await start(client, "reviewer")).get_json()
+    assert body["method"] == "totp"
+    code = pyotp.TOTP(secret).now()
+    r = await client.post("/api/auth/verify", json={"challenge": body["challenge"], "code": code})
+    assert r.status_code == 200
