@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 
 from bot import texts
 from bot.letters_port import (
@@ -233,7 +234,9 @@ class Engine:
         unsolved = conv.unsolved
         conv.reset()
         conv.unsolved = unsolved
-        conv.draft = {"content": question}
+        # One id per letter being written: without a platform message id (an API client), the
+        # confirmation's retry still finds this letter, and the next letter is a new one.
+        conv.draft = {"content": question, "started": uuid.uuid4().hex}
         if question:
             conv.step = "letter_more"
             return [Reply(texts.LETTER_MORE.format(content=question))]
@@ -317,7 +320,7 @@ class Engine:
     async def _submit(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:
         draft = conv.draft
         # The confirming message's id makes a retried delivery return the same letter.
-        key = f"{msg.channel}:{msg.account}:{msg.user}:{msg.message_id or draft.get('started')}"
+        key = f"{msg.channel}:{msg.account}:{msg.user}:{msg.message_id or draft['started']}"
         code, deadline = await submit_letter(
             self.deps,
             channel=msg.channel,

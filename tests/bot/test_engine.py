@@ -173,3 +173,22 @@ async def test_a_waiting_reply_arrives_with_the_next_message(world, clock):
     assert row.status == "sent"
     assert await LetterEvent.filter(letter_id=letter.id, action="reply_delivered").exists()
     assert "已有答复" not in await wechat.say("你好")  # delivered once
+
+
+async def test_two_letters_without_message_ids_are_two_letters(world):
+    """API clients may send no message id: each letter written is still its own letter."""
+    from bot.types import IncomingMessage
+
+    engine = Engine(world)
+
+    async def say(text: str) -> str:
+        msg = IncomingMessage(channel="web", account="", user="api-client-1", text=text)
+        return "\n".join(r.as_text() for r in await engine.handle(msg))
+
+    codes = []
+    for content in ["小区东门外的路灯坏了两个星期没人修", "公交站台的遮雨棚破了一个大洞"]:
+        for text in ["留言", content, "1", "1", "跳过", "跳过"]:
+            await say(text)
+        codes.append(CODE.search(await say("1")).group(1))
+    assert codes[0] != codes[1]
+    assert await Letter.all().count() == 2
