@@ -25,9 +25,10 @@ import multiprocessing
 import random
 import statistics
 import time
-import uuid
 
 import asyncpg
+
+from bench.scratch import create_scratch, drop_scratch, pg_dsn
 
 DAY = dt.timedelta(days=1)
 KIND_MIX = [
@@ -61,10 +62,6 @@ def _pick(rng: random.Random, mix):
     return mix[-1][0]
 
 
-def _pg(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
 # ------------------------------------------------------------------------------- loading
 
 
@@ -72,7 +69,7 @@ async def _load(url: str, n_letters: int, n_units: int, seed: int) -> dict:
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
     today = (now + dt.timedelta(hours=8)).date()
-    conn = await asyncpg.connect(_pg(url))
+    conn = await asyncpg.connect(pg_dsn(url))
     try:
         t0 = time.perf_counter()
         units = [(1, "B1", "基准市人民政府", "city_gov", None, "/1/", False, True, True, now)]
@@ -257,7 +254,7 @@ def _sql(query) -> tuple[str, list]:
 
 async def _explain(url: str, query) -> str:
     sql, params = _sql(query)
-    conn = await asyncpg.connect(_pg(url))
+    conn = await asyncpg.connect(pg_dsn(url))
     try:
         rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
         return "\n".join(r[0] for r in rows)
@@ -391,14 +388,7 @@ async def main_async(args: argparse.Namespace) -> None:
     from infra.db import migrate_db
 
     server = args.database_url
-    name = f"minsheng_lbench_{uuid.uuid4().hex[:8]}"
-    root, _, _ = server.rpartition("/")
-    url = f"{root}/{name}"
-    admin = await asyncpg.connect(_pg(server))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    name, url = await create_scratch(server, "minsheng_lbench")
     try:
         t = time.perf_counter()
         await migrate_db(url)
@@ -453,11 +443,7 @@ async def main_async(args: argparse.Namespace) -> None:
         if args.keep:
             print(f"kept database {url}")
         else:
-            admin = await asyncpg.connect(_pg(server))
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await admin.close()
+            await drop_scratch(server, name)
 
 
 def main() -> None:

@@ -19,11 +19,11 @@ import multiprocessing
 import random
 import resource
 import time
-import uuid
 
 import asyncpg
 
 from accounts.models import PLATFORMS
+from bench.scratch import create_scratch, drop_scratch, pg_dsn
 
 DAY = 86400.0
 PLATFORM_CODES = list(PLATFORMS)
@@ -50,17 +50,13 @@ def _pick(rng: random.Random, mix):
     return mix[-1][0]
 
 
-def _pg(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
 # ------------------------------------------------------------------------------- loading
 
 
 async def _load(url: str, n_accounts: int, n_posts: int, seed: int) -> dict:
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
-    conn = await asyncpg.connect(_pg(url))
+    conn = await asyncpg.connect(pg_dsn(url))
     try:
         n_units = (n_accounts + len(PLATFORM_CODES) - 1) // len(PLATFORM_CODES) + 1
         t0 = time.perf_counter()
@@ -212,7 +208,7 @@ async def _explain(url: str, query) -> str:
     query._choose_db_if_not_chosen()
     query._make_query()
     sql, params = query.query.get_parameterized_sql()
-    conn = await asyncpg.connect(_pg(url))
+    conn = await asyncpg.connect(pg_dsn(url))
     try:
         rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
         return "\n".join(r[0] for r in rows)
@@ -274,14 +270,7 @@ async def main_async(args: argparse.Namespace) -> None:
     from infra.db import migrate_db
 
     server = args.database_url
-    name = f"minsheng_bench_{uuid.uuid4().hex[:8]}"
-    root, _, _ = server.rpartition("/")
-    url = f"{root}/{name}"
-    admin = await asyncpg.connect(_pg(server))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    name, url = await create_scratch(server, "minsheng_bench")
     try:
         t = time.perf_counter()
         await migrate_db(url)
@@ -324,11 +313,7 @@ async def main_async(args: argparse.Namespace) -> None:
         if args.keep:
             print(f"kept database {url}")
         else:
-            admin = await asyncpg.connect(_pg(server))
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await admin.close()
+            await drop_scratch(server, name)
 
 
 def main() -> None:
