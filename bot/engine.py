@@ -26,6 +26,7 @@ from bot.letters_port import (
 from bot.state import Conversation, dump_conversation, parse_conversation, state_key
 from bot.types import Choice, IncomingMessage, Reply
 from infra.deps import Deps
+from infra.notify import mask_mobile
 from knowledge.attention import record_ask, record_feedback
 from knowledge.live import knowledge_index
 from knowledge.normalize import normalize
@@ -308,7 +309,7 @@ class Engine:
 
     def _confirm_reply(self, draft: dict) -> Reply:
         mobile = draft.get("mobile") or ""
-        masked = f"{mobile[:3]}****{mobile[-4:]}" if mobile else texts.NOT_PROVIDED
+        masked = mask_mobile(mobile) if mobile else texts.NOT_PROVIDED
         text = texts.LETTER_CONFIRM.format(
             kind=LETTER_KINDS.get(draft.get("kind", ""), ""),
             content=draft.get("content", ""),

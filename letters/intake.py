@@ -26,6 +26,7 @@ from accounts.models import Account
 from infra.deps import Deps
 from infra.errors import DomainError, Forbidden, as_id
 from infra.fields import text_field
+from infra.notify import mask_mobile
 from letters.codes import format_code, new_code
 from letters.models import CHANNELS, KINDS, Letter
 from letters.screening import content_flags, similarity
@@ -39,7 +40,6 @@ from letters.writer import (
     MOBILE_RE,
     Writer,
     keyed_hash,
-    mask_mobile,
     mask_name,
     mask_platform_id,
     platform_identity,

@@ -24,6 +24,7 @@ from infra.clock import Clock, to_local
 from infra.deps import Deps
 from infra.errors import DomainError, Forbidden, NotFound, as_id
 from infra.models import Notification
+from infra.notify import mask_mobile
 from letters.codes import format_code
 from letters.models import (
     CHANNELS,
@@ -39,7 +40,7 @@ from letters.models import (
     Reminder,
     Reply,
 )
-from letters.writer import mask_mobile, sees_writer, unseal
+from letters.writer import sees_writer, unseal
 from org.access import Actor
 from org.audit import record_audit
 from org.models import Staff, Unit

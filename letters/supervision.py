@@ -29,6 +29,7 @@ from infra.deps import Deps
 from infra.errors import DomainError, Forbidden
 from infra.fields import text_field
 from infra.models import Notification
+from infra.notify import mask_mobile
 from letters.models import (
     KINDS,
     OPEN_STATUSES,
@@ -49,7 +50,6 @@ from letters.service import (
     readable,
     unit_recipients,
 )
-from letters.writer import mask_mobile
 from org.access import Actor
 from org.audit import record_audit
 

@@ -41,12 +41,6 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * min(len(name) - 1, 3) if len(name) > 1 else ("*" if name else "")
 
 
-def mask_mobile(mobile: str) -> str:
-    if MOBILE_RE.fullmatch(mobile):
-        return mobile[:3] + "****" + mobile[-4:]
-    return mobile[:2] + "****" if mobile else ""
-
-
 def mask_platform_id(value: str) -> str:
     return value[:3] + "****" if value else ""
 
