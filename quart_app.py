@@ -10,6 +10,7 @@ import sys
 import traceback
 
 from quart import Quart, Response, g, jsonify, render_template, request
+from quart.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from infra.db import close_db, migrate_db, open_db, ping_db
@@ -42,6 +43,7 @@ def create_app(
     )
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     app.secret_key = settings.secret_key
+    app.session_interface = ConsoleCookieSession()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["minsheng"] = deps
 
@@ -113,6 +115,16 @@ def create_app(
     return app
 
 
+class ConsoleCookieSession(SecureCookieSessionInterface):
+    """Quart's signed cookie carries the console's flash messages, nothing else: requests outside
+    the console do not open it (it costs a serializer per request on the citizens' hot path)."""
+
+    async def open_session(self, app, request):  # type: ignore[override]
+        if not request.path.startswith("/console"):
+            return None  # Quart then uses its null session
+        return await super().open_session(app, request)
+
+
 def _deps() -> Deps:
     from quart import current_app
 
@@ -148,6 +160,8 @@ async def _identify() -> None:
     ip = (request.remote_addr or "")[:64]
     g.actor = Actor.anonymous(ip)
     g.session = None
+    if request.endpoint in CITIZEN_TRAFFIC:
+        return  # citizens and platforms: no staff session, no ambient authority to protect
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         staff = await auth.resolve_api_token(d, header.removeprefix("Bearer ").strip())
@@ -283,6 +297,7 @@ def jobs() -> list[Job]:
     """Every periodic job of every package, composed here at the top."""
     from accounts.monitor import record_daily_activity
     from adapters.delivery import deliver_replies
+    from knowledge.attention import flush_asks
     from letters.supervision import record_missed_checks, send_letter_reminders
     from org.audit import purge_audit
 
@@ -302,6 +317,8 @@ def jobs() -> list[Job]:
         Job("letter_daily_check", 6 * 3600, record_missed_checks),
         # Rows are claimed with a conditional update: a reply is never sent twice.
         Job("deliver_replies", 30, deliver_replies),
+        # The bot queues its question log in Redis; replaying a batch writes nothing twice.
+        Job("flush_asks", 5, flush_asks),
     ]
 
 
@@ -324,7 +341,7 @@ def _serve(settings: Settings) -> None:
                 asyncio.ensure_future(run_forever(app.extensions["minsheng"], jobs()))
             )
 
-    asyncio.run(serve(app, config))
+    import uvloop; uvloop.run(serve(app, config))
 
 
 async def _worker(settings: Settings) -> None:

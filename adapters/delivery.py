@@ -21,6 +21,7 @@ from accounts.service import read_credentials
 from adapters.telegram import make_bot
 from adapters.wechat_api import WechatApi
 from bot.letters_port import waiting_key
+from bot.state import last_seen_key
 from infra.deps import Deps
 from letters.codes import format_code
 from letters.models import Letter, Outbox
@@ -98,7 +99,7 @@ async def _send(deps: Deps, row: Outbox) -> str | None:
         app_secret=creds.get("app_secret", ""),
         redis=deps.redis,
     )
-    if await deps.redis.get(f"wx:last:{account.code}:{row.platform_user_id}"):
+    if await deps.redis.get(last_seen_key("wechat", account.code, row.platform_user_id)):
         await api.send_text(row.platform_user_id, text[:2000])
         return "微信客服消息"
     template = creds.get("reply_template_id")

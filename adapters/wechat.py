@@ -1,8 +1,8 @@
 """`/wechat/<account code>`: one callback endpoint per registered WeChat official account.
 
 GET answers WeChat's verification (echostr). POST checks the signature with that account's own
-token (and decrypts in safe / compatible mode), drops retries of a message it has already seen,
-asks the engine, and answers with a passive reply inside WeChat's 5 seconds. When the engine is
+token (and decrypts in safe / compatible mode), asks the engine (which answers a retried
+delivery with the first delivery's replies), and answers with a passive reply inside WeChat's 5 seconds. When the engine is
 slow, it answers in time with an interim message and sends the rest through the customer-service
 API once ready.
 """
@@ -37,24 +37,45 @@ from org.web import deps
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
 
-SEEN_SECONDS = 3600  # WeChat retries within 15 s; an hour is plenty and keeps Redis small
-WAIT_FOR_FIRST = 4.5
-
-
 async def load_account(d: Deps, code: str) -> tuple[Account, WechatConfig]:
     """The account and its decrypted settings, remembered for a few seconds: every message
-    needs them, and a changed token or key takes effect within that time."""
+    needs them, and a changed token or key takes effect within that time. Once they are known,
+    an expired entry keeps serving while one task re-reads it, so that a slow database never
+    holds up the messages waiting behind it."""
     cache = d.extensions.setdefault("wechat_accounts", {})
-    now = time.monotonic()
     hit = cache.get(code)
-    if hit and hit[0] > now:
-        return hit[1], hit[2]
+    if hit is None or d.settings.account_cache_seconds <= 0:
+        return await _read_account(d, code)
+    expires, account, config = hit
+    refreshing = d.extensions.setdefault("wechat_refreshing", set())
+    if expires <= time.monotonic() and code not in refreshing:
+        refreshing.add(code)
+        task = asyncio.ensure_future(_refresh_account(d, code, refreshing))
+        d.extensions.setdefault("wechat_refresh_tasks", set()).add(task)
+        task.add_done_callback(d.extensions["wechat_refresh_tasks"].discard)
+    return account, config
+
+
+async def _read_account(d: Deps, code: str) -> tuple[Account, WechatConfig]:
+    cache = d.extensions.setdefault("wechat_accounts", {})
     account = await Account.get_or_none(code=code, platform="wechat")
     if account is None or account.live_slot is None or not account.credentials:
+        cache.pop(code, None)
         raise ProtocolError(404, "no such account")
     config = WechatConfig.from_credentials(await read_credentials(d, account))
-    cache[code] = (now + d.settings.account_cache_seconds, account, config)
+    cache[code] = (time.monotonic() + d.settings.account_cache_seconds, account, config)
     return account, config
+
+
+async def _refresh_account(d: Deps, code: str, refreshing: set[str]) -> None:
+    try:
+        await _read_account(d, code)
+    except ProtocolError:
+        pass  # closed or unconfigured since: the next message gets 404
+    except Exception:
+        log.exception("wechat: could not re-read account %s; serving the known settings", code)
+    finally:
+        refreshing.discard(code)
 
 
 async def _refuse(err: ProtocolError, code: str) -> Response:
@@ -92,52 +113,32 @@ async def receive(code: str):
     incoming = to_incoming(msg, code)
     if incoming is None:
         return Response("success", mimetype="text/plain")
-    text = await _reply_once(d, account, config, incoming)
+    text = await _reply_once(d, account, incoming)
     if not text:
         return Response("success", mimetype="text/plain")
     xml = seal_reply(config, args, reply_xml(msg, text, now=int(d.clock.now().timestamp())))
     return Response(xml, mimetype="application/xml")
 
 
-async def _reply_once(d: Deps, account: Account, config: WechatConfig, incoming) -> str:
-    """The reply text for this message; a retried delivery gets the first delivery's text."""
-    key = f"wx:seen:{account.code}:{incoming.message_id}"
-    async with d.redis.pipeline(transaction=False) as pipe:
-        # When the citizen last wrote: WeChat allows customer-service messages for 48 hours.
-        pipe.set(f"wx:last:{account.code}:{incoming.user}", "1", ex=48 * 3600)
-        pipe.set(key, "", nx=True, ex=SEEN_SECONDS)
-        _, first = await pipe.execute()
-    if not first:
-        return await _wait_for_first(d, key)
-    task = asyncio.ensure_future(engine_for(d).handle(incoming))
+async def _reply_once(d: Deps, account: Account, incoming) -> str:
+    """The passive reply's text. The engine answers one delivery of a message; WeChat's retries
+    get the first delivery's replies (DESIGN.md)."""
+    task = asyncio.ensure_future(engine_for(d).handle_turn(incoming))
     done, _ = await asyncio.wait({task}, timeout=d.settings.passive_reply_seconds)
     if task in done:
-        text = render_text(task.result())
-        await d.redis.set(key, text or "success", ex=SEEN_SECONDS)
-        return text
+        return render_text(task.result().replies)
     # Too slow for the passive reply: say so now, send the answer when it is ready.
-    interim = render_text([Reply("正在为您查询，请稍候……")])
-    await d.redis.set(key, interim, ex=SEEN_SECONDS)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     app.add_background_task(_send_later, d, account, incoming.user, task)
-    return interim
-
-
-async def _wait_for_first(d: Deps, key: str) -> str:
-    loop = asyncio.get_running_loop()
-    until = loop.time() + WAIT_FOR_FIRST
-    while loop.time() < until:
-        value = await d.redis.get(key)
-        if value:
-            text = value.decode() if isinstance(value, bytes) else value
-            return "" if text == "success" else text
-        await asyncio.sleep(0.05)
-    return ""
+    return render_text([Reply("正在为您查询，请稍候……")])
 
 
 async def _send_later(d: Deps, account: Account, openid: str, task: asyncio.Future) -> None:
     try:
-        text = render_text(await task)
+        turn = await task
+        text = render_text(turn.replies)
+        if not turn.first or not text:
+            return  # a retry's answer is the first delivery's to send
         creds = await read_credentials(d, account)
         api = WechatApi(
             base=d.settings.wechat_api_base,

@@ -8,10 +8,12 @@ figures, without contact details.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 
 from bot import texts
 from bot.letters_port import (
@@ -23,11 +25,17 @@ from bot.letters_port import (
     take_pending_replies,
     waiting_key,
 )
-from bot.state import Conversation, dump_conversation, parse_conversation, state_key
+from bot.state import (
+    Conversation,
+    dump_conversation,
+    last_seen_key,
+    parse_conversation,
+    state_key,
+)
 from bot.types import Choice, IncomingMessage, Reply
 from infra.deps import Deps
 from infra.notify import mask_mobile
-from knowledge.attention import record_ask, record_feedback
+from knowledge.attention import ASK_QUEUE, ask_event, feedback_event
 from knowledge.live import knowledge_index
 from knowledge.normalize import normalize
 
@@ -42,31 +50,93 @@ def _word(text: str) -> str:
     return re.sub(r"[\s。.!！,，]+", "", text).lower()
 
 
+# Everything the engine needs from Redis in one round trip before the dialogue, and everything
+# it keeps in one round trip after (DESIGN.md, "A message's way through").
+# KEYS: done, rate, state, waiting, last.  ARGV: claim (1 when the message has an id), done ttl,
+# last ttl. Returns {claimed, count, earlier replies, state, waiting}.
+OPEN_TURN = """
+if ARGV[1] == '1' and not redis.call('SET', KEYS[1], '', 'NX', 'EX', ARGV[2]) then
+  return {0, 0, redis.call('GET', KEYS[1]), false, 0}
+end
+local count = redis.call('INCR', KEYS[2])
+if count == 1 then redis.call('EXPIRE', KEYS[2], 60) end
+redis.call('SET', KEYS[5], '1', 'EX', ARGV[3])
+return {1, count, false, redis.call('GET', KEYS[3]), redis.call('EXISTS', KEYS[4])}
+"""
+# KEYS: state, done, question log.  ARGV: state, state ttl, replies ('' for none), done ttl,
+# then the question log's events.
+CLOSE_TURN = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4]) end
+if #ARGV > 4 then redis.call('RPUSH', KEYS[3], unpack(ARGV, 5)) end
+return 1
+"""
+DONE_SECONDS = 300  # WeChat retries within 15 s, a web page within a minute
+RETRY_WAIT = 4.5  # how long a retry waits for the first delivery's replies
+LAST_SEEN_SECONDS = 48 * 3600  # WeChat's customer-service window
+
+
+@dataclass
+class Turn:
+    """What one message got: its replies, and whether this delivery was the first (a retry
+    gets the first delivery's replies, or none while the first is still being answered)."""
+
+    replies: list[Reply]
+    first: bool = True
+
+
 class Engine:
     def __init__(self, deps: Deps):
         self.deps = deps
+        self._open = deps.redis.register_script(OPEN_TURN)
+        self._close = deps.redis.register_script(CLOSE_TURN)
 
     async def handle(self, msg: IncomingMessage) -> list[Reply]:
-        s, redis = self.deps.settings, self.deps.redis
+        return (await self.handle_turn(msg)).replies
+
+    async def handle_turn(self, msg: IncomingMessage) -> Turn:
+        s = self.deps.settings
         who = f"{msg.channel}:{msg.account}:{msg.user}"
-        rate_key = f"rl:bot:rate:{who}"
         key = state_key(msg.channel, msg.account, msg.user)
-        # A client retrying the same message (the web page after a network error) gets the
-        # same replies, and the conversation does not move twice.
-        done_key = f"bot:done:{who}:{msg.message_id}"[:250] if msg.message_id else ""
-        # Everything the engine needs from Redis in one round trip: the rate count, a
-        # retry's earlier answer, the conversation, and whether a reply waits for this person.
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.set(rate_key, 0, ex=60, nx=True)
-            pipe.incr(rate_key)
-            pipe.get(done_key or "bot:done:-")
-            pipe.get(key)
-            pipe.exists(waiting_key(msg.channel, msg.account, msg.user))
-            _, count, cached, state, waiting = await pipe.execute()
-        if int(count) > s.bot_rate_per_minute:
-            return [Reply(texts.SLOW_DOWN)]
-        if done_key and cached:
-            return [Reply.from_dict(r) for r in json.loads(cached)]
+        # One delivery of a message is answered; its retries (WeChat sends up to three, a web
+        # page after a network error) get the same replies, and the conversation moves once.
+        done_key = f"bot:done:{who}:{msg.message_id}"[:250] if msg.message_id else "bot:done:-"
+        claimed, count, earlier, state, waiting = await self._open(
+            keys=[
+                done_key,
+                f"rl:bot:rate:{who}",
+                key,
+                waiting_key(msg.channel, msg.account, msg.user),
+                last_seen_key(msg.channel, msg.account, msg.user),
+            ],
+            args=[1 if msg.message_id else 0, DONE_SECONDS, LAST_SEEN_SECONDS],
+        )
+        if not claimed:
+            return Turn(await self._earlier(done_key, earlier), first=False)
+        try:
+            events: list[str] = []
+            if int(count) > s.bot_rate_per_minute:
+                replies, conv = [Reply(texts.SLOW_DOWN)], parse_conversation(state)
+            else:
+                replies, conv = await self._reply(msg, state, waiting, events)
+            done = json.dumps([r.as_dict() for r in replies], ensure_ascii=False)
+            await self._close(
+                keys=[key, done_key, ASK_QUEUE],
+                args=[
+                    dump_conversation(conv),
+                    s.bot_state_minutes * 60,
+                    done if msg.message_id else "",
+                    DONE_SECONDS,
+                    *events,
+                ],
+            )
+        except BaseException:
+            if msg.message_id:  # let a retry answer it afresh
+                await self.deps.redis.delete(done_key)
+            raise
+        return Turn(replies)
+
+    async def _reply(self, msg: IncomingMessage, state, waiting, events: list[str]):
         conv = parse_conversation(state)
         replies = []
         if waiting:
@@ -76,16 +146,21 @@ class Engine:
                     self.deps, msg.channel, msg.account, msg.user
                 )
             ]
-        replies += await self._dispatch(msg, conv)
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.set(key, dump_conversation(conv), ex=s.bot_state_minutes * 60)
-            if done_key:
-                body = json.dumps([r.as_dict() for r in replies], ensure_ascii=False)
-                pipe.set(done_key, body, ex=600)
-            await pipe.execute()
-        return replies
+        replies += await self._dispatch(msg, conv, events)
+        return replies, conv
 
-    async def _dispatch(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:
+    async def _earlier(self, done_key: str, value) -> list[Reply]:
+        """The first delivery's replies, waiting a little while it is still being answered."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + RETRY_WAIT
+        while not value and loop.time() < until:
+            await asyncio.sleep(0.05)
+            value = await self.deps.redis.get(done_key)
+        return [Reply.from_dict(r) for r in json.loads(value)] if value else []
+
+    async def _dispatch(
+        self, msg: IncomingMessage, conv: Conversation, events: list[str]
+    ) -> list[Reply]:
         if msg.unsupported:
             return [Reply(texts.UNSUPPORTED.format(what=msg.unsupported))]
         if msg.action:
@@ -115,15 +190,15 @@ class Engine:
             if re.fullmatch(r"[A-Za-z0-9-]{4,20}", text):
                 return [await self._status(text)]
         if step == "feedback" and (word in texts.YES_WORDS or word in texts.NO_WORDS):
-            return await self._feedback(conv, helpful=word in texts.YES_WORDS)
+            return self._feedback(conv, events, helpful=word in texts.YES_WORDS)
         if step == "choose" and (NUMBER.match(word) or word in {"都不是", "都不对"}):
-            return await self._choose(msg, conv, word)
+            return await self._choose(msg, conv, word, events)
         if step == "offer" and word in {"1", "2", *texts.CANCEL_WORDS}:
             if word == "1":
                 return self._start_letter(conv, conv.question)
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
-        return await self._question(msg, conv, text)
+        return await self._question(msg, conv, text, events)
 
     async def _action(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:
         conv.reset()
@@ -148,10 +223,12 @@ class Engine:
 
     # Questions and the knowledge base
 
-    async def _question(self, msg: IncomingMessage, conv: Conversation, text: str) -> list[Reply]:
+    async def _question(
+        self, msg: IncomingMessage, conv: Conversation, text: str, events: list[str]
+    ) -> list[Reply]:
         index = knowledge_index(self.deps)
         decision = await index.decide(text)
-        ask = await record_ask(
+        ref, event = ask_event(
             text=text,
             channel=msg.channel,
             account_id=await account_id(self.deps, msg.account),
@@ -161,9 +238,10 @@ class Engine:
             suggestions=list(decision.suggestions),
             clock=self.deps.clock,
         )
+        events.append(event)
         conv.reset()
         conv.question = text
-        conv.ask_id = ask.id
+        conv.ask_ref = ref
         if decision.decision == "answer" and decision.entry:
             live = index.live(decision.entry)
             if live:
@@ -190,7 +268,9 @@ class Engine:
             Reply(texts.ASK_FEEDBACK, choices=_choices(texts.FEEDBACK_CHOICES)),
         ]
 
-    async def _choose(self, msg: IncomingMessage, conv: Conversation, word: str) -> list[Reply]:
+    async def _choose(
+        self, msg: IncomingMessage, conv: Conversation, word: str, events: list[str]
+    ) -> list[Reply]:
         if not NUMBER.match(word) or word == "0":
             return self._start_letter(conv, conv.question)
         pick = int(word) - 1
@@ -200,7 +280,7 @@ class Engine:
         live = knowledge_index(self.deps).live(entry_id)
         if not live:
             return self._start_letter(conv, conv.question)
-        ask = await record_ask(
+        ref, event = ask_event(
             text=conv.question,
             channel=msg.channel,
             account_id=await account_id(self.deps, msg.account),
@@ -210,12 +290,13 @@ class Engine:
             suggestions=[],
             clock=self.deps.clock,
         )
-        conv.step, conv.entry, conv.ask_id, conv.suggestions = "feedback", entry_id, ask.id, []
+        events.append(event)
+        conv.step, conv.entry, conv.ask_ref, conv.suggestions = "feedback", entry_id, ref, []
         return self._answer(live)
 
-    async def _feedback(self, conv: Conversation, *, helpful: bool) -> list[Reply]:
-        if conv.ask_id is not None:
-            await record_feedback(conv.ask_id, helpful=helpful, clock=self.deps.clock)
+    def _feedback(self, conv: Conversation, events: list[str], *, helpful: bool) -> list[Reply]:
+        if conv.ask_ref:
+            events.append(feedback_event(conv.ask_ref, helpful=helpful))
         if helpful:
             conv.reset()
             conv.unsolved = 0

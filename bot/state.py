@@ -7,7 +7,7 @@ but never a letter (letters are committed in the database before their code is s
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -15,7 +15,7 @@ from typing import Any
 class Conversation:
     step: str = "idle"
     question: str = ""
-    ask_id: int | None = None
+    ask_ref: str | None = None  # the logged question that feedback refers to
     entry: str | None = None
     suggestions: list[str] = field(default_factory=list)
     unsolved: int = 0
@@ -31,6 +31,11 @@ def state_key(channel: str, account: str, user: str) -> str:
     return f"bot:conv:{channel}:{account}:{user}"
 
 
+def last_seen_key(channel: str, account: str, user: str) -> str:
+    """Set on each message for 48 hours: whether WeChat still allows customer-service messages."""
+    return f"bot:last:{channel}:{account}:{user}"
+
+
 def parse_conversation(raw: bytes | str | None) -> Conversation:
     """The stored state, or a fresh conversation when there is none or it cannot be read."""
     if not raw:
@@ -43,4 +48,4 @@ def parse_conversation(raw: bytes | str | None) -> Conversation:
 
 
 def dump_conversation(conv: Conversation) -> str:
-    return json.dumps(asdict(conv), ensure_ascii=False)
+    return json.dumps(vars(conv), ensure_ascii=False)

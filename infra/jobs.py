@@ -45,6 +45,7 @@ async def run_due_jobs(deps: Deps, jobs: list[Job]) -> list[str]:
 
 
 async def run_forever(deps: Deps, jobs: list[Job], tick_seconds: float = 15) -> None:
+    tick_seconds = min([tick_seconds, *(job.every_seconds for job in jobs)])
     while True:
         await run_due_jobs(deps, jobs)
         await asyncio.sleep(tick_seconds)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +21,7 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from infra.clock import SHANGHAI, Clock
+from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
 from knowledge import service
 from knowledge.live import KnowledgeIndex
@@ -29,6 +32,8 @@ from org.access import Actor
 from org.audit import record_audit
 
 MAX_TEXT = 500
+# The bot's question log on its way to the database (see `flush_asks`).
+ASK_QUEUE = "kb:asks"
 # Near-identical questions: similarity (0-100) of the normalised texts, or of their words in any
 # order ("居住证怎么办理" / "怎么办理居住证").
 SAME_QUESTION = 85
@@ -49,6 +54,111 @@ def _entry_id(value: Any) -> int | None:
         return None
 
 
+def ask_event(
+    *,
+    text: str,
+    channel: str,
+    account_id: int | None,
+    decision: str,
+    entry_id: int | str | None,
+    score: float,
+    suggestions: list[Any],
+    clock: Clock,
+) -> tuple[str, str]:
+    """One question and the bot's decision, ready for the log queue: (its reference, its JSON).
+
+    The bot queues it in Redis beside its conversation state (no database write on the message's
+    way); `flush_asks` writes the queue in batches. The text is masked here, before it leaves.
+    """
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r}")
+    masked = mask_personal(text or "").strip()[:MAX_TEXT]
+    ref = uuid.uuid4().hex
+    row = {
+        "ref": ref,
+        "asked_at": clock.now().isoformat(),
+        "text": masked,
+        "normalized": normalize(masked)[:MAX_TEXT],
+        "channel": (channel or "web")[:16],
+        "account_id": account_id,
+        "decision": decision,
+        "entry_id": _entry_id(entry_id),
+        "score": float(score or 0.0),
+        "suggestions": [i for i in (_entry_id(s) for s in suggestions or []) if i is not None],
+    }
+    return ref, json.dumps({"ask": row}, ensure_ascii=False)
+
+
+def feedback_event(ref: str, *, helpful: bool) -> str:
+    """The citizen's verdict on a queued (or already written) question, for the same queue."""
+    return json.dumps({"feedback": ref, "helpful": bool(helpful)})
+
+
+async def write_ask_events(events: list[dict[str, Any]]) -> int:
+    """Write queued questions and verdicts, in queue order, in one transaction; returns how many
+    questions were new. Safe to replay: a question already written (same ref) is skipped, so
+    its entry's hit is not counted twice."""
+    rows = [e["ask"] for e in events if isinstance(e.get("ask"), dict) and e["ask"].get("ref")]
+    verdicts = [e for e in events if isinstance(e.get("feedback"), str)]
+    async with in_transaction():
+        refs = [r["ref"] for r in rows]
+        known = set(await Ask.filter(ref__in=refs).values_list("ref", flat=True)) if refs else set()
+        rows = [r for r in rows if r["ref"] not in known]
+        wanted = {r["entry_id"] for r in rows if r.get("entry_id") is not None}
+        # An entry removed since the index was built: the question stays, unlinked.
+        present = set(await Entry.filter(id__in=wanted).values_list("id", flat=True)) if wanted else set()
+        asks, hits = [], Counter()
+        for r in rows:
+            entry_id = r.get("entry_id") if r.get("entry_id") in present else None
+            if r["decision"] == "answer" and entry_id is not None:
+                hits[entry_id] += 1
+            asks.append(
+                Ask(
+                    ref=r["ref"],
+                    asked_at=dt.datetime.fromisoformat(r["asked_at"]),
+                    text=r["text"],
+                    normalized=r["normalized"],
+                    channel=r["channel"],
+                    account_id=r.get("account_id"),
+                    decision=r["decision"],
+                    entry_id=entry_id,
+                    score=r.get("score", 0.0),
+                    suggestions=r.get("suggestions") or [],
+                )
+            )
+        if asks:
+            await Ask.bulk_create(asks, batch_size=500, ignore_conflicts=True)
+        for entry_id, n in hits.items():
+            await Entry.filter(id=entry_id).update(hits=F("hits") + n)
+        for v in verdicts:
+            ask = await Ask.get_or_none(ref=v["feedback"])
+            if ask is not None:
+                await _count_feedback(ask, helpful=bool(v.get("helpful")))
+    return len(asks)
+
+
+async def flush_asks(deps: Deps, *, batch: int = 1000) -> int:
+    """The periodic job: move the queued questions and verdicts from Redis to the database.
+    Reads a batch, writes it, then trims it off the queue: a crash in between replays the batch,
+    which `write_ask_events` makes harmless. Returns how many questions were written."""
+    redis = deps.redis
+    written = 0
+    while True:
+        raw = await redis.lrange(ASK_QUEUE, 0, batch - 1)
+        if not raw:
+            return written
+        events = []
+        for item in raw:
+            try:
+                event = json.loads(item)
+            except ValueError:
+                continue  # not ours; dropped with the batch
+            if isinstance(event, dict):
+                events.append(event)
+        written += await write_ask_events(events)
+        await redis.ltrim(ASK_QUEUE, len(raw), -1)
+
+
 async def record_ask(
     *,
     text: str,
@@ -60,45 +170,38 @@ async def record_ask(
     suggestions: list[Any],
     clock: Clock,
 ) -> Ask:
-    """Log one question and the bot's decision; an answer counts as a hit of its entry."""
-    if decision not in DECISIONS:
-        raise ValueError(f"unknown decision {decision!r}")
-    masked = mask_personal(text or "").strip()[:MAX_TEXT]
-    answered = _entry_id(entry_id)
-    fields = {
-        "asked_at": clock.now(),
-        "text": masked,
-        "normalized": normalize(masked)[:MAX_TEXT],
-        "channel": (channel or "web")[:16],
-        "account_id": account_id,
-        "decision": decision,
-        "score": float(score or 0.0),
-        "suggestions": [i for i in (_entry_id(s) for s in suggestions or []) if i is not None],
-    }
-    if answered is None:
-        # Most questions: one INSERT, no transaction around it (it is the bot's hot path).
-        return await Ask.create(entry_id=None, **fields)
-    async with in_transaction():
-        if not await Entry.filter(id=answered).exists():
-            answered = None  # removed since the index was built
-        ask = await Ask.create(entry_id=answered, **fields)
-        if decision == "answer" and answered is not None:
-            await Entry.filter(id=answered).update(hits=F("hits") + 1)
-    return ask
+    """Log one question at once (staff tools, imports, tests); the bot queues instead."""
+    ref, event = ask_event(
+        text=text,
+        channel=channel,
+        account_id=account_id,
+        decision=decision,
+        entry_id=entry_id,
+        score=score,
+        suggestions=suggestions,
+        clock=clock,
+    )
+    await write_ask_events([json.loads(event)])
+    return await Ask.get(ref=ref)
 
 
 async def record_feedback(ask_id: int, *, helpful: bool, clock: Clock) -> Ask:
     """The citizen's verdict on an answer, counted once: a second verdict changes nothing."""
     async with in_transaction():
-        verdict = "helpful" if helpful else "unhelpful"
-        changed = await Ask.filter(id=ask_id, feedback__isnull=True).update(feedback=verdict)
         ask = await Ask.get_or_none(id=ask_id)
         if ask is None:
             raise NotFound("提问记录")
-        if changed and ask.entry_id is not None:  # type: ignore[attr-defined]
-            column = "helpful" if helpful else "unhelpful"
-            await Entry.filter(id=ask.entry_id).update(**{column: F(column) + 1})  # type: ignore[attr-defined]
+        await _count_feedback(ask, helpful=helpful)
+        await ask.refresh_from_db()
     return ask
+
+
+async def _count_feedback(ask: Ask, *, helpful: bool) -> None:
+    verdict = "helpful" if helpful else "unhelpful"
+    changed = await Ask.filter(id=ask.id, feedback__isnull=True).update(feedback=verdict)
+    if changed and ask.entry_id is not None:  # type: ignore[attr-defined]
+        column = "helpful" if helpful else "unhelpful"
+        await Entry.filter(id=ask.entry_id).update(**{column: F(column) + 1})  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- periods

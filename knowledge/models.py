@@ -113,6 +113,9 @@ class Ask(Model):
     the text is masked before it is stored."""
 
     id = fields.BigIntField(primary_key=True)
+    # Given when the question is queued, before it has an id: verdicts find it by this, and a
+    # replayed batch does not write it twice.
+    ref = fields.CharField(max_length=32, null=True, unique=True)
     asked_at = fields.DatetimeField(db_index=True)
     text = fields.CharField(max_length=500)
     normalized = fields.CharField(max_length=500)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from adapters.delivery import deliver_replies
+from knowledge.attention import flush_asks
 from knowledge.models import Ask
 from letters.models import Letter, LetterEvent
 from org.models import AuditRecord
@@ -43,7 +44,9 @@ async def test_secret_token_is_checked(bot_app, telegram_account, fake_telegram)
     assert fake_telegram.texts() == []
 
 
-async def test_a_question_is_answered_through_the_bot_api(bot_app, telegram_account, fake_telegram):
+async def test_a_question_is_answered_through_the_bot_api(
+    bot_app, bot_deps, telegram_account, fake_telegram
+):
     resp = await post(bot_app.test_client(), update("外地人在清源怎么申领居住证", 2))
     assert resp.status_code == 200
     calls = fake_telegram.sent("sendMessage")
@@ -54,6 +57,7 @@ async def test_a_question_is_answered_through_the_bot_api(bot_app, telegram_acco
     markup = json.loads(feedback.body["reply_markup"])
     labels = [b[0]["text"] for b in markup["inline_keyboard"]]
     assert labels == ["1. 已解决", "2. 未解决"]
+    await flush_asks(bot_deps)
     assert await Ask.filter(channel="telegram").count() == 1
 
 

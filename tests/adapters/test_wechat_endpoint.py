@@ -9,6 +9,8 @@ from accounts.models import Account
 from accounts.service import set_credentials
 from adapters.wechat_protocol import WechatConfig, parse_xml, sign
 from bot.engine import Engine
+from bot.state import last_seen_key
+from knowledge.attention import flush_asks
 from knowledge.models import Ask
 from letters.models import Letter
 from org.access import Actor
@@ -54,20 +56,22 @@ async def test_verification_echoes_only_with_the_accounts_token(bot_app):
     assert (await client.get(f"/wechat/nosuch?{query(echostr='x')}")).status_code == 404
 
 
-async def test_a_question_gets_a_passive_answer(bot_app):
+async def test_a_question_gets_a_passive_answer(bot_app, bot_deps):
     before = await Ask.filter(channel="wechat").count()
     resp = await post(bot_app.test_client(), text_message("外地人在清源怎么申领居住证", "1001"))
     xml = parse_xml(await resp.get_data())
     assert xml["ToUserName"] == "openid-1" and xml["FromUserName"] == "gh_demo"
     assert "派出所" in xml["Content"] and "是否解决了您的问题" in xml["Content"]
+    await flush_asks(bot_deps)
     assert await Ask.filter(channel="wechat").count() == before + 1
 
 
-async def test_forged_signature_is_refused_and_recorded(bot_app):
+async def test_forged_signature_is_refused_and_recorded(bot_app, bot_deps):
     before = await Ask.all().count()
     resp = await post(bot_app.test_client(), text_message("你好", "1002"), q=query("forged"))
     assert resp.status_code == 403
     assert await AuditRecord.filter(action="wechat.refused", object_id="demo").exists()
+    await flush_asks(bot_deps)
     assert await Ask.all().count() == before
 
 
@@ -77,6 +81,7 @@ async def test_oversize_and_hostile_bodies(bot_app, bot_deps):
     big = text_message("问" * (bot_deps.settings.webhook_max_bytes // 3 + 10), "1003")
     assert (await post(client, big)).status_code == 413
     assert (await post(client, BILLION_LAUGHS)).status_code == 400
+    await flush_asks(bot_deps)
     assert await Ask.all().count() == before
 
 
@@ -159,13 +164,13 @@ async def test_safe_mode_round_trip(bot_app, bot_deps):
 async def test_a_slow_engine_answers_in_time_then_sends_the_rest(
     bot_app, bot_deps, fake_wechat, monkeypatch
 ):
-    real = Engine.handle
+    real = Engine.handle_turn
 
     async def slow(self, msg):
         await asyncio.sleep(1.5)
         return await real(self, msg)
 
-    monkeypatch.setattr(Engine, "handle", slow)
+    monkeypatch.setattr(Engine, "handle_turn", slow)
     resp = await post(bot_app.test_client(), text_message("外地人在清源怎么申领居住证", "4001"))
     assert "请稍候" in await reply_text(resp)
     for _ in range(60):
@@ -207,7 +212,7 @@ async def test_after_48_hours_a_template_message_or_the_next_message(
     from tests.bot.test_engine import sent_reply
 
     letter = await _wechat_letter(bot_app)
-    await bot_deps.redis.delete("wx:last:demo:openid-7")  # 48 hours passed without a message
+    await bot_deps.redis.delete(last_seen_key("wechat", "demo", "openid-7"))  # 48 hours passed without a message
     row = await sent_reply(letter, clock, "路灯已修复。", bot_deps.settings)
     assert await deliver_replies(bot_deps) == 0  # no template configured: it waits
     assert fake_wechat.sent("/message/custom/send") == []
@@ -233,9 +238,38 @@ async def test_after_48_hours_a_template_message_or_the_next_message(
             "reply_template_id": "TPL-1",
         },
     )
-    await bot_deps.redis.delete("wx:last:demo:openid-7")
+    await bot_deps.redis.delete(last_seen_key("wechat", "demo", "openid-7"))
     await sent_reply(letter, clock, "补充答复：已加装路灯。", bot_deps.settings)
     assert await deliver_replies(bot_deps) == 1
     [call] = fake_wechat.sent("/message/template/send")
     assert call.body["template_id"] == "TPL-1" and call.body["touser"] == "openid-7"
     assert "已加装路灯" in call.body["data"]["keyword2"]["value"]
+
+
+async def test_a_changed_token_takes_effect_without_holding_up_messages(
+    bot_app, bot_deps, monkeypatch
+):
+    """Credentials are remembered for a few seconds. Once expired, the known ones keep serving
+    while one task re-reads them; then the new token is the one that counts."""
+    monkeypatch.setattr(bot_deps.settings, "account_cache_seconds", 60.0)
+    client = bot_app.test_client()
+    assert (await post(client, text_message("你好", "6001"))).status_code == 200
+    account = await Account.get(code="demo")
+    await set_credentials(
+        bot_deps,
+        Actor.system(),
+        account.id,
+        {"app_id": "wxdemo", "app_secret": "s", "token": "new-token", "mode": "plain"},
+    )
+    # Within the cache time the old token still works.
+    assert (await post(client, text_message("你好", "6002"))).status_code == 200
+    # Expired: this message is still served with the known token, and a re-read starts.
+    cache = bot_deps.extensions["wechat_accounts"]
+    cache["demo"] = (0.0, *cache["demo"][1:])
+    assert (await post(client, text_message("你好", "6003"))).status_code == 200
+    for _ in range(50):
+        if not bot_deps.extensions.get("wechat_refreshing"):
+            break
+        await asyncio.sleep(0.02)
+    assert (await post(client, text_message("你好", "6004"))).status_code == 403
+    assert (await post(client, text_message("你好", "6005"), q=query("new-token"))).status_code == 200

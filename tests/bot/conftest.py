@@ -12,6 +12,7 @@ from accounts.demo import seed_demo_accounts
 from bot.engine import Engine
 from bot.types import IncomingMessage, Reply
 from infra.deps import build_deps
+from knowledge.attention import flush_asks
 from knowledge.demo import seed_knowledge_demo
 from org.demo import seed_demo
 
@@ -46,6 +47,10 @@ class Chat:
 
     async def press(self, action: str) -> str:
         return await self.send(action=action)
+
+    async def flush_log(self) -> int:
+        """Write the queued question log, as the worker's `flush_asks` job does."""
+        return await flush_asks(self.engine.deps)
 
 
 @pytest.fixture

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+
+import pytest
 
 from adapters.delivery import deliver_replies
 from bot.engine import Engine
+from bot.state import last_seen_key
+from bot.types import IncomingMessage
 from knowledge.models import Ask
 from letters.models import Letter, LetterEvent, Outbox
 from letters.writer import unseal
@@ -45,6 +50,7 @@ async def test_a_known_question_is_answered_and_feedback_recorded(chat):
     out = await chat.say("外地人在清源怎么申领居住证")
     assert "派出所" in out and "是否解决了您的问题" in out
     assert "感谢" in await chat.say("1")
+    assert await chat.flush_log() == 1
     ask = await Ask.all().order_by("-id").first()
     assert ask.decision == "answer" and ask.feedback == "helpful"
 
@@ -74,6 +80,41 @@ async def test_a_retried_confirmation_returns_the_same_letter(chat, world):
     again = await chat.say("1", message_id="confirm-1")
     assert first == again and CODE.search(first)
     assert await Letter.all().count() == 1
+
+
+async def test_concurrent_deliveries_of_one_message_are_answered_once(chat, world, monkeypatch):
+    """WeChat's retries can arrive while the first delivery is still being answered: they wait
+    for its replies, and the conversation moves once."""
+    real = Engine._dispatch
+
+    async def slow(self, *args):
+        await asyncio.sleep(0.3)
+        return await real(self, *args)
+
+    monkeypatch.setattr(Engine, "_dispatch", slow)
+    msg = IncomingMessage(channel="web", account="", user="u-retry", message_id="m-1", text="留言")
+    turns = await asyncio.gather(*(chat.engine.handle_turn(msg) for _ in range(4)))
+    assert [t.first for t in turns].count(True) == 1
+    assert len({tuple(r.as_text() for r in t.replies) for t in turns}) == 1
+    assert "请描述" in turns[0].replies[0].as_text()
+
+
+async def test_a_delivery_that_failed_can_be_answered_by_its_retry(chat, monkeypatch):
+    real = Engine._dispatch
+    calls = []
+
+    async def flaky(self, *args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database went away")
+        return await real(self, *args)
+
+    monkeypatch.setattr(Engine, "_dispatch", flaky)
+    msg = IncomingMessage(channel="web", account="", user="u-flaky", message_id="m-9", text="帮助")
+    with pytest.raises(ConnectionError):
+        await chat.engine.handle_turn(msg)
+    turn = await chat.engine.handle_turn(msg)
+    assert turn.first and "使用说明" in turn.replies[0].as_text()
 
 
 async def test_unknown_status_code(chat):
@@ -114,6 +155,7 @@ async def test_bad_mobile_is_asked_again(chat):
 
 async def test_questions_are_logged_without_contact_details(chat):
     await chat.say("我的电话13812345678，居住证怎么办")
+    await chat.flush_log()
     ask = await Ask.all().order_by("-id").first()
     assert "13812345678" not in ask.text and "居住证" in ask.text
 
@@ -162,8 +204,9 @@ async def test_a_waiting_reply_arrives_with_the_next_message(world, clock):
     letter = await Letter.get(code=code.replace("-", ""))
     assert letter.account_id is not None
     row = await sent_reply(letter, clock, "路灯已于本周修复，感谢您的监督。", world.settings)
-    # WeChat's 48-hour window is closed (no message through the adapter) and the account has no
-    # template message: the delivery job leaves the reply waiting for the next message.
+    # WeChat's 48-hour window has closed and the account has no template message: the delivery
+    # job leaves the reply waiting for the next message.
+    await world.redis.delete(last_seen_key("wechat", "demo", "openid-1"))
     assert await deliver_replies(world) == 0
     await row.refresh_from_db()
     assert row.status == "pending" and "等待群众下次发消息" in row.last_error

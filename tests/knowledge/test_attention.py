@@ -4,6 +4,8 @@ and period, and the unanswered questions staff fold back into the knowledge base
 from __future__ import annotations
 
 import datetime as dt
+import json
+import types
 
 import pytest
 
@@ -81,6 +83,67 @@ async def test_an_ask_naming_a_deleted_entry_is_still_logged(kb_units, clock):
         clock=clock,
     )
     assert (await Ask.get(id=a.id)).entry_id is None
+
+
+async def test_the_bots_queued_log_is_written_once_even_when_a_batch_is_replayed(
+    kb, clock, any_redis
+):
+    """The bot queues questions and verdicts in Redis; the worker's flush writes them. A flush
+    that died after writing and before trimming replays its batch: nothing is written or counted
+    twice."""
+    entry = await kb.published()
+    deps = types.SimpleNamespace(redis=any_redis)
+    answered, event = attention.ask_event(
+        text="居住证怎么办，我的电话13812345678",
+        channel="wechat",
+        account_id=None,
+        decision="answer",
+        entry_id=entry.id,
+        score=0.9,
+        suggestions=[],
+        clock=clock,
+    )
+    _, other = attention.ask_event(
+        text="公积金怎么提取",
+        channel="web",
+        account_id=None,
+        decision="none",
+        entry_id=None,
+        score=0.1,
+        suggestions=[],
+        clock=clock,
+    )
+    verdict = attention.feedback_event(answered, helpful=True)
+    await any_redis.rpush(attention.ASK_QUEUE, event, other, "not json", verdict)
+    batch = [json.loads(e) for e in (event, other, verdict)]
+    # The crashed flush: it wrote the batch, then died before trimming the queue.
+    assert await attention.write_ask_events(batch) == 2
+    assert await attention.flush_asks(deps, batch=2) == 0  # the replay, two batches of two
+    assert await any_redis.llen(attention.ASK_QUEUE) == 0
+    assert await Ask.all().count() == 2
+    stored = await Ask.get(ref=answered)
+    assert "13812345678" not in stored.text and stored.feedback == "helpful"
+    fresh = await Entry.get(id=entry.id)
+    assert (fresh.hits, fresh.helpful, fresh.unhelpful) == (1, 1, 0)
+
+
+async def test_flush_writes_what_was_queued_since_the_last_flush(kb_units, clock, any_redis):
+    deps = types.SimpleNamespace(redis=any_redis)
+    assert await attention.flush_asks(deps) == 0
+    for i in range(5):
+        _, event = attention.ask_event(
+            text=f"第{i}个问题",
+            channel="web",
+            account_id=None,
+            decision="none",
+            entry_id=None,
+            score=0.0,
+            suggestions=[],
+            clock=clock,
+        )
+        await any_redis.rpush(attention.ASK_QUEUE, event)
+    assert await attention.flush_asks(deps, batch=3) == 5
+    assert sorted(await Ask.all().values_list("text", flat=True)) == [f"第{i}个问题" for i in range(5)]
 
 
 # ---------------------------------------------------------------- rankings
