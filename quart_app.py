@@ -341,7 +341,7 @@ def _serve(settings: Settings) -> None:
                 asyncio.ensure_future(run_forever(app.extensions["minsheng"], jobs()))
             )
 
-    import uvloop; uvloop.run(serve(app, config))
+    asyncio.run(serve(app, config))
 
 
 async def _worker(settings: Settings) -> None:

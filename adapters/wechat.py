@@ -2,9 +2,9 @@
 
 GET answers WeChat's verification (echostr). POST checks the signature with that account's own
 token (and decrypts in safe / compatible mode), asks the engine (which answers a retried
-delivery with the first delivery's replies), and answers with a passive reply inside WeChat's 5 seconds. When the engine is
-slow, it answers in time with an interim message and sends the rest through the customer-service
-API once ready.
+delivery with the first delivery's replies), and answers with a passive reply inside WeChat's 5
+seconds. When the engine is slow, it answers in time with an interim message and sends the rest
+through the customer-service API once ready.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from org.web import deps
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
+
 
 async def load_account(d: Deps, code: str) -> tuple[Account, WechatConfig]:
     """The account and its decrypted settings, remembered for a few seconds: every message

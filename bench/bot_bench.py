@@ -3,13 +3,21 @@ retry storm. Prints figures; asserts nothing.
 
     python -m bench.bot_bench [--kb ../shared/data/match-dev/kb.jsonl]
         [--queries ../shared/data/match-dev/queries.jsonl] [--connections 50] [--seconds 20]
+        [--rounds 3] [--warmup 10] [--cold-seconds 5]
         [--redis-url redis://127.0.0.1:6379/9] [--database-url postgres://…/db]
 
 Each run: a scratch SQLite database (or the given one, emptied), the demo city, the KB imported
-and published, `minsheng serve` (one hypercorn process, logging on) on a free port; wrk posts
-text messages with valid signatures and distinct MsgIds and users (needs `apt install wrk`).
-Then the same wrk run against a bare Quart app that answers a fixed XML. Then the storm: every
-message of N conversations that end in a letter is sent 4 times at once.
+and published, `minsheng serve` (one hypercorn process, logging on) on a free port, and
+`minsheng worker` beside it writing the question log; a throwaway redis-server unless a URL is
+given. wrk posts text messages with valid signatures and distinct MsgIds and users (needs `apt
+install wrk`), drawing texts from a sample of the queries.
+
+- warm-up: one wrk pass over the sample, so that every sampled text has been asked once (the
+  decision cache holds it, as it holds a city's common questions after a while in service);
+- rounds: the WeChat endpoint, then a bare Quart app answering a fixed XML, alternately, so that
+  a noisy machine affects both alike; the median ratio is the figure;
+- cold: texts outside the sample, each asked for the first time (the matcher runs every time);
+- the storm: every message of N conversations that end in a letter is sent 4 times at once.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ async def receive(code):
 """
 
 WRK_LUA = """
+-- %(name)s
 local texts = {%(texts)s}
 local counter = 0
 local tid = 0
@@ -204,16 +213,67 @@ async def storm(port: int, users: int) -> dict:
     }
 
 
-async def count_letters(database_url: str) -> int:
+async def count_rows(database_url: str) -> tuple[int, int]:
+    """The storm's letters, and the questions the worker wrote to the log."""
     from infra.db import close_db, open_db
     from infra.settings import Settings
+    from knowledge.models import Ask
     from letters.models import Letter
 
     await open_db(Settings(database_url=database_url))
     try:
-        return await Letter.filter(content__contains="路灯坏了三个月").count()
+        letters = await Letter.filter(content__contains="路灯坏了三个月").count()
+        return letters, await Ask.all().count()
     finally:
         await close_db()
+
+
+def wrk_script(work: Path, name: str, texts: list[str]) -> Path:
+    """A wrk script posting the given texts, with MsgIds and users no other script uses."""
+    lua_texts = ",".join(json.dumps(t, ensure_ascii=False).replace("]]", "] ]") for t in texts)
+    base = random.randrange(10**4, 10**5) * 10
+    script = work / f"{name}.lua"
+    script.write_text(
+        WRK_LUA % {"name": name, "texts": lua_texts, "query": QUERY, "base": base},
+        encoding="utf-8",
+    )
+    return script
+
+
+def start_redis(work: Path) -> tuple[subprocess.Popen, str]:
+    if not shutil.which("redis-server"):
+        raise SystemExit("需要 redis-server（apt install redis-server）或 --redis-url")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=(work / "redis.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"redis://127.0.0.1:{port}/0"
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("redis-server did not start")
+
+
+def row(name: str, f: dict) -> str:
+    errors = f["non_2xx"] + (0 if f["socket_errors"] == "none" else 1)
+    return (
+        f"{name:28}{f['rps']:>9.0f}{f['p50_ms']:>9.1f}{f['p90_ms']:>9.1f}"
+        f"{f['p99_ms']:>9.1f}{errors:>8}"
+    )
 
 
 def main() -> int:
@@ -222,6 +282,10 @@ def main() -> int:
     parser.add_argument("--queries", type=Path, default=DATA / "match-dev" / "queries.jsonl")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--cold-seconds", type=int, default=5)
+    parser.add_argument("--sample", type=int, default=2000, help="texts asked repeatedly")
     parser.add_argument("--storm-users", type=int, default=50)
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--database-url", default="")
@@ -230,11 +294,12 @@ def main() -> int:
         raise SystemExit("需要 wrk：apt install wrk")
     work = Path(tempfile.mkdtemp(prefix="ms-bench-"))
     database_url = args.database_url or f"sqlite://{work}/bench.db"
+    redis_proc, redis_url = (None, args.redis_url) if args.redis_url else start_redis(work)
     port, bare_port = free_port(), free_port()
     env = {
         **os.environ,
         "MINSHENG_DATABASE_URL": database_url,
-        "MINSHENG_REDIS_URL": args.redis_url,
+        "MINSHENG_REDIS_URL": redis_url,
         "MINSHENG_PORT": str(port),
         "MINSHENG_COOKIE_SECURE": "false",
         "PYTHONUNBUFFERED": "1",
@@ -244,18 +309,30 @@ def main() -> int:
     print(f"KB: {created} entries imported and published in {time.perf_counter() - t0:.1f} s")
     rng = random.Random(7)
     texts = [json.loads(line)["text"] for line in args.queries.open(encoding="utf-8")]
-    texts = rng.sample(texts, min(2000, len(texts)))
-    lua_texts = ",".join(json.dumps(t, ensure_ascii=False).replace("]]", "] ]") for t in texts)
-    script = work / "wechat.lua"
-    base = random.randrange(10**4, 10**5) * 10
-    script.write_text(
-        WRK_LUA % {"texts": lua_texts, "query": QUERY, "base": base}, encoding="utf-8"
-    )
+    rng.shuffle(texts)
+    sample, fresh = texts[: args.sample], texts[args.sample :]
     (work / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
 
-    server = start([sys.executable, "-m", "quart_app", "serve"], env, port, work / "server.log")
+    procs = []
     try:
-        # Warm: the index builds in the background at start; wait until an answer comes.
+        server = start([sys.executable, "-m", "quart_app", "serve"], env, port, work / "server.log")
+        procs.append(server)
+        # The worker writes the question log the server queues (as in production).
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "quart_app", "worker"],
+            env=env,
+            stdout=(work / "worker.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(worker)
+        bare = start(
+            [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{bare_port}", "bare_app:app"],
+            {**env, "PYTHONPATH": str(work)},
+            bare_port,
+            work / "bare.log",
+        )
+        procs.append(bare)
+        # The index builds in the background at start; wait until an answer comes.
         for _ in range(600):
             r = httpx.post(
                 f"http://127.0.0.1:{port}/wechat/demo?{QUERY}",
@@ -265,35 +342,43 @@ def main() -> int:
             if r.status_code == 200 and "请稍候" not in r.text:
                 break
             time.sleep(0.2)
-        product = wrk(port, script, args.connections, args.seconds)
+        warm = wrk(port, wrk_script(work, "warmup", sample), args.connections, args.warmup)
+        rounds = []
+        for i in range(args.rounds):
+            product = wrk(
+                port, wrk_script(work, f"round{i}", sample), args.connections, args.seconds
+            )
+            baseline = wrk(
+                bare_port, wrk_script(work, f"bare{i}", sample), args.connections, args.seconds
+            )
+            rounds.append((product, baseline))
+        cold = wrk(port, wrk_script(work, "cold", fresh), args.connections, args.cold_seconds)
         storm_figures = asyncio.run(storm(port, args.storm_users))
+        time.sleep(6)  # one more flush of the question log
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-    letters = asyncio.run(count_letters(database_url))
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=20)
+        if redis_proc is not None:
+            redis_proc.terminate()
+    letters, logged = asyncio.run(count_rows(database_url))
 
-    bare = start(
-        [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{bare_port}", "bare_app:app"],
-        {**env, "PYTHONPATH": str(work)},
-        bare_port,
-        work / "bare.log",
-    )
-    try:
-        baseline = wrk(bare_port, script, args.connections, args.seconds)
-    finally:
-        bare.terminate()
-        bare.wait(timeout=20)
-
-    print(f"\nwrk -t2 -c{args.connections} -d{args.seconds}s, one server process each")
-    print(f"{'':24}{'req/s':>10}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'errors':>10}")
-    for name, f in (("WeChat endpoint + bot", product), ("bare Quart endpoint", baseline)):
-        errors = f["non_2xx"] + (0 if f["socket_errors"] == "none" else 1)
-        print(
-            f"{name:24}{f['rps']:>10.0f}{f['p50_ms']:>10.1f}{f['p90_ms']:>10.1f}"
-            f"{f['p99_ms']:>10.1f}{errors:>10}"
-        )
-    print(f"throughput ratio: {product['rps'] / baseline['rps']:.2f} of the bare endpoint")
-    print(f"socket errors: product {product['socket_errors']}, bare {baseline['socket_errors']}")
+    print(f"\nwrk -t2 -c{args.connections}, one server process each; {len(sample)} texts sampled")
+    print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(row(f"warm-up ({args.warmup} s)", warm))
+    ratios = []
+    for i, (product, baseline) in enumerate(rounds, 1):
+        print(row(f"round {i}: WeChat + bot", product))
+        print(row(f"round {i}: bare Quart", baseline))
+        ratios.append(product["rps"] / baseline["rps"])
+    print(row(f"cold: new texts ({args.cold_seconds} s)", cold))
+    ratios.sort()
+    print(f"throughput ratio per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"median throughput ratio: {ratios[len(ratios) // 2]:.2f} of the bare endpoint")
+    worst = max(p["p99_ms"] for p, _ in rounds)
+    print(f"worst p99 of the WeChat endpoint over the rounds: {worst:.1f} ms")
+    sent = sum(p["requests"] for p, _ in rounds) + warm["requests"] + cold["requests"]
+    print(f"questions in the log: {logged} (messages sent: {sent}, and the storm's)")
     print(f"\nretry storm: {storm_figures}")
     print(f"letters in the database from the storm: {letters} (expected {args.storm_users})")
     print(f"work dir: {work}")

@@ -35,6 +35,7 @@ from bot.state import (
 from bot.types import Choice, IncomingMessage, Reply
 from infra.deps import Deps
 from infra.notify import mask_mobile
+from infra.redis import ScriptBatch
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event
 from knowledge.live import knowledge_index
 from knowledge.normalize import normalize
@@ -90,6 +91,7 @@ class Engine:
         self.deps = deps
         self._open = deps.redis.register_script(OPEN_TURN)
         self._close = deps.redis.register_script(CLOSE_TURN)
+        self._redis = ScriptBatch(deps.redis)
 
     async def handle(self, msg: IncomingMessage) -> list[Reply]:
         return (await self.handle_turn(msg)).replies
@@ -101,15 +103,16 @@ class Engine:
         # One delivery of a message is answered; its retries (WeChat sends up to three, a web
         # page after a network error) get the same replies, and the conversation moves once.
         done_key = f"bot:done:{who}:{msg.message_id}"[:250] if msg.message_id else "bot:done:-"
-        claimed, count, earlier, state, waiting = await self._open(
-            keys=[
+        claimed, count, earlier, state, waiting = await self._redis.call(
+            self._open,
+            [
                 done_key,
                 f"rl:bot:rate:{who}",
                 key,
                 waiting_key(msg.channel, msg.account, msg.user),
                 last_seen_key(msg.channel, msg.account, msg.user),
             ],
-            args=[1 if msg.message_id else 0, DONE_SECONDS, LAST_SEEN_SECONDS],
+            [1 if msg.message_id else 0, DONE_SECONDS, LAST_SEEN_SECONDS],
         )
         if not claimed:
             return Turn(await self._earlier(done_key, earlier), first=False)
@@ -120,9 +123,10 @@ class Engine:
             else:
                 replies, conv = await self._reply(msg, state, waiting, events)
             done = json.dumps([r.as_dict() for r in replies], ensure_ascii=False)
-            await self._close(
-                keys=[key, done_key, ASK_QUEUE],
-                args=[
+            await self._redis.call(
+                self._close,
+                [key, done_key, ASK_QUEUE],
+                [
                     dump_conversation(conv),
                     s.bot_state_minutes * 60,
                     done if msg.message_id else "",

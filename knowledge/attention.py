@@ -106,7 +106,9 @@ async def write_ask_events(events: list[dict[str, Any]]) -> int:
         rows = [r for r in rows if r["ref"] not in known]
         wanted = {r["entry_id"] for r in rows if r.get("entry_id") is not None}
         # An entry removed since the index was built: the question stays, unlinked.
-        present = set(await Entry.filter(id__in=wanted).values_list("id", flat=True)) if wanted else set()
+        present = set()
+        if wanted:
+            present = set(await Entry.filter(id__in=wanted).values_list("id", flat=True))
         asks, hits = [], Counter()
         for r in rows:
             entry_id = r.get("entry_id") if r.get("entry_id") in present else None

@@ -212,7 +212,8 @@ async def test_after_48_hours_a_template_message_or_the_next_message(
     from tests.bot.test_engine import sent_reply
 
     letter = await _wechat_letter(bot_app)
-    await bot_deps.redis.delete(last_seen_key("wechat", "demo", "openid-7"))  # 48 hours passed without a message
+    # 48 hours passed without a message
+    await bot_deps.redis.delete(last_seen_key("wechat", "demo", "openid-7"))
     row = await sent_reply(letter, clock, "路灯已修复。", bot_deps.settings)
     assert await deliver_replies(bot_deps) == 0  # no template configured: it waits
     assert fake_wechat.sent("/message/custom/send") == []
@@ -272,4 +273,5 @@ async def test_a_changed_token_takes_effect_without_holding_up_messages(
             break
         await asyncio.sleep(0.02)
     assert (await post(client, text_message("你好", "6004"))).status_code == 403
-    assert (await post(client, text_message("你好", "6005"), q=query("new-token"))).status_code == 200
+    resp = await post(client, text_message("你好", "6005"), q=query("new-token"))
+    assert resp.status_code == 200

@@ -5,7 +5,7 @@ import asyncio
 import fakeredis
 import redis.asyncio as aioredis
 
-from infra.redis import make_redis, ping_redis
+from infra.redis import ScriptBatch, make_redis, ping_redis
 from infra.settings import Settings
 from tests.conftest import need_server
 
@@ -58,5 +58,38 @@ async def test_make_redis_with_url_reaches_the_server():
         await client.set("make_redis_probe", "1", ex=5)
         assert await client.get("make_redis_probe") == "1"  # decode_responses
         await client.delete("make_redis_probe")
+    finally:
+        await client.aclose()
+
+
+async def test_script_calls_of_one_turn_share_one_round_trip(any_redis, monkeypatch):
+    incr = any_redis.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    fail = any_redis.register_script("return redis.error_reply('nope')")
+    batch = ScriptBatch(any_redis)
+    pipelines = []
+    real = any_redis.pipeline
+
+    def counting(*args, **kw):
+        pipelines.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(any_redis, "pipeline", counting)
+    calls = [batch.call(incr, ["n"], [i]) for i in range(1, 6)]
+    results = await asyncio.gather(*calls, batch.call(fail, [], []), return_exceptions=True)
+    assert results[:5] == [1, 3, 6, 10, 15]  # in order, as one pipeline runs them
+    assert isinstance(results[5], aioredis.ResponseError)  # only its caller sees the error
+    assert len(pipelines) == 1
+    assert await batch.call(incr, ["n"], [1]) == 16  # a later turn: a new batch
+
+
+async def test_a_lost_server_fails_every_call_of_the_batch():
+    client = aioredis.from_url(CLOSED_PORT)
+    try:
+        batch = ScriptBatch(client)
+        script = client.register_script("return 1")
+        results = await asyncio.gather(
+            *(batch.call(script, [], []) for _ in range(3)), return_exceptions=True
+        )
+        assert all(isinstance(r, aioredis.ConnectionError) for r in results)
     finally:
         await client.aclose()

@@ -143,7 +143,8 @@ async def test_flush_writes_what_was_queued_since_the_last_flush(kb_units, clock
         )
         await any_redis.rpush(attention.ASK_QUEUE, event)
     assert await attention.flush_asks(deps, batch=3) == 5
-    assert sorted(await Ask.all().values_list("text", flat=True)) == [f"第{i}个问题" for i in range(5)]
+    texts = sorted(await Ask.all().values_list("text", flat=True))
+    assert texts == [f"第{i}个问题" for i in range(5)]
 
 
 # ---------------------------------------------------------------- rankings
