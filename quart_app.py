@@ -202,7 +202,8 @@ def _audit_actor() -> Actor:
 # Citizens' messages: each is logged where it belongs (the knowledge base's question log, the
 # letter's timeline); an audit record per chat message would bury the staff actions the audit log
 # exists for. Refused platform calls are still audited by the adapters.
-CITIZEN_TRAFFIC = {"webchat.chat", "wechat.receive", "telegram.webhook"}
+PLATFORM_CALLBACKS = {"wechat.receive", "telegram.webhook"}
+CITIZEN_TRAFFIC = {"webchat.chat", *PLATFORM_CALLBACKS}
 
 
 async def _audit_unrecorded(response: Response) -> Response:
@@ -226,6 +227,8 @@ async def _audit_unrecorded(response: Response) -> Response:
 
 
 async def _security_headers(response: Response) -> Response:
+    if request.endpoint in PLATFORM_CALLBACKS:
+        return response  # read by the platforms' servers, never shown in a browser
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
