@@ -70,6 +70,10 @@ class FakeWechat(FakePlatform):
 class FakeTelegram(FakePlatform):
     message_id = 100
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates: list[dict] = []  # handed out by getUpdates (long polling), once each
+
     def answer(self, call: Call) -> dict:
         method = call.path.rsplit("/", 1)[-1].lower()
         if self.fail_next and method == "sendmessage":
@@ -86,6 +90,10 @@ class FakeTelegram(FakePlatform):
                     "text": call.body.get("text", ""),
                 },
             }
+        if method == "getupdates":
+            offset = int(call.body.get("offset") or 0)
+            ready = [u for u in self.updates if u["update_id"] >= offset]
+            return {"ok": True, "result": ready}
         if method == "getme":
             return {
                 "ok": True,

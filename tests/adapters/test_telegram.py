@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import pytest
+
 from adapters.delivery import deliver_replies
+from adapters.telegram import dispatcher, poll
 from knowledge.attention import flush_asks
 from knowledge.models import Ask
 from letters.models import Letter, LetterEvent
@@ -121,3 +125,32 @@ async def test_a_letters_reply_is_pushed_and_failures_are_retried(
     await row.refresh_from_db()
     assert row.status == "sent"
     assert await deliver_replies(bot_deps) == 0  # never twice
+
+
+async def test_long_polling_answers_like_the_webhook(bot_deps, telegram_account, fake_telegram):
+    """`minsheng telegram-poll CODE`: the webhook is removed and updates are fetched instead."""
+
+    async def bot_said(word: str) -> None:
+        for _ in range(100):
+            if any(word in t for t in fake_telegram.texts()):
+                return
+            await asyncio.sleep(0.05)
+
+    fake_telegram.updates = [update("外地人在清源怎么申领居住证", 41)]
+    task = asyncio.ensure_future(poll(bot_deps, "qytg"))
+    try:
+        await bot_said("派出所")
+        fake_telegram.updates.append(update("1", 42))  # the citizen answers the feedback question
+        await bot_said("感谢")
+    finally:
+        await dispatcher(bot_deps).stop_polling()
+        await asyncio.wait_for(task, 5)
+    assert fake_telegram.sent("deleteWebhook")
+    texts = fake_telegram.texts()
+    # Each update answered once, although getUpdates was asked many times.
+    assert sum("派出所" in t for t in texts) == 1 and sum("感谢" in t for t in texts) == 1
+
+
+async def test_long_polling_refuses_an_unconfigured_account(bot_deps):
+    with pytest.raises(SystemExit, match="没有可用的 Telegram 账号"):
+        await poll(bot_deps, "nosuch")
