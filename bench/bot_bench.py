@@ -96,7 +96,7 @@ async def prepare(env: dict[str, str], kb: Path) -> int:
     from infra.db import close_db, migrate_db, open_db
     from infra.deps import build_deps
     from infra.settings import Settings
-    from knowledge.transfer import import_entries
+    from knowledge.importing import import_entries
     from org.access import Actor
     from org.demo import seed_demo
 

@@ -14,7 +14,10 @@ from tortoise.functions import Count
 
 from console.views import login_required
 from infra.errors import DomainError
-from knowledge import attention, live, service, transfer
+from knowledge import attention, exporting, importing, live, workflow
+from knowledge import entries as kb_entries
+from knowledge import synonyms as kb_synonyms
+from knowledge import topics as kb_topics
 from knowledge.models import STATUSES, Entry
 from org.models import Staff
 from org.service import list_units
@@ -113,7 +116,7 @@ def _period() -> tuple[str, dt.date, dt.date]:
 
 
 async def _names() -> tuple[dict, dict]:
-    topics = {t.id: t for t in await service.list_topics()}
+    topics = {t.id: t for t in await kb_topics.list_topics()}
     units = {u.id: u for u in await list_units(actor())}
     return topics, units
 
@@ -127,7 +130,7 @@ async def entries():
     a = actor()
     args = request.args
     page = max(1, args.get("page", 1, type=int) or 1)
-    rows, total = await service.list_entries(
+    rows, total = await kb_entries.list_entries(
         a,
         q=args.get("q", "").strip() or None,
         status=args.get("status") or None,
@@ -161,7 +164,7 @@ async def new_entry():
         "knowledge_new.html",
         form={k: args.get(k, "") for k in ENTRY_FIELDS},
         ask_ids=args.get("ask_ids", ""),
-        topics=await service.list_topics(),
+        topics=await kb_topics.list_topics(),
     )
 
 
@@ -178,7 +181,7 @@ async def create_entry():
                 a, attention.ask_id_list(form["ask_ids"]), data, clock=d.clock, redis=d.redis
             )
         else:
-            entry = await service.create_entry(
+            entry = await kb_entries.create_entry(
                 a, {**data, "unit_id": a.unit_id}, clock=d.clock, redis=d.redis
             )
     except DomainError as err:
@@ -191,7 +194,7 @@ async def create_entry():
             "knowledge_new.html",
             form=data,
             ask_ids=form.get("ask_ids", ""),
-            topics=await service.list_topics(),
+            topics=await kb_topics.list_topics(),
         )
         return html, 400
     await flash(f"已新建条目「{entry.question}」（草稿），提交审核后才会回答群众", "ok")
@@ -199,7 +202,7 @@ async def create_entry():
 
 
 def _permissions(a, e, own_work: bool) -> dict[str, bool]:
-    """What the page offers this viewer; the same rules as knowledge.service, which decides."""
+    """What the page offers this viewer; the same rules as knowledge.access, which decides."""
     own_unit = a.unit_id == e.unit_id
     above = a.has("leader") and e.unit.path.startswith(a.unit_path)
     writer = own_unit and (
@@ -220,13 +223,13 @@ def _permissions(a, e, own_work: bool) -> dict[str, bool]:
 
 async def _entry_page(entry_id: int, *, form: dict | None = None, status: int = 200):
     a = actor()
-    e = await service.get_entry(a, entry_id)
-    versions = await service.list_versions(a, entry_id)
+    e = await kb_entries.get_entry(a, entry_id)
+    versions = await kb_entries.list_versions(a, entry_id)
     ids = {v.staff_id for v in versions if v.staff_id}  # type: ignore[attr-defined]
     names = dict(await Staff.filter(id__in=ids).values_list("id", "real_name")) if ids else {}
     own_work = a.staff_id is not None and (
         a.staff_id == e.submitted_by_id  # type: ignore[attr-defined]
-        or a.staff_id in await service.editors_of_pending_version(e)
+        or a.staff_id in await workflow.editors_of_pending_version(e)
     )
     live_copy = e.live or None
     differs = bool(
@@ -278,7 +281,7 @@ async def edit_entry(entry_id: int):
     d = deps()
     data = {**_entry_data(form), "version": form.get("version", "")}
     try:
-        e = await service.edit_entry(actor(), entry_id, data, clock=d.clock, redis=d.redis)
+        e = await kb_entries.edit_entry(actor(), entry_id, data, clock=d.clock, redis=d.redis)
     except DomainError as err:
         await record_domain_failure(err)
         await flash(err.message, "error")
@@ -300,7 +303,7 @@ async def submit_entry(entry_id: int):
     d = deps()
     return await _entry_action(
         entry_id,
-        lambda: service.submit_entry(actor(), entry_id, clock=d.clock, redis=d.redis),
+        lambda: workflow.submit_entry(actor(), entry_id, clock=d.clock, redis=d.redis),
         "已提交审核，等待本单位审核员审核",
     )
 
@@ -313,7 +316,7 @@ async def review_entry(entry_id: int):
     approve = form.get("decision") == "approve"
     return await _entry_action(
         entry_id,
-        lambda: service.review_entry(
+        lambda: workflow.review_entry(
             actor(),
             entry_id,
             approve=approve,
@@ -332,7 +335,7 @@ async def retire_entry(entry_id: int):
     d = deps()
     return await _entry_action(
         entry_id,
-        lambda: service.retire_entry(
+        lambda: workflow.retire_entry(
             actor(), entry_id, reason=form.get("reason", ""), clock=d.clock, redis=d.redis
         ),
         "已停用，机器人不再用此条目回答",
@@ -345,7 +348,7 @@ async def restore_entry(entry_id: int):
     d = deps()
     return await _entry_action(
         entry_id,
-        lambda: service.restore_entry(actor(), entry_id, clock=d.clock, redis=d.redis),
+        lambda: workflow.restore_entry(actor(), entry_id, clock=d.clock, redis=d.redis),
         "已恢复为草稿，提交审核通过后重新回答群众",
     )
 
@@ -365,7 +368,7 @@ async def try_it():
     except DomainError as err:
         await flash(err.message, "error")
     if result and result["entry"]:
-        e = await service.get_entry(a, result["entry"]["entry_id"])
+        e = await kb_entries.get_entry(a, result["entry"]["entry_id"])
         answer = (e.live or {}).get("answer")
     return await render_template("knowledge_try.html", q=q, result=result, answer=answer)
 
@@ -383,7 +386,7 @@ async def topics():
         .values_list("topic_id", "n")
     )
     return await render_template(
-        "knowledge_topics.html", topics=await service.list_topics(), counts=dict(rows)
+        "knowledge_topics.html", topics=await kb_topics.list_topics(), counts=dict(rows)
     )
 
 
@@ -403,7 +406,7 @@ async def _topic_action(work, message):
 async def create_topic():
     form = await request.form
     return await _topic_action(
-        lambda: service.create_topic(actor(), form.get("name", ""), clock=deps().clock),
+        lambda: kb_topics.create_topic(actor(), form.get("name", ""), clock=deps().clock),
         lambda t: f"已新建主题「{t.name}」",
     )
 
@@ -413,7 +416,7 @@ async def create_topic():
 async def rename_topic(topic_id: int):
     form = await request.form
     return await _topic_action(
-        lambda: service.rename_topic(actor(), topic_id, form.get("name", ""), clock=deps().clock),
+        lambda: kb_topics.rename_topic(actor(), topic_id, form.get("name", ""), clock=deps().clock),
         lambda t: f"已改名为「{t.name}」",
     )
 
@@ -422,7 +425,7 @@ async def rename_topic(topic_id: int):
 @login_required
 async def delete_topic(topic_id: int):
     return await _topic_action(
-        lambda: service.delete_topic(actor(), topic_id, clock=deps().clock),
+        lambda: kb_topics.delete_topic(actor(), topic_id, clock=deps().clock),
         lambda _: "已删除主题",
     )
 
@@ -431,7 +434,7 @@ async def delete_topic(topic_id: int):
 @login_required
 async def synonyms():
     return await render_template(
-        "knowledge_synonyms.html", groups=await service.list_synonym_groups()
+        "knowledge_synonyms.html", groups=await kb_synonyms.list_synonym_groups()
     )
 
 
@@ -462,7 +465,7 @@ async def add_synonyms():
         if not lines:
             raise DomainError("bad_field", "请填写同义词，每行一组，词之间用空格分隔")
         for line in lines:
-            await service.save_synonym_group(actor(), line, clock=d.clock, redis=d.redis)
+            await kb_synonyms.save_synonym_group(actor(), line, clock=d.clock, redis=d.redis)
 
     return await _synonym_action(work, f"已添加 {len(lines)} 组同义词")
 
@@ -473,7 +476,7 @@ async def edit_synonyms(group_id: int):
     form = await request.form
     d = deps()
     return await _synonym_action(
-        lambda: service.save_synonym_group(
+        lambda: kb_synonyms.save_synonym_group(
             actor(), form.get("words", ""), group_id=group_id, clock=d.clock, redis=d.redis
         ),
         "已保存同义词组",
@@ -485,7 +488,7 @@ async def edit_synonyms(group_id: int):
 async def delete_synonyms(group_id: int):
     d = deps()
     return await _synonym_action(
-        lambda: service.delete_synonym_group(actor(), group_id, clock=d.clock, redis=d.redis),
+        lambda: kb_synonyms.delete_synonym_group(actor(), group_id, clock=d.clock, redis=d.redis),
         "已删除同义词组",
     )
 
@@ -501,14 +504,14 @@ async def attention_page():
     topic_id = request.args.get("topic_id", type=int)
     if topic_id:
         ranked = await attention.rank_entries(a, since=since, until=until, topic_id=topic_id)
-        name = next((t.name for t in await service.list_topics() if t.id == topic_id), "")
+        name = next((t.name for t in await kb_topics.list_topics() if t.id == topic_id), "")
         sections = [{"topic": name, "entries": ranked}]
     else:
         sections = await attention.rank_by_topic(a, since=since, until=until, limit=10)
     return await render_template(
         "knowledge_attention.html",
         sections=sections,
-        topics=await service.list_topics(),
+        topics=await kb_topics.list_topics(),
         topic_id=topic_id,
         period=period,
         since=since,
@@ -615,7 +618,7 @@ async def import_entries():
         fmt = UPLOAD_FORMATS.get(upload.filename.lower().rpartition(".")[2], "")
         if not fmt:
             raise DomainError("bad_format", "无法识别的文件格式，请上传 .jsonl 或 .xlsx 文件")
-        report = await transfer.import_entries(
+        report = await importing.import_entries(
             actor(),
             upload.read(),
             fmt=fmt,
@@ -644,7 +647,7 @@ async def export_entries(fmt: str):
     if fmt not in FORMATS:
         raise DomainError("bad_format", "导出格式只能是 JSONL 或 XLSX", status=404)
     status = request.args.get("status") or None
-    body = await transfer.export_entries(actor(), fmt=fmt, status=status)
+    body = await exporting.export_entries(actor(), fmt=fmt, status=status)
     mimetype = (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         if fmt == "xlsx"

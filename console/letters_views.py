@@ -14,7 +14,7 @@ from accounts.models import Account
 from console.views import login_required
 from infra.errors import DomainError, Forbidden
 from knowledge.models import Entry
-from knowledge.service import list_topics
+from knowledge.topics import list_topics
 from letters import deadlines, intake, replies, routing, service, supervision
 from letters.codes import format_code
 from letters.models import (

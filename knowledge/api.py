@@ -1,5 +1,6 @@
-"""The knowledge-base JSON API: a thin blueprint over knowledge.service, attention, transfer and
-live. Every state-changing route's success is audited by its service; failures by the app."""
+"""The knowledge-base JSON API: a thin blueprint over knowledge's entries, workflow, topics,
+synonyms, importing, exporting, attention and live. Every state-changing route's success is
+audited by its service; failures by the app."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ import datetime as dt
 from quart import Blueprint, Response, jsonify, request
 
 from infra.errors import DomainError
-from knowledge import attention, live, service, transfer
+from knowledge import (
+    attention,
+    entries,
+    exporting,
+    importing,
+    live,
+    synonyms,
+    topics,
+    views,
+    workflow,
+)
 from org.web import deps, json_body, page_args, staff_actor
 
 bp = Blueprint("knowledge_api", __name__, url_prefix="/api/knowledge")
@@ -54,7 +65,7 @@ def _period() -> tuple[dt.date, dt.date]:
 @bp.get("/entries")
 async def list_entries():
     limit, offset = page_args()
-    rows, total = await service.list_entries(
+    rows, total = await entries.list_entries(
         staff_actor(),
         q=request.args.get("q") or None,
         status=request.args.get("status") or None,
@@ -65,37 +76,37 @@ async def list_entries():
         offset=offset,
         clock=deps().clock,
     )
-    return jsonify({"total": total, "items": [service.entry_view(e) for e in rows]})
+    return jsonify({"total": total, "items": [views.entry_view(e) for e in rows]})
 
 
 @bp.post("/entries")
 async def create_entry():
     d = deps()
-    entry = await service.create_entry(
+    entry = await entries.create_entry(
         staff_actor(), await json_body(), clock=d.clock, redis=d.redis
     )
-    return jsonify(service.entry_view(entry)), 201
+    return jsonify(views.entry_view(entry)), 201
 
 
 @bp.get("/entries/<int:entry_id>")
 async def get_entry(entry_id: int):
-    return jsonify(service.entry_view(await service.get_entry(staff_actor(), entry_id)))
+    return jsonify(views.entry_view(await entries.get_entry(staff_actor(), entry_id)))
 
 
 @bp.patch("/entries/<int:entry_id>")
 async def edit_entry(entry_id: int):
     d = deps()
-    entry = await service.edit_entry(
+    entry = await entries.edit_entry(
         staff_actor(), entry_id, await json_body(), clock=d.clock, redis=d.redis
     )
-    return jsonify(service.entry_view(entry))
+    return jsonify(views.entry_view(entry))
 
 
 @bp.post("/entries/<int:entry_id>/submit")
 async def submit_entry(entry_id: int):
     d = deps()
-    entry = await service.submit_entry(staff_actor(), entry_id, clock=d.clock, redis=d.redis)
-    return jsonify(service.entry_view(entry))
+    entry = await workflow.submit_entry(staff_actor(), entry_id, clock=d.clock, redis=d.redis)
+    return jsonify(views.entry_view(entry))
 
 
 @bp.post("/entries/<int:entry_id>/review")
@@ -105,7 +116,7 @@ async def review_entry(entry_id: int):
     if not isinstance(data.get("approve"), bool):
         raise DomainError("bad_field", "请选择审核通过或退回（approve 为 true 或 false）")
     d = deps()
-    entry = await service.review_entry(
+    entry = await workflow.review_entry(
         a,
         entry_id,
         approve=data["approve"],
@@ -113,7 +124,7 @@ async def review_entry(entry_id: int):
         clock=d.clock,
         redis=d.redis,
     )
-    return jsonify(service.entry_view(entry))
+    return jsonify(views.entry_view(entry))
 
 
 @bp.post("/entries/<int:entry_id>/retire")
@@ -121,23 +132,23 @@ async def retire_entry(entry_id: int):
     a = staff_actor()
     data = await json_body()
     d = deps()
-    entry = await service.retire_entry(
+    entry = await workflow.retire_entry(
         a, entry_id, reason=str(data.get("reason") or ""), clock=d.clock, redis=d.redis
     )
-    return jsonify(service.entry_view(entry))
+    return jsonify(views.entry_view(entry))
 
 
 @bp.post("/entries/<int:entry_id>/restore")
 async def restore_entry(entry_id: int):
     d = deps()
-    entry = await service.restore_entry(staff_actor(), entry_id, clock=d.clock, redis=d.redis)
-    return jsonify(service.entry_view(entry))
+    entry = await workflow.restore_entry(staff_actor(), entry_id, clock=d.clock, redis=d.redis)
+    return jsonify(views.entry_view(entry))
 
 
 @bp.get("/entries/<int:entry_id>/versions")
 async def list_versions(entry_id: int):
-    rows = await service.list_versions(staff_actor(), entry_id)
-    return jsonify([service.version_view(v) for v in rows])
+    rows = await entries.list_versions(staff_actor(), entry_id)
+    return jsonify([views.version_view(v) for v in rows])
 
 
 # ---------------------------------------------------------------- topics and synonyms
@@ -146,35 +157,35 @@ async def list_versions(entry_id: int):
 @bp.get("/topics")
 async def list_topics():
     staff_actor()
-    return jsonify([service.topic_view(t) for t in await service.list_topics()])
+    return jsonify([views.topic_view(t) for t in await topics.list_topics()])
 
 
 @bp.post("/topics")
 async def create_topic():
     a = staff_actor()
     data = await json_body()
-    topic = await service.create_topic(a, data.get("name"), clock=deps().clock)
-    return jsonify(service.topic_view(topic)), 201
+    topic = await topics.create_topic(a, data.get("name"), clock=deps().clock)
+    return jsonify(views.topic_view(topic)), 201
 
 
 @bp.patch("/topics/<int:topic_id>")
 async def rename_topic(topic_id: int):
     a = staff_actor()
     data = await json_body()
-    topic = await service.rename_topic(a, topic_id, data.get("name"), clock=deps().clock)
-    return jsonify(service.topic_view(topic))
+    topic = await topics.rename_topic(a, topic_id, data.get("name"), clock=deps().clock)
+    return jsonify(views.topic_view(topic))
 
 
 @bp.delete("/topics/<int:topic_id>")
 async def delete_topic(topic_id: int):
-    topic = await service.delete_topic(staff_actor(), topic_id, clock=deps().clock)
-    return jsonify(service.topic_view(topic))
+    topic = await topics.delete_topic(staff_actor(), topic_id, clock=deps().clock)
+    return jsonify(views.topic_view(topic))
 
 
 @bp.get("/synonyms")
 async def list_synonyms():
     staff_actor()
-    return jsonify([service.synonym_view(g) for g in await service.list_synonym_groups()])
+    return jsonify([views.synonym_view(g) for g in await synonyms.list_synonym_groups()])
 
 
 @bp.post("/synonyms")
@@ -182,8 +193,8 @@ async def create_synonyms():
     a = staff_actor()
     data = await json_body()
     d = deps()
-    group = await service.save_synonym_group(a, data.get("words"), clock=d.clock, redis=d.redis)
-    return jsonify(service.synonym_view(group)), 201
+    group = await synonyms.save_synonym_group(a, data.get("words"), clock=d.clock, redis=d.redis)
+    return jsonify(views.synonym_view(group)), 201
 
 
 @bp.put("/synonyms/<int:group_id>")
@@ -191,19 +202,19 @@ async def save_synonyms(group_id: int):
     a = staff_actor()
     data = await json_body()
     d = deps()
-    group = await service.save_synonym_group(
+    group = await synonyms.save_synonym_group(
         a, data.get("words"), group_id=group_id, clock=d.clock, redis=d.redis
     )
-    return jsonify(service.synonym_view(group))
+    return jsonify(views.synonym_view(group))
 
 
 @bp.delete("/synonyms/<int:group_id>")
 async def delete_synonyms(group_id: int):
     d = deps()
-    group = await service.delete_synonym_group(
+    group = await synonyms.delete_synonym_group(
         staff_actor(), group_id, clock=d.clock, redis=d.redis
     )
-    return jsonify(service.synonym_view(group))
+    return jsonify(views.synonym_view(group))
 
 
 # ---------------------------------------------------------------- import and export
@@ -239,7 +250,7 @@ async def import_entries():
         name, content = "", await request.get_data()
         publish = _flag(request.args.get("publish"))
     d = deps()
-    report = await transfer.import_entries(
+    report = await importing.import_entries(
         a,
         content,
         fmt=_format(name, content),
@@ -254,7 +265,7 @@ async def import_entries():
 @bp.get("/export")
 async def export_entries():
     fmt = request.args.get("fmt", "jsonl").strip().lower()
-    body = await transfer.export_entries(
+    body = await exporting.export_entries(
         staff_actor(), fmt=fmt, status=request.args.get("status") or None
     )
     stamp = deps().clock.today().strftime("%Y%m%d")
@@ -308,7 +319,7 @@ async def add_asks():
         clock=d.clock,
         redis=d.redis,
     )
-    return jsonify(service.entry_view(entry))
+    return jsonify(views.entry_view(entry))
 
 
 @bp.post("/unanswered/dismiss")
@@ -330,7 +341,7 @@ async def new_entry_from_asks():
     entry = await attention.new_entry_from_asks(
         a, attention.ask_id_list(data.get("ask_ids")), fields, clock=d.clock, redis=d.redis
     )
-    return jsonify(service.entry_view(entry)), 201
+    return jsonify(views.entry_view(entry)), 201
 
 
 # ---------------------------------------------------------------- try it

@@ -23,11 +23,14 @@ from tortoise.transactions import in_transaction
 from infra.clock import SHANGHAI, Clock
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
-from knowledge import service
+from knowledge.access import check_may_write, require_staff
+from knowledge.entries import apply_edit, create_entry, load_entry
+from knowledge.entry_fields import MAX_QUESTION, clean_similar
 from knowledge.live import KnowledgeIndex
 from knowledge.models import DECISIONS, Ask, Entry, Topic
 from knowledge.privacy import mask_personal
 from knowledge.text import normalize, words
+from knowledge.views import audit_view
 from org.access import Actor
 from org.audit import record_audit
 
@@ -281,7 +284,7 @@ async def rank_entries(
     suggestion the citizen chose), with the helpful / unhelpful verdicts given in the period.
     Each row: entry_id, question, status, topic_id, topic, asks, helpful, unhelpful. Without
     ``topic_id``: across all topics (``rank_by_topic`` groups them)."""
-    service.require_staff(actor)
+    require_staff(actor)
     return (await _rank(since, until, topic_id))[: max(1, limit)]
 
 
@@ -294,7 +297,7 @@ async def rank_by_topic(
 ) -> list[dict[str, Any]]:
     """Attention grouped per topic: [{topic_id, topic, asks, helpful, unhelpful, entries}],
     the most-asked topic first, each with its ``limit`` most-asked entries."""
-    service.require_staff(actor)
+    require_staff(actor)
     groups: dict[int | None, dict[str, Any]] = {}
     for row in await _rank(since, until, None):
         g = groups.setdefault(
@@ -409,7 +412,7 @@ async def list_unanswered(
     questions in one row, the most asked first. Each row names the entry that comes closest
     (with ``index``: as the live index sees it now), so staff can add the question to it as a
     similar question."""
-    service.require_staff(actor)
+    require_staff(actor)
     start, stop = _period(since, until)
     asks = (
         await Ask.filter(asked_at__gte=start, asked_at__lt=stop, resolved__isnull=True)
@@ -542,24 +545,22 @@ async def add_asks_to_entry(
     """Add the asks' question (``question``, or their most frequent wording) to the entry's
     similar questions. This is an edit like any other: the working copy becomes a draft that
     answers only after review; the published version keeps answering meanwhile."""
-    entry = await service.load_entry(entry_id)
-    service.check_may_write(actor, entry)
+    entry = await load_entry(entry_id)
+    check_may_write(actor, entry)
     if entry.status == "retired":
         raise Conflict("bad_status", "已停用的条目不能加入相似问法，请先恢复")
     asks = await _open_asks(ask_ids)
     text = (question or "").strip() or _representative(asks)
-    if len(text) > service.MAX_QUESTION:
-        raise DomainError(
-            "bad_field", f"相似问法不能超过{service.MAX_QUESTION}个字", field="question"
-        )
-    similar = service.clean_similar([*entry.similar, text], entry.question)
+    if len(text) > MAX_QUESTION:
+        raise DomainError("bad_field", f"相似问法不能超过{MAX_QUESTION}个字", field="question")
+    similar = clean_similar([*entry.similar, text], entry.question)
     now = clock.now()
-    before = service.audit_view(entry)
+    before = audit_view(entry)
     async with in_transaction():
         if similar == list(entry.similar):  # already there: nothing to review, just resolved
             fresh = entry
         else:
-            fresh = await service.apply_edit(
+            fresh = await apply_edit(
                 actor,
                 entry,
                 {"similar": similar},
@@ -576,14 +577,14 @@ async def add_asks_to_entry(
             object_id=entry.id,
             summary=f"将群众提问「{text}」（{len(asks)} 条）加为条目「{entry.question}」的相似问法",
             before=before,
-            after={**service.audit_view(fresh), "ask_ids": [a.id for a in asks]},
+            after={**audit_view(fresh), "ask_ids": [a.id for a in asks]},
         )
     return fresh
 
 
 async def dismiss_asks(actor: Actor, ask_ids: list[int], *, clock: Clock) -> int:
     """Mark asks as dealt with, without an entry (no real question, or out of scope)."""
-    service.require_staff(actor)
+    require_staff(actor)
     if not actor.has(*CURATOR_ROLES):
         raise Forbidden("只有编辑、审核员或领导可以处理群众提问")
     asks = await _open_asks(ask_ids)
@@ -615,7 +616,7 @@ async def new_entry_from_asks(
     if not str(data.get("question") or "").strip():
         data["question"] = _representative(asks)
     async with in_transaction():
-        entry = await service.create_entry(actor, data, clock=clock, redis=redis)
+        entry = await create_entry(actor, data, clock=clock, redis=redis)
         await _resolve(asks, "added", entry.id)
         await record_audit(
             actor,

@@ -298,8 +298,8 @@ async def rate_letter(deps: Deps, actor: Actor, code: Any, data: dict[str, Any])
 async def propose_kb_entry(deps: Deps, actor: Actor, letter_id: Any, data: dict[str, Any]):
     """A draft knowledge-base entry from a replied letter, personal details masked; staff edit it
     and it goes through the knowledge base's own review before the bot uses it."""
+    from knowledge.entries import create_entry
     from knowledge.privacy import mask_personal
-    from knowledge.service import create_entry
 
     letter = await load_letter(actor, letter_id)
     require_unit_role(actor, letter, "handler", what="办理人")

@@ -16,7 +16,7 @@ import re
 import openpyxl
 from werkzeug.datastructures import FileStorage
 
-from knowledge import attention, service
+from knowledge import attention, entries, topics, workflow
 from knowledge.live import KnowledgeIndex
 from knowledge.matcher import Candidate, Decision
 from knowledge.models import Ask, Entry, EntryVersion, SynonymGroup, Topic
@@ -68,9 +68,9 @@ def entry_form(**kw) -> dict:
 async def publish(actors, deps, **data) -> Entry:  # noqa: F811
     """An entry written by the demo editor and approved by the demo reviewer."""
     kw = {"clock": deps.clock, "redis": deps.redis}
-    entry = await service.create_entry(actors["editor"], entry_form(**data), **kw)
-    await service.submit_entry(actors["editor"], entry.id, **kw)
-    return await service.review_entry(actors["reviewer"], entry.id, approve=True, **kw)
+    entry = await entries.create_entry(actors["editor"], entry_form(**data), **kw)
+    await workflow.submit_entry(actors["editor"], entry.id, **kw)
+    return await workflow.review_entry(actors["reviewer"], entry.id, approve=True, **kw)
 
 
 # ------------------------------------------------------------------ entries
@@ -439,8 +439,8 @@ async def test_attention_ranks_entries_per_topic_and_period(
     demo_units,  # noqa: F811
 ):
     kw = {"clock": clock}
-    social = await service.create_topic(actors["editor"], "社会保障", **kw)
-    fund = await service.create_topic(actors["editor"], "住房公积金", **kw)
+    social = await topics.create_topic(actors["editor"], "社会保障", **kw)
+    fund = await topics.create_topic(actors["editor"], "住房公积金", **kw)
     card = await publish(actors, deps, topic_id=str(social.id))
     loan = await publish(
         actors, deps, question="公积金贷款额度怎么算", similar="", topic_id=str(fund.id)

@@ -8,7 +8,7 @@ from typing import Any
 import fakeredis
 import pytest
 
-from knowledge import service
+from knowledge import entries, workflow
 from knowledge.models import Entry
 from org.access import Actor
 from org.auth import actor_for
@@ -76,21 +76,21 @@ class Curation:
         return {"clock": self.clock, "redis": self.redis}
 
     async def create(self, who: str = "editor", **data: Any) -> Entry:
-        return await service.create_entry(self.actors[who], {**RESIDENCE, **data}, **self._kw())
+        return await entries.create_entry(self.actors[who], {**RESIDENCE, **data}, **self._kw())
 
     async def edit(self, entry: Entry, who: str = "editor", **data: Any) -> Entry:
-        return await service.edit_entry(self.actors[who], entry.id, data, **self._kw())
+        return await entries.edit_entry(self.actors[who], entry.id, data, **self._kw())
 
     async def submit(self, entry: Entry, who: str = "editor") -> Entry:
-        return await service.submit_entry(self.actors[who], entry.id, **self._kw())
+        return await workflow.submit_entry(self.actors[who], entry.id, **self._kw())
 
     async def review(self, entry: Entry, who: str = "reviewer", approve=True, note="") -> Entry:
-        return await service.review_entry(
+        return await workflow.review_entry(
             self.actors[who], entry.id, approve=approve, note=note, **self._kw()
         )
 
     async def retire(self, entry: Entry, who: str = "reviewer", reason="政策已废止") -> Entry:
-        return await service.retire_entry(self.actors[who], entry.id, reason=reason, **self._kw())
+        return await workflow.retire_entry(self.actors[who], entry.id, reason=reason, **self._kw())
 
     async def published(self, editor: str = "editor", reviewer: str = "reviewer", **data) -> Entry:
         entry = await self.create(editor, **data)

@@ -10,7 +10,7 @@ import types
 import pytest
 
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
-from knowledge import attention, service
+from knowledge import attention, topics
 from knowledge.models import Ask, Entry, EntryVersion
 from org.models import AuditRecord
 
@@ -154,8 +154,8 @@ async def test_flush_writes_what_was_queued_since_the_last_flush(kb_units, clock
 async def ranked(kb, actors, clock):
     """Two topics; asks in November (Beijing time) and one in October."""
     editor = actors["editor"]
-    residence = await service.create_topic(editor, "户籍", clock=clock)
-    social = await service.create_topic(editor, "社保", clock=clock)
+    residence = await topics.create_topic(editor, "户籍", clock=clock)
+    social = await topics.create_topic(editor, "社保", clock=clock)
     jzz = await kb.published(topic_id=residence.id)
     hk = await kb.published(question="户口怎么迁入", answer="到派出所办理。", topic_id=residence.id)
     sbk = await kb.published(question="社保卡怎么申领", answer="到银行网点。", topic_id=social.id)

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
-from knowledge import service
+from knowledge import entries, synonyms, topics, workflow
 from knowledge.live import CHANGES_KEY, VERSION_KEY
 from knowledge.models import Entry, EntryVersion, SynonymGroup, Topic
 from org.models import AuditRecord
@@ -219,7 +219,7 @@ async def test_editing_an_entry_in_review_sends_it_back_to_draft(kb):
 
 async def test_filing_data_changes_without_a_new_version(kb, clock):
     entry = await kb.published()
-    topic = await service.create_topic(kb.actors["editor"], "户籍", clock=clock)
+    topic = await topics.create_topic(kb.actors["editor"], "户籍", clock=clock)
     entry = await kb.edit(entry, review_by="2027-01-31", topic_id=topic.id)
     assert entry.status == "published" and entry.version == 1
     assert entry.review_by == dt.date(2027, 1, 31) and entry.topic_id == topic.id
@@ -278,7 +278,7 @@ async def test_retiring_stops_answering_at_once(kb, redis):
 
 async def test_a_restored_entry_is_a_draft_that_needs_review_again(kb, actors):
     entry = await kb.retire(await kb.published())
-    entry = await service.restore_entry(actors["reviewer"], entry.id, clock=kb.clock, redis=None)
+    entry = await workflow.restore_entry(actors["reviewer"], entry.id, clock=kb.clock, redis=None)
     assert entry.status == "draft" and entry.live is None
     entry = await kb.review(await kb.submit(entry), "reviewer")
     assert entry.live["version"] == 1 and entry.status == "published"
@@ -290,26 +290,26 @@ async def test_a_restored_entry_is_a_draft_that_needs_review_again(kb, actors):
 async def test_every_staff_member_reads_every_entry(kb, actors):
     entry = await kb.create()
     for who in ("supervisor", "gjjeditor", "admin", "handler"):
-        assert (await service.get_entry(actors[who], entry.id)).id == entry.id
-        rows, total = await service.list_entries(actors[who])
+        assert (await entries.get_entry(actors[who], entry.id)).id == entry.id
+        rows, total = await entries.list_entries(actors[who])
         assert total == 1 and rows[0].id == entry.id
     with pytest.raises(NotFound):
-        await service.get_entry(actors["editor"], 999)
+        await entries.get_entry(actors["editor"], 999)
 
 
 async def test_supervisors_read_but_change_nothing(kb, actors, clock):
     entry = await kb.submit(await kb.create())
     sup = actors["supervisor"]
     for call in (
-        service.edit_entry(sup, entry.id, {"answer": "督查修改"}, clock=clock, redis=None),
-        service.review_entry(sup, entry.id, approve=True, clock=clock, redis=None),
-        service.retire_entry(sup, entry.id, reason="x", clock=clock, redis=None),
-        service.create_topic(sup, "督查主题", clock=clock),
-        service.save_synonym_group(sup, ["社保", "社会保险"], clock=clock, redis=None),
+        entries.edit_entry(sup, entry.id, {"answer": "督查修改"}, clock=clock, redis=None),
+        workflow.review_entry(sup, entry.id, approve=True, clock=clock, redis=None),
+        workflow.retire_entry(sup, entry.id, reason="x", clock=clock, redis=None),
+        topics.create_topic(sup, "督查主题", clock=clock),
+        synonyms.save_synonym_group(sup, ["社保", "社会保险"], clock=clock, redis=None),
     ):
         with pytest.raises(Forbidden):
             await call
-    assert len(await service.list_versions(sup, entry.id)) == 2
+    assert len(await entries.list_versions(sup, entry.id)) == 2
 
 
 async def test_listing_filters_and_review_due(kb, clock):
@@ -317,34 +317,34 @@ async def test_listing_filters_and_review_due(kb, clock):
     await kb.create(question="社保卡怎么申领", answer="到银行网点办理。", review_by="2026-11-23")
     retired = await kb.retire(await kb.published(question="旧政策", review_by="2026-01-01"))
     actor = kb.actors["editor"]
-    rows, total = await service.list_entries(actor, review_due=True, clock=clock)
+    rows, total = await entries.list_entries(actor, review_due=True, clock=clock)
     assert [e.id for e in rows] == [a.id] and total == 1
-    rows, _ = await service.list_entries(actor, q="社保卡")
+    rows, _ = await entries.list_entries(actor, q="社保卡")
     assert [e.question for e in rows] == ["社保卡怎么申领"]
-    rows, _ = await service.list_entries(actor, status="retired")
+    rows, _ = await entries.list_entries(actor, status="retired")
     assert [e.id for e in rows] == [retired.id]
-    rows, total = await service.list_entries(actor, limit=2, offset=0)
+    rows, total = await entries.list_entries(actor, limit=2, offset=0)
     assert total == 3 and len(rows) == 2
     with pytest.raises(DomainError):
-        await service.list_entries(actor, status="whatever")
+        await entries.list_entries(actor, status="whatever")
 
 
 # ---------------------------------------------------------------- topics
 
 
 async def test_topics_are_curated_and_deleting_one_keeps_its_entries(kb, actors, clock):
-    topic = await service.create_topic(actors["editor"], " 社会保障 ", clock=clock)
+    topic = await topics.create_topic(actors["editor"], " 社会保障 ", clock=clock)
     assert topic.name == "社会保障"
     with pytest.raises(Conflict):
-        await service.create_topic(actors["reviewer"], "社会保障", clock=clock)
-    other = await service.create_topic(actors["reviewer"], "户籍", clock=clock)
+        await topics.create_topic(actors["reviewer"], "社会保障", clock=clock)
+    other = await topics.create_topic(actors["reviewer"], "户籍", clock=clock)
     with pytest.raises(Conflict):
-        await service.rename_topic(actors["editor"], other.id, "社会保障", clock=clock)
-    renamed = await service.rename_topic(actors["editor"], topic.id, "社保", clock=clock)
+        await topics.rename_topic(actors["editor"], other.id, "社会保障", clock=clock)
+    renamed = await topics.rename_topic(actors["editor"], topic.id, "社保", clock=clock)
     assert renamed.name == "社保"
-    assert [t.name for t in await service.list_topics()] == ["社保", "户籍"]
+    assert [t.name for t in await topics.list_topics()] == ["社保", "户籍"]
     entry = await kb.create(topic_id=topic.id)
-    await service.delete_topic(actors["reviewer"], topic.id, clock=clock)
+    await topics.delete_topic(actors["reviewer"], topic.id, clock=clock)
     assert await Topic.filter(id=topic.id).count() == 0
     assert (await Entry.get(id=entry.id)).topic_id is None
     assert [r.action for r in await AuditRecord.filter(object_type="kb_topic").order_by("id")] == [
@@ -355,7 +355,7 @@ async def test_topics_are_curated_and_deleting_one_keeps_its_entries(kb, actors,
     ]
     for who in ("handler", "leader", "supervisor"):
         with pytest.raises(Forbidden) as exc:
-            await service.create_topic(actors[who], "其他主题", clock=clock)
+            await topics.create_topic(actors[who], "其他主题", clock=clock)
         assert exc.value.message == "只有编辑或审核员可以维护主题"
 
 
@@ -363,16 +363,16 @@ async def test_topics_are_curated_and_deleting_one_keeps_its_entries(kb, actors,
 
 
 async def test_synonym_groups_are_normalised_and_announced(actors, clock, redis):
-    group = await service.save_synonym_group(
+    group = await synonyms.save_synonym_group(
         actors["editor"], "社保卡，社會保障卡  ＳＳＣ", clock=clock, redis=redis
     )
     assert group.words == ["社保卡", "社会保障卡", "ssc"]
     assert await announced(redis) == ["syn"]
-    group = await service.save_synonym_group(
+    group = await synonyms.save_synonym_group(
         actors["reviewer"], ["社保卡", "社会保障卡"], group_id=group.id, clock=clock, redis=redis
     )
     assert (await SynonymGroup.get(id=group.id)).words == ["社保卡", "社会保障卡"]
-    await service.delete_synonym_group(actors["editor"], group.id, clock=clock, redis=redis)
+    await synonyms.delete_synonym_group(actors["editor"], group.id, clock=clock, redis=redis)
     assert await SynonymGroup.all().count() == 0
     assert await announced(redis) == ["syn", "syn", "syn"]
 
@@ -380,22 +380,22 @@ async def test_synonym_groups_are_normalised_and_announced(actors, clock, redis)
 @pytest.mark.parametrize("words", [["社保"], ["社保", " 社保 ", "！"], "公积金", []])
 async def test_a_synonym_group_needs_two_distinct_words(actors, clock, words):
     with pytest.raises(DomainError) as exc:
-        await service.save_synonym_group(actors["editor"], words, clock=clock, redis=None)
+        await synonyms.save_synonym_group(actors["editor"], words, clock=clock, redis=None)
     assert "两个不同的词" in exc.value.message
     assert await SynonymGroup.all().count() == 0
 
 
 async def test_a_word_belongs_to_one_group(actors, clock):
-    first = await service.save_synonym_group(
+    first = await synonyms.save_synonym_group(
         actors["editor"], ["公积金", "住房公积金"], clock=clock, redis=None
     )
     with pytest.raises(Conflict) as exc:
-        await service.save_synonym_group(
+        await synonyms.save_synonym_group(
             actors["editor"], ["公积金", "公基金"], clock=clock, redis=None
         )
     assert "公积金" in exc.value.message and exc.value.details["group_id"] == first.id
     # Saving a group with its own words again is not a conflict with itself.
-    await service.save_synonym_group(
+    await synonyms.save_synonym_group(
         actors["editor"],
         ["公积金", "住房公积金", "公基金"],
         group_id=first.id,
@@ -404,4 +404,4 @@ async def test_a_word_belongs_to_one_group(actors, clock):
     )
     assert await SynonymGroup.all().count() == 1
     with pytest.raises(Forbidden):
-        await service.save_synonym_group(actors["handler"], ["甲", "乙"], clock=clock, redis=None)
+        await synonyms.save_synonym_group(actors["handler"], ["甲", "乙"], clock=clock, redis=None)

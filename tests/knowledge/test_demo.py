@@ -3,7 +3,7 @@ edit waiting for review, synonyms, and unanswered questions to fold back in."""
 
 from __future__ import annotations
 
-from knowledge import attention, service
+from knowledge import attention, workflow
 from knowledge.demo import DEMO_ENTRIES, seed_knowledge_demo
 from knowledge.live import CHANGES_KEY, KnowledgeIndex
 from knowledge.models import Ask, Entry, EntryVersion, SynonymGroup
@@ -21,7 +21,7 @@ async def test_demo_knowledge_base(kb_units, actors, clock, redis):
     # The pending edit: the reviewer (who edited nothing) can publish it.
     pending = await Entry.get(external_id="demo-sbk-2")
     assert pending.status == "review" and pending.live["version"] == 1 and pending.version == 2
-    fresh = await service.review_entry(
+    fresh = await workflow.review_entry(
         actors["reviewer"], pending.id, approve=True, clock=clock, redis=redis
     )
     assert fresh.live["answer"].endswith("电子社保卡就医购药。")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from infra.errors import DomainError, Unauthenticated
-from knowledge import attention, live, service
+from knowledge import attention, live, synonyms
 from knowledge.live import CHANGES_KEY, VERSION_KEY, KnowledgeIndex
 from knowledge.models import Entry
 from org.access import Actor
@@ -219,7 +219,7 @@ async def test_an_announcement_that_never_lands_is_waited_for_then_rebuilt(kb, a
 async def test_synonym_changes_rebuild_with_the_new_groups(kb, actors, any_redis, clock):
     index = exact_index(any_redis, check_interval=0)
     await index.rebuild()
-    await service.save_synonym_group(
+    await synonyms.save_synonym_group(
         actors["editor"], ["社保", "社会保险"], clock=clock, redis=any_redis
     )
     await index.ensure_fresh()

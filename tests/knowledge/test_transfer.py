@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from infra.errors import DomainError, Forbidden
-from knowledge import service, transfer
+from knowledge import exporting, importing, topics, workflow
 from knowledge.live import CHANGES_KEY
 from knowledge.models import Entry, EntryVersion, Topic
 from org.models import AuditRecord
@@ -42,7 +42,7 @@ async def test_the_municipal_qa_set_imports_published_and_again_changes_nothing(
 ):
     rows = [json.loads(line) for line in gov_qa.decode().splitlines()]
     reviewer = actors["reviewer"]
-    report = await transfer.import_entries(
+    report = await importing.import_entries(
         reviewer, gov_qa, fmt="jsonl", publish=True, clock=clock, redis=redis
     )
     assert (report.created, report.updated, report.skipped) == (2080, 0, 0)
@@ -65,7 +65,7 @@ async def test_the_municipal_qa_set_imports_published_and_again_changes_nothing(
     [rec] = await AuditRecord.filter(action="kb.import")
     assert "新建 2080 条" in rec.summary
 
-    again = await transfer.import_entries(
+    again = await importing.import_entries(
         reviewer, gov_qa, fmt="jsonl", publish=True, clock=clock, redis=redis
     )
     assert (again.created, again.updated, again.unchanged, again.skipped) == (0, 0, 2080, 0)
@@ -95,7 +95,7 @@ async def test_bad_lines_are_reported_and_the_good_ones_imported_as_drafts(
         {"id": "a6", "question": "社保卡", "answer": "到银行办理。", "topic": "社会保障"},
         {"question": "没有编号的问题", "answer": "也能导入。", "department": "人社局"},
     )
-    report = await transfer.import_entries(
+    report = await importing.import_entries(
         actors["editor"], data, fmt="jsonl", clock=clock, redis=redis
     )
     assert (report.created, report.skipped) == (3, 7)
@@ -114,7 +114,7 @@ async def test_bad_lines_are_reported_and_the_good_ones_imported_as_drafts(
     assert entries[0].similar == ["居住证咋办"] and entries[0].source == "import"
     assert {t.name for t in await Topic.all()} == {"社会保障", "人社局"}
     assert await changes(redis) == []  # drafts answer nobody
-    again = await transfer.import_entries(
+    again = await importing.import_entries(
         actors["editor"], data, fmt="jsonl", clock=clock, redis=redis
     )
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
@@ -125,11 +125,11 @@ async def test_only_reviewers_and_leaders_publish_an_import(actors, kb_units, cl
     data = jsonl({"id": "p1", "question": "问题", "answer": "答案"})
     for who in ("editor", "handler", "supervisor", "admin"):
         with pytest.raises(Forbidden):
-            await transfer.import_entries(
+            await importing.import_entries(
                 actors[who], data, fmt="jsonl", publish=True, clock=clock, redis=redis
             )
     with pytest.raises(Forbidden):  # a reviewer of another unit
-        await transfer.import_entries(
+        await importing.import_entries(
             actors["gjjreviewer"],
             data,
             fmt="jsonl",
@@ -138,7 +138,7 @@ async def test_only_reviewers_and_leaders_publish_an_import(actors, kb_units, cl
             redis=redis,
         )
     assert await Entry.all().count() == 0
-    report = await transfer.import_entries(
+    report = await importing.import_entries(
         actors["qyleader"],
         data,
         fmt="jsonl",
@@ -157,11 +157,11 @@ async def test_a_changed_row_is_an_edit_that_keeps_the_published_text_until_revi
     actors, clock, redis
 ):
     first = jsonl({"id": "c1", "question": "公积金怎么提取", "answer": "旧答案"})
-    await transfer.import_entries(
+    await importing.import_entries(
         actors["reviewer"], first, fmt="jsonl", publish=True, clock=clock, redis=redis
     )
     changed = jsonl({"id": "c1", "question": "公积金怎么提取", "answer": "新答案"})
-    report = await transfer.import_entries(
+    report = await importing.import_entries(
         actors["editor"], changed, fmt="jsonl", clock=clock, redis=redis
     )
     assert report.updated == 1
@@ -169,18 +169,18 @@ async def test_a_changed_row_is_an_edit_that_keeps_the_published_text_until_revi
     assert (entry.status, entry.version, entry.answer) == ("draft", 2, "新答案")
     assert entry.live["answer"] == "旧答案" and entry.live["version"] == 1
     # The importer edited this version, so another reviewer publishes it.
-    entry = await service.submit_entry(actors["editor"], entry.id, clock=clock, redis=redis)
-    entry = await service.review_entry(
+    entry = await workflow.submit_entry(actors["editor"], entry.id, clock=clock, redis=redis)
+    entry = await workflow.review_entry(
         actors["reviewer"], entry.id, approve=True, clock=clock, redis=redis
     )
     assert entry.live["answer"] == "新答案"
 
 
 async def test_excel_round_trip_is_formula_safe_and_idempotent(kb, actors, clock, redis):
-    topic = await service.create_topic(actors["editor"], "户籍", clock=clock)
+    topic = await topics.create_topic(actors["editor"], "户籍", clock=clock)
     published = await kb.published(topic_id=topic.id, review_by="2027-06-30")
     draft = await kb.create(question='=HYPERLINK("http://x")问', answer="@SUM(1)", similar="")
-    body = await transfer.export_entries(actors["supervisor"], fmt="xlsx")
+    body = await exporting.export_entries(actors["supervisor"], fmt="xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert list(rows[0]) == [
@@ -207,7 +207,7 @@ async def test_excel_round_trip_is_formula_safe_and_idempotent(kb, actors, clock
     # Nothing Excel would run as a formula.
     assert rows[2][1] == '\'=HYPERLINK("http://x")问' and rows[2][3] == "'@SUM(1)"
     assert rows[2][6] == "草稿"
-    report = await transfer.import_entries(
+    report = await importing.import_entries(
         actors["reviewer"], body, fmt="xlsx", publish=True, clock=clock, redis=redis
     )
     assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
@@ -217,7 +217,7 @@ async def test_excel_round_trip_is_formula_safe_and_idempotent(kb, actors, clock
     wb.worksheets[0]["D2"] = "修改后的答案"
     buf = io.BytesIO()
     wb.save(buf)
-    report = await transfer.import_entries(
+    report = await importing.import_entries(
         actors["editor"], buf.getvalue(), fmt="xlsx", clock=clock, redis=redis
     )
     assert (report.created, report.updated, report.unchanged) == (0, 1, 1)
@@ -227,14 +227,14 @@ async def test_excel_round_trip_is_formula_safe_and_idempotent(kb, actors, clock
 
 async def test_jsonl_export_has_every_field(kb, actors):
     entry = await kb.published()
-    [line] = (await transfer.export_entries(actors["handler"], fmt="jsonl")).decode().splitlines()
+    [line] = (await exporting.export_entries(actors["handler"], fmt="jsonl")).decode().splitlines()
     row = json.loads(line)
     assert row["id"] == f"KB{entry.id}" and row["similar"] == entry.similar
     assert row["status"] == "published" and row["unit"] == "QY-RSJ"
-    empty = await transfer.export_entries(actors["handler"], fmt="jsonl", status="retired")
+    empty = await exporting.export_entries(actors["handler"], fmt="jsonl", status="retired")
     assert empty == b""
     with pytest.raises(DomainError):
-        await transfer.export_entries(actors["handler"], fmt="csv")
+        await exporting.export_entries(actors["handler"], fmt="csv")
 
 
 async def test_unreadable_files_are_refused_whole(actors, kb_units, clock, redis):
@@ -244,25 +244,25 @@ async def test_unreadable_files_are_refused_whole(actors, kb_units, clock, redis
     buf = io.BytesIO()
     wb.save(buf)
     with pytest.raises(DomainError) as exc:
-        await transfer.import_entries(
+        await importing.import_entries(
             actors["editor"], buf.getvalue(), fmt="xlsx", clock=clock, redis=redis
         )
     assert "答案" in exc.value.message
     with pytest.raises(DomainError) as exc:
-        await transfer.import_entries(
+        await importing.import_entries(
             actors["editor"], b"not a zip", fmt="xlsx", clock=clock, redis=redis
         )
     assert "Excel" in exc.value.message
     with pytest.raises(DomainError):
-        await transfer.import_entries(actors["editor"], b"", fmt="jsonl", clock=clock, redis=redis)
+        await importing.import_entries(actors["editor"], b"", fmt="jsonl", clock=clock, redis=redis)
     assert await Entry.all().count() == 0
 
 
 async def test_an_import_never_changes_another_units_entry(actors, clock, redis):
     data = jsonl({"id": "x1", "question": "居住证怎么办", "answer": "人社局的答案"})
-    await transfer.import_entries(actors["editor"], data, fmt="jsonl", clock=clock, redis=redis)
+    await importing.import_entries(actors["editor"], data, fmt="jsonl", clock=clock, redis=redis)
     other = jsonl({"id": "x1", "question": "居住证怎么办", "answer": "公积金中心改的答案"})
-    report = await transfer.import_entries(
+    report = await importing.import_entries(
         actors["gjjeditor"], other, fmt="jsonl", clock=clock, redis=redis
     )
     assert (report.created, report.updated, report.skipped) == (0, 0, 1)
