@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]" --config-settings editable_mode=compat
+	$(BIN)/pip install --quiet -e ".[dev,fit]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
 venv: $(STAMP)

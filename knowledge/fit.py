@@ -1,10 +1,15 @@
-"""Fit the matcher's model on a knowledge base and labelled queries.
+"""Fit the matcher's model on knowledge bases and labelled queries (needs the "fit" extra).
 
-    python -m knowledge.fit --kb KB.jsonl --queries QUERIES.jsonl --out knowledge/model.json
+    python -m knowledge.fit --set match-dev=../shared/data/match-dev \
+        --set gov=../shared/data/gov-para-dev --out knowledge/model.json
 
+Each set is a directory with kb.jsonl and queries.jsonl (or give --kb/--queries for one set).
 Pairs (query, retrieved question) labelled 1 when the question belongs to the expected entry train
-the pair scorer; thresholds are then chosen on out-of-fold probabilities of the fit queries so that
-the fit data's utility is highest while wrong answers stay at about half a percent. Deterministic.
+the pair scorer, scikit-learn's histogram gradient boosting, with each set weighted alike so that
+a small set of citizens' wording counts as much as a large general one. The query-level heads and
+the thresholds are then fitted on out-of-fold probabilities of the fit queries: the thresholds
+maximise the sets' mean utility while in every set wrong answers stay under its limit and answers
+are right at least 95% of the time. Deterministic. Serving needs numpy only (match_model.py).
 """
 
 from __future__ import annotations
@@ -14,20 +19,32 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from knowledge.match_features import FEATURES, deictic, entry_likeness
-from knowledge.match_model import Model, fit_logistic, fit_trees, query_features
+from knowledge.match_model import QUERY_EXTRA_IDX, Model, query_features
 from knowledge.matcher import Matcher
 from knowledge.normalize import normalize
 
 SEED = 20241123
 RATIO = FEATURES.index("ratio")
-WRONG_TARGET = 0.005
+# wrong answers allowed per set when choosing the thresholds (share of all its queries); sets not
+# named here get the default
+WRONG_TARGET = {"match-dev": 0.006, "gov": 0.012, "office": 0.012}
+WRONG_DEFAULT = 0.008
 PRECISION_TARGET = 0.95
-N_TREES = 100
-SUGGEST_HIT_TARGET = 0.75
+# citizens' wording of government entries is what the product meets: it weighs more
+SET_WEIGHT = {"gov": 2.0}
+TREES = {
+    "max_iter": 150,
+    "learning_rate": 0.1,
+    "max_leaf_nodes": 24,
+    "max_depth": 7,
+    "min_samples_leaf": 40,
+    "l2_regularization": 1.0,
+}
 
 
 def read_jsonl(path: Path | str) -> list[dict]:
@@ -57,34 +74,73 @@ class PairData:
     like: list[dict[tuple[int, int], float]]  # per query: likeness of two retrieved questions
     start: np.ndarray  # per query: first row of its pairs
     deictic: list[bool]  # per query: points at something unseen ("这是什么")
+    sets: list[str]  # per query: the set it comes from (weights and per-set limits)
 
 
-def collect(matcher: Matcher, queries: Sequence[dict]) -> PairData:
+def query_pairs(matcher: Matcher, text: str, expect: str | None) -> dict[str, Any]:
+    """One query's retrieved pairs: feature rows, their entries, likeness, top entry."""
+    slots, feats, infos = matcher.pairs(text)
+    return {
+        "x": feats,
+        "entries": [matcher.slots[s].entry for s in slots],
+        "questions": [matcher.slots[s].question for s in slots],
+        "top": matcher.slots[slots[0]].entry if slots else None,
+        "like": {
+            (i, j): entry_likeness(infos[i], infos[j])
+            for i in range(len(infos))
+            for j in range(i + 1, len(infos))
+        },
+    }
+
+
+def collect(matcher: Matcher, queries: Sequence[dict], set_name: str = "") -> PairData:
+    prepared = [{**q, "pairs": query_pairs(matcher, q["text"], q.get("expect"))} for q in queries]
+    return collect_prepared(prepared, set_name)
+
+
+def collect_prepared(queries: Sequence[dict], set_name: str = "") -> PairData:
+    """PairData of queries whose pairs were computed already (query_pairs, in "pairs")."""
     xs, ys, qi, ents = [], [], [], []
     answerable, top, like, start, deix = [], [], [], [], []
     for n, q in enumerate(queries):
-        slots, feats, infos = matcher.pairs(q["text"])
+        pairs = q["pairs"]
         expect = q.get("expect")
         answerable.append(expect is not None)
-        top.append(matcher.slots[slots[0]].entry if slots else None)
-        like.append(
-            {
-                (i, j): entry_likeness(infos[i], infos[j])
-                for i in range(len(infos))
-                for j in range(i + 1, len(infos))
-            }
-        )
+        top.append(pairs["top"])
+        like.append(pairs["like"])
         start.append(len(xs))
         deix.append(deictic(normalize(q["text"])))
-        for s, row in zip(slots, feats, strict=True):
-            e = matcher.slots[s].entry
+        for e, row in zip(pairs["entries"], pairs["x"], strict=True):
             xs.append(row)
             ys.append(1.0 if e == expect else 0.0)
             qi.append(n)
             ents.append(e)
-    x = np.asarray(xs) if xs else np.empty((0, len(matcher.model.features)))
+    x = np.asarray(xs) if xs else np.empty((0, len(FEATURES)))
     return PairData(x, np.asarray(ys), np.asarray(qi, dtype=np.int64), ents,
-                    np.asarray(answerable), top, like, np.asarray(start), deix)  # fmt: skip
+                    np.asarray(answerable), top, like, np.asarray(start, dtype=np.int64), deix,
+                    [q.get("set", set_name) for q in queries])  # fmt: skip
+
+
+def concat(parts: Sequence[PairData]) -> PairData:
+    """Several sets' pairs as one (query numbers and row offsets shifted)."""
+    q_off = r_off = 0
+    out = []
+    for d in parts:
+        out.append((d, q_off, r_off))
+        q_off += len(d.answerable)
+        r_off += len(d.x)
+    return PairData(
+        np.vstack([d.x for d, _, _ in out]),
+        np.concatenate([d.y for d, _, _ in out]),
+        np.concatenate([d.qidx + q for d, q, _ in out]),
+        [e for d, _, _ in out for e in d.entry],
+        np.concatenate([d.answerable for d, _, _ in out]),
+        [t for d, _, _ in out for t in d.top_entry],
+        [lk for d, _, _ in out for lk in d.like],
+        np.concatenate([d.start + r for d, _, r in out]),
+        [x for d, _, _ in out for x in d.deictic],
+        [s for d, _, _ in out for s in d.sets],
+    )
 
 
 def subset(data: PairData, queries: np.ndarray) -> tuple[PairData, np.ndarray]:
@@ -102,6 +158,7 @@ def subset(data: PairData, queries: np.ndarray) -> tuple[PairData, np.ndarray]:
         [data.like[int(q)] for q in queries],
         np.asarray([int(np.searchsorted(rows, data.start[int(q)])) for q in queries]),
         [data.deictic[int(q)] for q in queries],
+        [data.sets[int(q)] for q in queries],
     )
     return sub, rows
 
@@ -141,25 +198,118 @@ def group_folds(queries: Sequence[dict], top_entry: Sequence[str | None], k: int
     return folds
 
 
+# -- scoring ----------------------------------------------------------------------------------
+
+
+def score_decisions(decisions: Sequence[dict], queries: Sequence[dict]) -> dict[str, float]:
+    """The bench figures for decision rows ({"id","decision","entry","suggestions",...}) against
+    queries ({"id","expect"}). Every query must have a decision."""
+    by_id = {d["id"]: d for d in decisions}
+    n = len(queries)
+    answerable = sum(1 for q in queries if q.get("expect") is not None)
+    answers = correct = wrong = suggests = 0
+    not_answered = hit = 0
+    utility = 0.0
+    for q in queries:
+        d = by_id[q["id"]]
+        expect = q.get("expect")
+        kind = d["decision"]
+        if kind == "answer":
+            answers += 1
+            if expect is not None and d.get("entry") == expect:
+                correct += 1
+                utility += 1.0
+            else:
+                wrong += 1
+                utility -= 1.0
+        elif kind == "suggest":
+            suggests += 1
+            if expect is None or expect in d.get("suggestions", [])[:3]:
+                utility += 0.5
+        elif expect is None:
+            utility += 1.0
+        if expect is not None and kind != "answer":
+            not_answered += 1
+            if kind == "suggest" and expect in d.get("suggestions", [])[:3]:
+                hit += 1
+    return {
+        "queries": n,
+        "answerable": answerable,
+        "answers": answers,
+        "answer_precision": correct / answers if answers else 1.0,
+        "answer_recall": correct / answerable if answerable else 0.0,
+        "suggest_hit": hit / not_answered if not_answered else 0.0,
+        "wrong_answer_rate": wrong / n if n else 0.0,
+        "suggest_rate": suggests / n if n else 0.0,
+        "utility": utility / n if n else 0.0,
+    }
+
+
 # -- fitting ----------------------------------------------------------------------------------
 
 
+def _sklearn():
+    try:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.linear_model import LogisticRegression
+    except ImportError as err:  # serving never gets here
+        raise SystemExit("fitting the matcher needs scikit-learn: pip install -e '.[fit]'") from err
+    return HistGradientBoostingClassifier, LogisticRegression
+
+
+def export_forest(clf: Any) -> tuple[dict[str, Any], float]:
+    """A fitted HistGradientBoostingClassifier as match_model's padded tree arrays."""
+    trees = [p[0].nodes for p in clf._predictors]
+    width = max(len(t) for t in trees)
+    keys = {"feature": "feature_idx", "threshold": "num_threshold", "left": "left",
+            "right": "right", "value": "value", "leaf": "is_leaf"}  # fmt: skip
+    out: dict[str, Any] = {}
+    for ours, theirs in keys.items():
+        rows = []
+        for t in trees:
+            col = t[theirs].tolist()
+            pad = [True] if ours == "leaf" else [0]
+            rows.append(col + pad * (width - len(col)))
+        out[ours] = rows
+    out["value"] = [[round(float(v), 7) for v in r] for r in out["value"]]
+    out["threshold"] = [[float(v) for v in r] for r in out["threshold"]]
+    out["depth"] = int(max(int(t["depth"].max()) for t in trees))
+    return out, float(np.ravel(clf._baseline_prediction)[0])
+
+
+def query_weights(sets: Sequence[str]) -> np.ndarray:
+    """Every set weighs alike in total, however many queries it has (times SET_WEIGHT)."""
+    arr = np.asarray(sets)
+    per_query = np.ones(len(arr))
+    names = sorted(set(sets))
+    for name in names:
+        mask = arr == name
+        per_query[mask] = SET_WEIGHT.get(name, 1.0) * len(arr) / (len(names) * mask.sum())
+    return per_query
+
+
+def pair_weights(data: PairData) -> np.ndarray:
+    return query_weights(data.sets)[data.qidx]
+
+
+def fit_forest(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, params: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], float]:
+    hgb, _ = _sklearn()
+    clf = hgb(**(params or TREES), early_stopping=False, random_state=SEED)
+    clf.fit(x, y, sample_weight=w)
+    return export_forest(clf)
+
+
+def clip_range(x: np.ndarray) -> tuple[list[float], list[float]]:
+    return np.quantile(x, 0.001, axis=0).tolist(), np.quantile(x, 0.999, axis=0).tolist()
+
+
 def fit_scorer(data: PairData, base: Model | None = None) -> Model:
-    model = Model() if base is None else Model(**base.to_dict())
-    x, y = data.x, data.y
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    w, b = fit_logistic((x - mean) / scale, y, l2=1.0)
-    model.mean, model.scale, model.weights, model.bias = (
-        mean.tolist(),
-        scale.tolist(),
-        w.tolist(),
-        b,
-    )
-    model.trees = {}
-    if N_TREES:
-        model.trees = fit_trees(x, y, model.margin(x), n_trees=N_TREES)
+    model = Model() if base is None else base.copy()
+    model.clip_lo, model.clip_hi = clip_range(data.x)
+    model.office_forest, model.office_base = {}, 0.0
+    model.forest, model.base = fit_forest(model.clip(data.x), data.y, pair_weights(data))
     return model
 
 
@@ -171,6 +321,7 @@ class Ranked:
     probs: list[float]
     dup: float  # likeness of the two best entries' questions
     exact: bool = False  # the best entry's question equals the query (normalised)
+    extra: tuple[float, ...] = (0.0, 0.0)  # the top row's features that the heads read
 
 
 def per_query_probs(model: Model, data: PairData, n_queries: int) -> list[Ranked]:
@@ -189,76 +340,113 @@ def per_query_probs(model: Model, data: PairData, n_queries: int) -> list[Ranked
             a, b = sorted((order[0][1] - data.start[qi], order[1][1] - data.start[qi]))
             dup = data.like[qi][(int(a), int(b))]
         exact = bool(order) and bool(data.x[order[0][1], RATIO] >= 1.0) and not data.deictic[qi]
-        out.append(Ranked([e for e, _ in order], [float(probs[r]) for _, r in order], dup, exact))
+        extra = tuple(float(data.x[order[0][1], k]) for k in QUERY_EXTRA_IDX) if order else ()
+        out.append(
+            Ranked([e for e, _ in order], [float(probs[r]) for _, r in order], dup, exact, extra)
+        )
     return out
 
 
-def utility_of(choice: str, ranked: Ranked, expect: str | None) -> float:
-    if choice == "answer":
-        return 1.0 if ranked.entries and ranked.entries[0] == expect else -1.0
-    if choice == "suggest":
-        if expect is None:
-            return 0.5
-        return 0.5 if expect in ranked.entries[:3] else 0.0
-    return 1.0 if expect is None else 0.0
-
-
-def fit_heads(model: Model, ranked: list[Ranked], expects: Sequence[str | None]) -> None:
+def fit_heads(
+    model: Model, ranked: list[Ranked], expects: Sequence[str | None], weights: np.ndarray
+) -> None:
     """Query-level heads on out-of-fold pair probabilities."""
+    _, logistic = _sklearn()
     keep = [i for i, r in enumerate(ranked) if r.entries]
-    x = np.asarray([query_features(ranked[i].probs, ranked[i].dup) for i in keep])
+    x = np.asarray([query_features(ranked[i].probs, ranked[i].dup, ranked[i].extra) for i in keep])
     y_top = np.asarray([float(ranked[i].entries[0] == expects[i]) for i in keep])
     y_in3 = np.asarray([float(expects[i] in ranked[i].entries[:3]) for i in keep])
-    for name, y in (("head_answer", y_top), ("head_suggest", y_in3)):
-        w, b = fit_logistic(x, y, l2=0.1)
-        setattr(model, name, [*w.tolist(), b])
+    y_none = np.asarray([float(expects[i] is None) for i in keep])
+    for name, y in (("head_answer", y_top), ("head_suggest", y_in3), ("head_none", y_none)):
+        if len(set(y.tolist())) < 2:
+            setattr(model, name, [])
+            continue
+        clf = logistic(C=10.0, max_iter=2000)
+        clf.fit(x, y, sample_weight=weights[keep])
+        setattr(model, name, [*clf.coef_[0].tolist(), float(clf.intercept_[0])])
 
 
-def choose_thresholds(
-    model: Model, ranked: list[Ranked], expects: Sequence[str | None]
-) -> tuple[float, float, dict]:
-    """Thresholds on the heads maximising utility with wrong answers <= WRONG_TARGET,
-    precision >= PRECISION_TARGET and suggestion hits >= SUGGEST_HIT_TARGET."""
-    n = len(ranked)
-    heads = np.asarray([model.heads(r.probs, r.dup) for r in ranked]) if n else np.zeros((0, 2))
-    p_top, p_in3 = heads[:, 0], heads[:, 1]
+def _outcomes(model: Model, ranked: list[Ranked], expects: Sequence[str | None]):
+    heads = np.asarray([model.heads(r.probs, r.dup, r.extra) for r in ranked])
     right = np.array(
         [bool(r.entries) and r.entries[0] == e for r, e in zip(ranked, expects, strict=True)]
     )
     in3 = np.array(
         [e is not None and e in r.entries[:3] for r, e in zip(ranked, expects, strict=True)]
     )
+    forced = np.array([r.exact and (r.probs[1] if len(r.probs) > 1 else 0.0) < model.exact_p2
+                       for r in ranked], dtype=bool)  # fmt: skip
+    return heads[:, 0], heads[:, 1], right, in3, forced
+
+
+def choose_thresholds(
+    model: Model, ranked: list[Ranked], expects: Sequence[str | None], sets: Sequence[str]
+) -> tuple[float, float, dict]:
+    """Thresholds on the heads maximising the sets' mean utility, while in each set wrong
+    answers stay under its WRONG_TARGET and precision at PRECISION_TARGET or above."""
+    if not ranked:
+        return 1.01, 0.5, {}
+    p_top, p_in3, right, in3, forced = _outcomes(model, ranked, expects)
     noans = np.array([e is None for e in expects])
+    set_arr = np.asarray(sets)
+    names = sorted(set(sets))
+    masks = [set_arr == s for s in names]
+    sizes = [m.sum() for m in masks]
+    limits = [WRONG_TARGET.get(s, WRONG_DEFAULT) for s in names]
     sug_u = np.where(noans | in3, 0.5, 0.0)
     none_u = np.where(noans, 1.0, 0.0)
     ans_u = np.where(right, 1.0, -1.0)
-    forced = np.array([r.exact and (r.probs[1] if len(r.probs) > 1 else 0.0) < model.exact_p2
-                       for r in ranked], dtype=bool)  # fmt: skip
-    grid_a = np.unique(np.concatenate([np.quantile(p_top, np.linspace(0.5, 1, 201)), [1.01]]))
-    grid_n = np.unique(np.quantile(p_in3, np.linspace(0, 1, 201)))
+    grid_a = np.unique(np.concatenate([np.quantile(p_top, np.linspace(0.3, 1, 281)), [1.01]]))
+    grid_n = np.unique(np.concatenate([np.quantile(p_in3, np.linspace(0, 1, 121)), [0.0]]))
     best = (-9.0, 1.01, 0.5, {})
     for ta in grid_a:
         ans = (p_top >= ta) | forced
-        wrong = np.sum(ans & ~right) / n
-        if wrong > WRONG_TARGET or (ans.any() and right[ans].mean() < PRECISION_TARGET):
+        ok = True
+        for m, size, limit in zip(masks, sizes, limits, strict=True):
+            a = ans & m
+            if (a & ~right).sum() / size > limit or (
+                a.any() and right[a].mean() < PRECISION_TARGET
+            ):
+                ok = False
+                break
+        if not ok:
             continue
-        base = np.where(ans, ans_u, 0).sum()
-        open_q = ~ans & ~noans  # answerable queries left unanswered
         for tn in grid_n:
             sug = ~ans & (p_in3 >= tn)
-            if open_q.any() and (sug & in3 & open_q).sum() / open_q.sum() < SUGGEST_HIT_TARGET:
-                continue
-            u = (base + sug_u[sug].sum() + none_u[~ans & ~sug].sum()) / n
+            u_row = np.where(ans, ans_u, np.where(sug, sug_u, none_u))
+            u = float(np.mean([u_row[m].mean() for m in masks]))
             if u > best[0]:
-                best = (float(u), float(ta), float(tn), {"utility": float(u), "wrong": float(wrong),
-                                                        "answers": int(ans.sum())})  # fmt: skip
+                per_set = {
+                    s: round(float(u_row[m].mean()), 4) for s, m in zip(names, masks, strict=True)
+                }
+                best = (u, float(ta), float(tn), {"utility": round(u, 4), "per_set": per_set,
+                                                  "answers": int(ans.sum())})  # fmt: skip
     return best[1], best[2], best[3]
+
+
+def choose_related(model: Model, ranked: list[Ranked], expects: Sequence[str | None]) -> float:
+    """The floor for 相关问题 under a "none": as low as it may go while most unanswerable
+    questions still get the plain offer to leave a letter."""
+    p_top, p_in3, _, _, forced = _outcomes(model, ranked, expects)
+    none = ~((p_top >= model.t_answer) | forced) & (p_in3 < model.t_none)
+    best = (-1e9, 0.5)
+    for floor in (0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5):
+        gain = 0.0
+        for i in np.nonzero(none)[0]:
+            r = ranked[i]
+            shown = [e for e, p in zip(r.entries[:3], r.probs[:3], strict=False) if p >= floor]
+            if not shown:
+                continue
+            gain += 1.0 if expects[i] in shown else (-0.35 if expects[i] is None else 0.0)
+        if gain > best[0]:
+            best = (gain, floor)
+    return best[1]
 
 
 def fit_model(
     data: PairData, queries: Sequence[dict], inner_folds: int = 3, base: Model | None = None
 ) -> Model:
-    """Scorer on all pairs; thresholds on inner out-of-fold probabilities (honest estimates)."""
+    """Scorer on all pairs; heads and thresholds on inner out-of-fold probabilities."""
     n = len(queries)
     folds = group_folds(queries, data.top_entry, inner_folds)
     ranked: list[Ranked] = [Ranked([], [], 0.0) for _ in range(n)]
@@ -271,39 +459,100 @@ def fit_model(
         for i, r in zip(te, per_query_probs(m, dte, len(te)), strict=True):
             ranked[i] = r
     model = fit_scorer(data, base)
+    return fit_decision(model, ranked, queries, data.sets)
+
+
+def fit_decision(
+    model: Model, ranked: list[Ranked], queries: Sequence[dict], sets: Sequence[str]
+) -> Model:
+    """Heads, thresholds and the 相关问题 floor, from out-of-fold rankings."""
     expects = [q.get("expect") for q in queries]
-    fit_heads(model, ranked, expects)
-    ta, tn, info = choose_thresholds(model, ranked, expects)
-    if not info:  # even the exact-question rule alone breaks the constraints here: drop it
-        model.exact_p2 = -1.0
-        ta, tn, info = choose_thresholds(model, ranked, expects)
+    fit_heads(model, ranked, expects, query_weights(sets))
+    # The exact-question rule: tightened until it keeps the limits (in match-dev a few entries
+    # hold the same question twice), dropped only when even the strictest form breaks them.
+    for p2 in (Model.exact_p2, 0.01, 0.005, 0.002, -1.0):
+        model.exact_p2 = p2
+        ta, tn, info = choose_thresholds(model, ranked, expects, sets)
+        if info:
+            break
     model.t_answer, model.t_none = ta, tn
-    model.info = {"fit_queries": n, "inner_cv": info}
+    model.t_related = choose_related(model, ranked, expects)
+    model.info = {"fit_queries": len(queries), "inner_cv": info}
     return model
 
 
-def fit_from_files(
-    kb_path: Path | str, queries_path: Path | str, base: Model | None = None
-) -> Model:
-    kb = read_jsonl(kb_path)
-    queries = read_jsonl(queries_path)
-    base = base or Model()
-    matcher = Matcher.build(kb_entries(kb), model=base)
-    data = collect(matcher, queries)
+# -- sets of data ---------------------------------------------------------------------------
+
+
+@dataclass
+class DataSet:
+    name: str
+    kb: list[dict]
+    queries: list[dict]
+
+
+def load_set(spec: str) -> DataSet:
+    """NAME=DIR (DIR holds kb.jsonl and queries.jsonl) or just DIR (named after it)."""
+    name, _, path = spec.rpartition("=")
+    folder = Path(path)
+    return DataSet(name or folder.name, read_jsonl(folder / "kb.jsonl"),
+                   read_jsonl(folder / "queries.jsonl"))  # fmt: skip
+
+
+def collect_sets(sets: Sequence[DataSet], model: Model | None = None) -> tuple[PairData, list]:
+    """Pairs of every set (each over its own KB) and the queries, tagged with their set."""
+    parts, queries = [], []
+    for ds in sets:
+        matcher = Matcher.build(kb_entries(ds.kb), model=model or Model())
+        qs = [{**q, "set": ds.name} for q in ds.queries]
+        parts.append(collect(matcher, qs, ds.name))
+        queries.extend(qs)
+    return concat(parts), queries
+
+
+def build_prior(sets: Sequence[DataSet], min_share: float = 0.002) -> dict[str, float]:
+    """Share of the sets' knowledge-base questions holding each character and bigram (those
+    in at least min_share of them): how common a term is in questions, whatever the office."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    n = 0
+    for ds in sets:
+        for row in ds.kb:
+            text = normalize(row["question"])
+            counts.update(set(text) | {text[i : i + 2] for i in range(len(text) - 1)})
+            n += 1
+    return {t: round(c / n, 5) for t, c in sorted(counts.items()) if c / n >= min_share}
+
+
+def base_model(sets: Sequence[DataSet]) -> Model:
+    return Model(prior=build_prior(sets))
+
+
+def fit_sets(sets: Sequence[DataSet]) -> Model:
+    base = base_model(sets)
+    data, queries = collect_sets(sets, base)
     return fit_model(data, queries, base=base)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kb", required=True)
-    ap.add_argument("--queries", required=True)
+    ap.add_argument("--set", action="append", default=[], help="NAME=DIR with kb/queries.jsonl")
+    ap.add_argument("--kb")
+    ap.add_argument("--queries")
     ap.add_argument("--out", default=str(Path(__file__).with_name("model.json")))
     args = ap.parse_args(argv)
-    model = fit_from_files(args.kb, args.queries)
+    sets = [load_set(s) for s in args.set]
+    if args.kb and args.queries:
+        sets.append(DataSet("fit", read_jsonl(args.kb), read_jsonl(args.queries)))
+    if not sets:
+        ap.error("give --set NAME=DIR (repeatable) or --kb and --queries")
+    model = fit_sets(sets)
     Path(args.out).write_text(
-        json.dumps(model.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        json.dumps(model.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    print(f"wrote {args.out}: thresholds answer>={model.t_answer:.4f} suggest>={model.t_none:.4f}")
+    print(f"wrote {args.out}: thresholds answer>={model.t_answer:.4f} suggest>={model.t_none:.4f}"
+          f" related>={model.t_related:.2f}")  # fmt: skip
     print(json.dumps(model.info, ensure_ascii=False))
 
 

@@ -121,6 +121,10 @@ for _a, _b in ANTONYMS:
     _ANT.setdefault(_a, set()).add(_b)
     _ANT.setdefault(_b, set()).add(_a)
 
+# Characters of question and function words: how a citizen asks, not what about. A small
+# knowledge base has never seen "如何" and would give it the weight of a rare subject.
+FUNCTION_CHARS = frozenset("怎么样如何什么啥哪些里儿吗呢吧的了是否能可以要想请问我你您咋该应需")
+
 _NUM = re.compile(r"[0-9零一二三四五六七八九十百千万两〇]+")
 
 MAX_FUZZY = 48
@@ -218,6 +222,25 @@ FEATURES = [
     "bm25_margin",
     "rank",
     "is_short",
+    # directional and length-robust: a long knowledge-base question that holds the citizen's
+    # short one is a good match; a short one holding a fraction of a long message is not
+    "cover_q",  # idf share of the citizen's characters found in the candidate
+    "cover_c",
+    "bigram_cover_q",
+    "word_cover_q",
+    "len_q",  # log lengths
+    "len_c",
+    # the entry's answer: citizens often use words that only the answer has (whether the answer
+    # repeats the question's own words says nothing: short answers do not)
+    "has_answer",
+    "cover_qa",  # idf share of the citizen's characters found in question or answer
+    "unm_in_ans",  # share of the citizen's unmatched word mass that the answer contains
+    "bigram_in_ans",  # share of the citizen's bigrams missing from the question but in the answer
+    # what the citizen asks that neither the question nor the answer mentions: a rewording
+    # leaves common words over, a question about another subject or place leaves a specific one
+    "lost_max",  # highest idf of such a content word
+    "lost_mass",  # their idf mass, over the citizen's total
+    "lost_chars",  # idf share of the citizen's characters in neither
 ]
 
 
@@ -241,6 +264,7 @@ def pair_features(
     bm25: float,
     bm25_margin: float,
     rank: int,
+    answer: str = "",
 ) -> list[float]:
     # characters
     inter = q.cset & c.cset
@@ -309,6 +333,23 @@ def pair_features(
         else:
             gap_mass += m
             gap_blocks += 1
+    # the answer
+    if answer:
+        in_ans_chars = sum(char_idf(ch) for ch in q.cset - inter if ch in answer)
+        cover_qa = (wi + in_ans_chars) / wq
+        unm_in_ans = sum(iq[w] for w in uq if w in answer) / mass_q if mass_q else 1.0
+        missing = q.bigrams - c.bigrams
+        bigram_in_ans = sum(1 for bg in missing if bg in answer) / len(missing) if missing else 1.0
+    else:
+        cover_qa, unm_in_ans, bigram_in_ans = co_q, 0.0, 0.0
+    lost = [
+        iq[w]
+        for w in uq
+        if _pos_class(q.pos.get(w, "x")) < 4 and w not in c.text and w not in answer
+    ]
+    lost_chars = (
+        sum(char_idf(ch) for ch in q.cset - inter - FUNCTION_CHARS if ch not in answer) / wq
+    )
     return [
         min(co_q, co_c),
         max(co_q, co_c),
@@ -345,6 +386,19 @@ def pair_features(
         bm25_margin,
         math.log1p(rank),
         1.0 if min(lq, lc) <= 4 else 0.0,
+        co_q,
+        co_c,
+        len(q.bigrams & c.bigrams) / len(q.bigrams) if q.bigrams else 1.0,
+        win / tq,
+        math.log1p(lq),
+        math.log1p(lc),
+        1.0 if answer else 0.0,
+        cover_qa,
+        unm_in_ans,
+        bigram_in_ans,
+        max(lost, default=0.0),
+        sum(lost) / tq,
+        lost_chars,
     ]
 
 

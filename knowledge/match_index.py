@@ -20,7 +20,8 @@ import numpy as np
 K1 = 1.2
 B = 0.6
 SCALE = 16384.0  # term weights (at most K1 + 1) are stored as integers in 1/SCALE steps
-WORD = "\x01"  # prefix that keeps the word "社保" apart from the bigram "社保"
+WORD = "\x01"
+PRIOR_DOCS = 200.0  # prefix that keeps the word "社保" apart from the bigram "社保"
 
 
 def index_terms(text: str, word_list: Iterable[str]) -> Counter[str]:
@@ -40,8 +41,12 @@ class InvertedIndex:
     terms are rare bigrams, so one small array per term keeps memory low. A slot's terms are
     recomputed from its text on removal, so nothing else is stored."""
 
-    def __init__(self, avg_len: float = 12.0) -> None:
+    def __init__(self, avg_len: float = 12.0, prior: dict[str, float] | None = None) -> None:
         self.avg_len = avg_len
+        # how common a character or bigram is in questions generally (share of questions holding
+        # it), counted as PRIOR_DOCS questions besides the knowledge base's own: a small office's
+        # index has never seen "如何" and would otherwise weigh it as a rare subject word
+        self.prior: dict[str, float] = prior or {}
         self.postings: dict[str, array] = {}
         self.n_slots = 0
         self.free: list[int] = []
@@ -87,13 +92,14 @@ class InvertedIndex:
         return len(plist) if plist else 0
 
     def idf(self, term: str) -> float:
-        df = self.df(term)
-        return math.log(1.0 + (self.live - df + 0.5) / (df + 0.5))
+        prior = PRIOR_DOCS if self.prior else 0.0
+        df = self.df(term) + prior * self.prior.get(term, 0.0)
+        return math.log(1.0 + (self.live + prior - df + 0.5) / (df + 0.5))
 
     # -- search ----------------------------------------------------------------------------
 
-    def search(self, terms: dict[str, int], k: int) -> tuple[np.ndarray, np.ndarray, float]:
-        """Top-k slots by BM25 and the query's own maximal score (for normalising)."""
+    def scores(self, terms: dict[str, int]) -> tuple[np.ndarray, float]:
+        """BM25 of every slot and the query's own maximal score (for normalising)."""
         scores = np.zeros(self.n_slots, dtype=np.float32)
         top_possible = 0.0
         for term in terms:
@@ -107,6 +113,17 @@ class InvertedIndex:
             top_possible += w * (K1 + 1) / (1 + K1)
             packed = np.frombuffer(plist, dtype=np.int64)
             scores[packed >> 16] += np.float32(w / SCALE) * (packed & 0xFFFF).astype(np.float32)
+        return scores, top_possible
+
+    def search(self, terms: dict[str, int], k: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """Top-k slots by BM25 and the query's own maximal score (for normalising)."""
+        scores, top_possible = self.scores(terms)
+        return self.top(scores, top_possible, k)
+
+    @staticmethod
+    def top(
+        scores: np.ndarray, top_possible: float, k: int
+    ) -> tuple[np.ndarray, np.ndarray, float]:
         if len(scores) == 0 or top_possible == 0:
             return np.empty(0, np.int64), np.empty(0, np.float32), 0.0
         k = min(k, len(scores))

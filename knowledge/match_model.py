@@ -1,14 +1,16 @@
-"""The fitted parameters of the matcher and the two small learners behind them (numpy only).
+"""The fitted parameters of the matcher, served with numpy alone.
 
-The pair scorer is a logistic regression over the pair features (plus an optional small
-gradient-boosted tree ensemble whose output enters the regression), so that its output is a
-calibrated probability that the candidate answers the question. The decision rule then picks
-answer / suggest / none from the probabilities of the top entries with two thresholds chosen on
-the fit data (see fit.py).
+The pair scorer is an ensemble of boosted trees over the (clipped) pair features whose output is
+the probability that the candidate answers the question; an office may add its own trees on top
+(knowledge/office_fit.py). Two query-level logistic heads turn the top entries' probabilities
+into P(the top entry is right) and P(the right entry is among the top three), and the decision
+rule picks answer / suggest / none with two thresholds chosen on the fit data (see fit.py, which
+fits all of it with scikit-learn).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,27 +22,41 @@ from knowledge.match_features import FEATURES
 @dataclass
 class Model:
     features: list[str] = field(default_factory=lambda: list(FEATURES))
-    mean: list[float] = field(default_factory=list)
-    scale: list[float] = field(default_factory=list)
-    weights: list[float] = field(default_factory=list)
-    bias: float = -3.0
-    # boosted trees on the raw features, added to the linear margin ({} = none)
-    trees: dict[str, Any] = field(default_factory=dict)
+    # features are clipped to the range seen in fitting (a 575-character "question" must not
+    # produce a score no fitted example ever had)
+    clip_lo: list[float] = field(default_factory=list)
+    clip_hi: list[float] = field(default_factory=list)
+    # the pair scorer: boosted trees (see Forest), margin = base + sum of leaf values
+    forest: dict[str, Any] = field(default_factory=dict)
+    base: float = -3.0
+    # an office's own pair model, boosted on its features plus the generic margin ({} = none)
+    office_forest: dict[str, Any] = field(default_factory=dict)
+    office_base: float = 0.0
     # query-level heads (weights then bias) over query_features(): P(top entry is right),
     # P(the right entry is among the top three)
     head_answer: list[float] = field(default_factory=list)
     head_suggest: list[float] = field(default_factory=list)
+    # P(no entry answers the question): suggesting pays when P(right entry among the top three)
+    # exceeds it (by t_none), since a suggestion costs half of a plain "none" when none exists
+    head_none: list[float] = field(default_factory=list)
     t_answer: float = 0.97
-    t_none: float = 0.35
+    t_none: float = 0.0
+    # below "none": candidates whose pair probability reaches this are shown as 相关问题
+    t_related: float = 0.1
     # product rule: the citizen typed exactly (after normalisation) an entry's question and no
     # other entry comes close (second entry's probability below this) -> answer
     exact_p2: float = 0.02
     k_slots: int = 10
     avg_len: float = 12.0
+    # share of questions holding each common character and bigram (match_index.PRIOR_DOCS)
+    prior: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for key in ("forest", "office_forest"):  # drop forest_predict's cached arrays
+            data[key] = {k: v for k, v in data[key].items() if not k.startswith("_")}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:
@@ -51,19 +67,28 @@ class Model:
             )
         return model
 
+    def copy(self) -> Model:
+        return Model(**self.to_dict())
+
     # -- scoring ----------------------------------------------------------------------------
 
-    def _linear_inputs(self, x: np.ndarray) -> np.ndarray:
-        if not self.mean:
+    def clip(self, x: np.ndarray) -> np.ndarray:
+        if not self.clip_lo:
             return x
-        return (x - np.asarray(self.mean)) / np.asarray(self.scale)
+        return np.clip(x, np.asarray(self.clip_lo), np.asarray(self.clip_hi))
+
+    def generic_margin(self, x: np.ndarray) -> np.ndarray:
+        """x already clipped."""
+        z = np.full(len(x), self.base)
+        if self.forest:
+            z = z + forest_predict(self.forest, x)
+        return z
 
     def margin(self, x: np.ndarray) -> np.ndarray:
-        z = np.full(len(x), self.bias)
-        if self.weights:
-            z = z + self._linear_inputs(x) @ np.asarray(self.weights)
-        if self.trees:
-            z = z + trees_predict(self.trees, x)
+        x = self.clip(x)
+        z = self.generic_margin(x)
+        if self.office_forest:
+            z = self.office_base + forest_predict(self.office_forest, np.column_stack([x, z]))
         return z
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -73,37 +98,53 @@ class Model:
 
     # -- decision ---------------------------------------------------------------------------
 
-    def heads(self, probs: list[float], dup: float) -> tuple[float, float]:
-        """(P(top entry is right), P(right entry among the top three)) for one query."""
+    def heads(self, probs: list[float], dup: float, extra: Sequence[float] = (0.0, 0.0)):
+        """(P(top entry is right), P(right entry among the top three) - P(no entry answers))
+        for one query: the second is what suggesting gains over saying nothing."""
         if not probs:
-            return 0.0, 0.0
-        x = query_features(probs, dup)
+            return 0.0, -1.0
+        x = query_features(probs, dup, extra)
         out = []
-        for head in (self.head_answer, self.head_suggest):
+        for head, default in (
+            (self.head_answer, probs[0]),
+            (self.head_suggest, probs[0]),
+            (self.head_none, 1.0 - probs[0]),
+        ):
             if head:
                 z = float(np.dot(head[:-1], x) + head[-1])
                 out.append(1.0 / (1.0 + np.exp(-z)))
             else:
-                out.append(probs[0])
-        return out[0], out[1]
+                out.append(default)
+        return out[0], out[1] - out[2]
 
     def choose(
-        self, probs: list[float], dup: float = 0.0, exact: bool = False
+        self,
+        probs: list[float],
+        dup: float = 0.0,
+        exact: bool = False,
+        extra: Sequence[float] = (0.0, 0.0),
     ) -> tuple[str, float, float]:
         """probs: per-entry probabilities, best first; dup: how alike the top two entries are;
-        exact: the best entry's question is the citizen's question, normalised."""
-        p_top, p_in3 = self.heads(probs, dup)
+        exact: the best entry's question is the citizen's question, normalised; extra: what
+        query_features takes from the top candidate's pair features."""
+        p_top, gain = self.heads(probs, dup, extra)
         p2 = probs[1] if len(probs) > 1 else 0.0
         if p_top >= self.t_answer or (exact and p2 < self.exact_p2):
             kind = "answer"
-        elif p_in3 >= self.t_none:
+        elif gain >= self.t_none:
             kind = "suggest"
         else:
             kind = "none"
-        return kind, p_top, p_in3
+        return kind, p_top, gain
 
 
-QUERY_FEATURES = ["logit_p1", "logit_p2", "logit_p3", "p1", "p2", "sum3", "dup", "dup_p2"]
+QUERY_FEATURES = [
+    "logit_p1", "logit_p2", "logit_p3", "p1", "p2", "sum3", "dup", "dup_p2",
+    "has_answer", "len_q",
+]  # fmt: skip
+# the pair features query_features takes from the top candidate's row, in order
+QUERY_EXTRA = ["has_answer", "len_q"]
+QUERY_EXTRA_IDX = [FEATURES.index(n) for n in QUERY_EXTRA]
 
 
 def _logit(p: float) -> float:
@@ -111,155 +152,44 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
-def query_features(probs: list[float], dup: float) -> np.ndarray:
+def query_features(probs: list[float], dup: float, extra: Sequence[float] = (0.0, 0.0)):
     p1 = probs[0]
     p2 = probs[1] if len(probs) > 1 else 0.0
     p3 = probs[2] if len(probs) > 2 else 0.0
-    return np.array([_logit(p1), _logit(p2), _logit(p3), p1, p2, p1 + p2 + p3, dup, dup * p2])
+    return np.array(
+        [_logit(p1), _logit(p2), _logit(p3), p1, p2, p1 + p2 + p3, dup, dup * p2, *extra]
+    )
 
 
-# -- logistic regression (Newton's method with an L2 penalty) ------------------------------
+# -- boosted trees, served with numpy -------------------------------------------------------
+# Trees are fitted by scikit-learn (knowledge/fit.py, the optional "fit" extra) and exported as
+# padded arrays, one row per tree: feature, threshold, left, right, value, leaf. A row goes left
+# when its feature is <= the threshold. One vectorised walk of `depth` steps scores all rows on
+# all trees at once.
 
 
-def fit_logistic(
-    x: np.ndarray, y: np.ndarray, l2: float = 1.0, offset: np.ndarray | None = None, iters: int = 50
-) -> tuple[np.ndarray, float]:
-    n, d = x.shape
-    xb = np.hstack([x, np.ones((n, 1))])
-    w = np.zeros(d + 1)
-    off = np.zeros(n) if offset is None else offset
-    reg = np.full(d + 1, l2)
-    reg[-1] = 0.0
-    for _ in range(iters):
-        z = xb @ w + off
-        p = 1.0 / (1.0 + np.exp(-z))
-        g = xb.T @ (p - y) + reg * w
-        h = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(reg + 1e-9)
-        step = np.linalg.solve(h, g)
-        w -= step
-        if np.max(np.abs(step)) < 1e-7:
-            break
-    return w[:-1], float(w[-1])
-
-
-# -- gradient-boosted regression trees on the logistic loss --------------------------------
-# A tree of depth D is stored complete, in heap order: feature[2^D-1], threshold[2^D-1] and
-# leaf value[2^D]; a node that does not split sends everything left (threshold 1e30), so one
-# vectorised walk of D steps scores all rows on all trees at once.
-
-
-def _build_tree(xb, offsets, cuts, g, h, depth, min_leaf, l2):
-    """xb: features pre-binned (bin k: value <= cuts[f][k]); offsets: bin offset per feature."""
-    n_inner = 2**depth - 1
-    feat = np.zeros(n_inner, dtype=np.int64)
-    thr = np.full(n_inner, 1e30)
-    leaf = np.zeros(2**depth)
-    total_bins = int(offsets[-1])
-    flat = xb + offsets[:-1]  # (n, F) global bin ids
-
-    def grow(idx: np.ndarray, node: int, level: int) -> None:
-        gi, hi = g[idx], h[idx]
-        gs, hs = gi.sum(), hi.sum()
-        value = float(-gs / (hs + l2))
-        if level == depth:
-            leaf[node - n_inner] = value
-            return
-        best = (0.0, -1, 0.0)
-        if len(idx) >= 2 * min_leaf:
-            parent = gs * gs / (hs + l2)
-            codes = flat[idx]
-            nf = codes.shape[1]
-            gb = np.bincount(codes.ravel(), weights=np.repeat(gi, nf), minlength=total_bins)
-            hb = np.bincount(codes.ravel(), weights=np.repeat(hi, nf), minlength=total_bins)
-            cb = np.bincount(codes.ravel(), minlength=total_bins)
-            for f in range(nf):
-                a, b = offsets[f], offsets[f + 1]
-                if b - a < 2:
-                    continue
-                gl, hl, cl = (
-                    np.cumsum(gb[a:b])[:-1],
-                    np.cumsum(hb[a:b])[:-1],
-                    np.cumsum(cb[a:b])[:-1],
-                )
-                gr, hr, cr = gs - gl, hs - hl, len(idx) - cl
-                gain = gl * gl / (hl + l2) + gr * gr / (hr + l2) - parent
-                gain[(cl < min_leaf) | (cr < min_leaf)] = -1.0
-                k = int(np.argmax(gain))
-                if gain[k] > best[0]:
-                    best = (float(gain[k]), f, k)
-        if best[1] < 0:
-            # no useful split: the whole subtree predicts this node's value
-            lo, hi_ = node, node
-            while lo < n_inner:
-                lo, hi_ = 2 * lo + 1, 2 * hi_ + 2
-            leaf[lo - n_inner : hi_ - n_inner + 1] = value
-            return
-        _, f, k = best
-        feat[node], thr[node] = f, float(cuts[f][k])
-        mask = xb[idx, f] <= k
-        grow(idx[mask], 2 * node + 1, level + 1)
-        grow(idx[~mask], 2 * node + 2, level + 1)
-
-    grow(np.arange(len(g)), 0, 0)
-    return feat, thr, leaf
-
-
-def trees_predict(trees: dict, x: np.ndarray) -> np.ndarray:
-    """Sum of all trees' leaf values for each row of x (rate already folded into the leaves)."""
-    feat = np.asarray(trees["feature"])  # (T, 2^D-1)
-    thr = np.asarray(trees["threshold"])
-    leaf = np.asarray(trees["leaf"])  # (T, 2^D)
-    n_trees, n_inner = feat.shape
+def forest_predict(forest: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    arrays = forest.get("_np")
+    if arrays is None:
+        arrays = forest["_np"] = tuple(
+            np.asarray(forest[k], dtype=t)
+            for k, t in (
+                ("feature", np.int64),
+                ("threshold", np.float64),
+                ("left", np.int64),
+                ("right", np.int64),
+                ("value", np.float64),
+                ("leaf", bool),
+            )
+        )
+    feat, thr, left, right, value, leaf = arrays
+    n_trees = feat.shape[0]
     node = np.zeros((len(x), n_trees), dtype=np.int64)
     cols = np.arange(n_trees)
-    while True:
-        inner = node < n_inner
-        if not inner.any():
-            break
-        f = feat[cols, np.minimum(node, n_inner - 1)]
-        t = thr[cols, np.minimum(node, n_inner - 1)]
-        v = np.take_along_axis(x, f, axis=1) if x.ndim == 2 else x[f]
-        node = np.where(inner, 2 * node + 1 + (v > t), node)
-    return leaf[cols, node - n_inner].sum(axis=1)
-
-
-def fit_trees(
-    x: np.ndarray,
-    y: np.ndarray,
-    base: np.ndarray,
-    n_trees: int = 100,
-    depth: int = 3,
-    rate: float = 0.1,
-    min_leaf: int = 40,
-    l2: float = 5.0,
-    n_bins: int = 32,
-) -> dict:
-    """Boost on top of a fixed margin `base` (the logistic regression's)."""
-    # cut points: the distinct quantiles; a value v falls in bin searchsorted(cuts, v), so
-    # "bin <= k" is "v <= cuts[k]" (the threshold the walk in trees_predict uses)
-    cuts = [
-        np.unique(np.quantile(x[:, f], np.linspace(0, 1, n_bins + 1)[1:-1]))
-        for f in range(x.shape[1])
-    ]
-    xb = np.stack(
-        [np.searchsorted(cuts[f], x[:, f], side="left") for f in range(x.shape[1])], axis=1
-    )
-    offsets = np.concatenate([[0], np.cumsum([len(c) + 1 for c in cuts])]).astype(np.int64)
-    feats, thrs, leaves = [], [], []
-    f_cur = base.astype(np.float64).copy()
-    for _ in range(n_trees):
-        p = 1.0 / (1.0 + np.exp(-f_cur))
-        g = p - y
-        h = np.maximum(p * (1 - p), 1e-6)
-        feat, thr, leaf = _build_tree(xb, offsets, cuts, g, h, depth, min_leaf, l2)
-        leaf *= rate
-        feats.append(feat)
-        thrs.append(thr)
-        leaves.append(leaf)
-        one = {"feature": [feat], "threshold": [thr], "leaf": [leaf]}
-        f_cur += trees_predict(one, x)
-    return {
-        "feature": np.asarray(feats).tolist(),
-        "threshold": np.asarray(thrs).tolist(),
-        "leaf": np.asarray(leaves).tolist(),
-    }
+    rows = np.arange(len(x))[:, None]
+    for _ in range(int(forest["depth"])):
+        f = feat[cols, node]
+        v = x[rows, f]
+        nxt = np.where(v <= thr[cols, node], left[cols, node], right[cols, node])
+        node = np.where(leaf[cols, node], node, nxt)
+    return value[cols, node].sum(axis=1)

@@ -28,10 +28,17 @@ from knowledge.match_features import (
     pair_features,
 )
 from knowledge.match_index import WORD, InvertedIndex, index_terms
-from knowledge.match_model import Model
+from knowledge.match_model import QUERY_EXTRA_IDX, Model
 from knowledge.normalize import ensure_jieba, normalize, words
 
 MODEL_PATH = Path(__file__).with_name("model.json")
+# An answer's opening says what it is about; the rest is procedure. Only this much is matched.
+ANSWER_CHARS = 300
+ANSWER_AVG_LEN = 120.0
+# the lowest pair probability an entry may have to be suggested or listed as related
+MIN_SHOWN = 0.005
+# entries retrieved by their answer alone, besides the questions' top k_slots
+ANSWER_K = 5
 
 __all__ = ["Candidate", "Decision", "Matcher", "Model", "load_model"]
 
@@ -51,6 +58,9 @@ class Decision:
     suggestions: list[str]
     score: float
     candidates: list[Candidate]
+    # with "none": entries retrieval still found plausible (相关问题), best first, at most 3;
+    # shown above the offer to leave a letter. Never an entry scored 0.
+    related: list[str] = field(default_factory=list)
 
 
 def load_model(path: Path | str = MODEL_PATH) -> Model:
@@ -91,14 +101,30 @@ class Matcher:
     """One per process; staff edits go through add()/remove() without a rebuild."""
 
     def __init__(self, model: Model | None = None) -> None:
-        self.model = model if model is not None else load_model()
-        self.index = InvertedIndex(avg_len=self.model.avg_len)
+        self._model = model if model is not None else load_model()
+        self.index = InvertedIndex(avg_len=self._model.avg_len, prior=self._model.prior)
         self.slots: list[_Slot | None] = []
         self.entries: dict[str, list[int]] = {}
-        # questions as given, for set_synonyms (answers do not take part in matching: not kept)
-        self.raw: dict[str, list[str]] = {}
+        # the normalised opening of each entry's answer, and its own index
+        self.answers: dict[str, str] = {}
+        self.ans_index = InvertedIndex(avg_len=ANSWER_AVG_LEN)
+        self.ans_slot: dict[str, int] = {}
+        self.ans_entry: list[str | None] = []
+        # questions and answer as given, for set_synonyms
+        self.raw: dict[str, tuple[list[str], str]] = {}
         self._syn_re: re.Pattern[str] | None = None
         self._syn_map: dict[str, str] = {}
+
+    @property
+    def model(self) -> Model:
+        return self._model
+
+    @model.setter
+    def model(self, model: Model) -> None:
+        """Another model over the same index (an office's adopted one): the prior is read at
+        query time, so nothing is rebuilt."""
+        self._model = model
+        self.index.prior = model.prior
 
     # -- knowledge-base updates -----------------------------------------------------------
 
@@ -139,13 +165,26 @@ class Matcher:
                 self.slots[slot] = item
             slots.append(slot)
         self.entries[entry_id] = slots
-        self.raw[entry_id] = list(questions)
+        self.raw[entry_id] = (list(questions), answer or "")
+        ans = self._prepare_text(answer[: ANSWER_CHARS * 2])[:ANSWER_CHARS] if answer else ""
+        if ans and slots:
+            self.answers[entry_id] = ans
+            aslot = self.ans_index.add(ans, ())
+            if aslot == len(self.ans_entry):
+                self.ans_entry.append(entry_id)
+            else:
+                self.ans_entry[aslot] = entry_id
+            self.ans_slot[entry_id] = aslot
 
     def remove(self, entry_id: str) -> None:
         for slot in self.entries.pop(entry_id, []):
             item = self.slots[slot]
             self.index.remove(slot, item.text, item.words.split(" "))
             self.slots[slot] = None
+        aslot = self.ans_slot.pop(entry_id, None)
+        if aslot is not None:
+            self.ans_index.remove(aslot, self.answers.pop(entry_id), ())
+            self.ans_entry[aslot] = None
         self.raw.pop(entry_id, None)
 
     def set_synonyms(self, groups: Iterable[Sequence[str]]) -> None:
@@ -167,12 +206,12 @@ class Matcher:
         alternatives = sorted(mapping, key=len, reverse=True)
         self._syn_re = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
         entries = list(self.raw.items())
-        self.index = InvertedIndex(avg_len=self.model.avg_len)
-        self.slots = []
-        self.entries = {}
-        self.raw = {}
-        for entry_id, questions in entries:
-            self.add(entry_id, questions)
+        self.index = InvertedIndex(avg_len=self.model.avg_len, prior=self.model.prior)
+        self.ans_index = InvertedIndex(avg_len=ANSWER_AVG_LEN)
+        self.slots, self.entries, self.raw = [], {}, {}
+        self.answers, self.ans_slot, self.ans_entry = {}, {}, []
+        for entry_id, (questions, answer) in entries:
+            self.add(entry_id, questions, answer)
 
     @classmethod
     def build(
@@ -187,14 +226,37 @@ class Matcher:
     # -- matching ---------------------------------------------------------------------------
 
     def pairs(self, text: str) -> tuple[list[int], np.ndarray, list[QInfo]]:
-        """Retrieved slots for a question, their pair features (one row per slot) and analyses."""
+        """Retrieved slots for a question, their pair features (one row per slot) and analyses.
+
+        Candidates are the top questions by BM25 and the standard questions of the entries whose
+        answers match best (a citizen's words are often only in the answer)."""
         norm, wl = self._prepare(text)
         if not norm or not self.index.live:
             return [], np.empty((0, len(FEATURES))), []
         q = analyse(norm, wl)
-        top, scores, best = self.index.search(index_terms(norm, wl), self.model.k_slots)
+        terms = index_terms(norm, wl)
+        top, scores, best = self.index.search(terms, self.model.k_slots)
         if len(top) == 0:
             return [], np.empty((0, len(FEATURES))), []
+        ans_scores, ans_best = (
+            self.ans_index.scores(terms) if self.ans_index.live else (np.empty(0), 0.0)
+        )
+        slots = [int(s) for s in top]
+        rel = [float(s) / best for s in scores]
+        if ans_best > 0 and len(ans_scores):
+            a_top, _, _ = InvertedIndex.top(ans_scores, ans_best, ANSWER_K)
+            seen = set(slots)
+            q_scores = None
+            for a in a_top:
+                e = self.ans_entry[int(a)]
+                first = self.entries[e][0] if e is not None and self.entries.get(e) else None
+                if first is None or first in seen:
+                    continue
+                if q_scores is None:
+                    q_scores, _ = self.index.scores(terms)
+                seen.add(first)
+                slots.append(first)
+                rel.append(float(q_scores[first]) / best)
         idx = self.index
         cache: dict[str, float] = {}
 
@@ -213,8 +275,6 @@ class Matcher:
                 v = cache[key] = idx.idf(key) if idx.df(key) else char_idf(w[0])
             return v
 
-        slots = [int(s) for s in top]
-        rel = [float(s) / best for s in scores]
         entries = [self.slots[s].entry for s in slots]
         # best score of another entry, for each retrieved slot
         first_entry = entries[0]
@@ -227,7 +287,8 @@ class Matcher:
             margin = r - (other_best_first if e == first_entry else rel[0])
             info = self.slots[slot].info()
             infos.append(info)
-            rows.append(pair_features(q, info, char_idf, word_idf, r, margin, rank))
+            answer = self.answers.get(e, "")
+            rows.append(pair_features(q, info, char_idf, word_idf, r, margin, rank, answer))
         return slots, np.asarray(rows, dtype=np.float64), infos
 
     def decide(self, text: str) -> Decision:
@@ -252,13 +313,19 @@ class Matcher:
             dup = entry_likeness(infos[order[0][1]], infos[order[1][1]])
         top_text = infos[order[0][1]].text
         exact = top_text == self._prepare_text(text) and not deictic(top_text)
-        kind, p_top, _ = self.model.choose(ps, dup, exact)
+        extra = [float(feats[order[0][1], k]) for k in QUERY_EXTRA_IDX]
+        kind, p_top, _ = self.model.choose(ps, dup, exact, extra)
         top = cands[0]
         if kind == "answer":
             return Decision("answer", top.entry, [], p_top, cands)
         if kind == "suggest":
-            return Decision("suggest", None, [c.entry for c in cands[:3]], p_top, cands)
-        return Decision("none", None, [], p_top, cands)
+            # an entry the scorer gives (rounded) 0.00 is never put before a citizen
+            shown = [c.entry for c in cands[:3] if c.score >= MIN_SHOWN]
+            if shown:
+                return Decision("suggest", None, shown, p_top, cands)
+        floor = max(self.model.t_related, MIN_SHOWN)
+        related = [c.entry for c in cands[:3] if c.score >= floor]
+        return Decision("none", None, [], p_top, cands, related)
 
 
 def timed_decide(matcher: Matcher, text: str) -> tuple[Decision, float]:

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import jieba
 
+from knowledge.lexicon import formalize
+
 jieba.setLogLevel(logging.WARNING)
 
 _lock = threading.Lock()
@@ -171,7 +173,7 @@ def normalize(text: str) -> str:
     out = "".join(kept)
     if not out:
         out = "".join(clauses)
-    return out
+    return formalize(out)
 
 
 def ensure_jieba() -> None:

@@ -126,3 +126,27 @@ def test_shipped_model_on_real_data_sample():
     assert s["utility"] > 0.58
     assert s["wrong_answer_rate"] < 0.02
     assert s["suggest_hit"] > 0.6
+
+
+def test_sets_are_fitted_together_and_tabled_beside_the_peers(tmp_path, capsys):
+    """--sets on a real small office and a slice of it: the slice is only decided (by the folds
+    that held its queries out), and the table has a row per set and method."""
+    pytest.importorskip("sklearn")
+    small = need_data() / "gov-para-dev" / "small"
+    part = tmp_path / "part"
+    part.mkdir()
+    (part / "kb.jsonl").write_bytes((small / "kb.jsonl").read_bytes())
+    lines = (small / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+    (part / "queries.jsonl").write_text("\n".join(lines[::4]) + "\n", encoding="utf-8")
+    sets = [bench.fitting.load_set(f"office={small}"), bench.fitting.load_set(f"part={part}")]
+    assert bench._evaluation_only(sets) == {"part"}
+    results = bench.main(["--sets", f"office={small}", f"part={part}", "--cv", "2"])
+    out = capsys.readouterr().out
+    assert "load average" in out
+    for method in ("minsheng", "rapidfuzz", "bm25"):
+        for name in ("office", "part"):
+            assert any(line.split()[:2] == [name, method] for line in out.splitlines())
+            fig = results[method][name]
+            assert -1.0 <= fig["utility"] <= 1.0 and fig["p99_ms"] >= fig["p50_ms"] >= 0
+    # the slice's decisions are the office's own, for the same queries
+    assert results["minsheng"]["part"]["queries"] == len(lines[::4])

@@ -70,7 +70,7 @@ async def test_the_live_snapshot_answers_while_an_edit_waits_for_review(kb, redi
     decision = await index.decide("怎么办理居住证")
     assert top(decision) == str(entry.id)
     assert decision.candidates[0].question == "怎么办理居住证"
-    assert index.matcher.raw[str(entry.id)][0] == "怎么办理居住证"
+    assert index.matcher.raw[str(entry.id)][0][0] == "怎么办理居住证"
 
 
 async def test_try_it_shows_the_decision_and_its_candidates(kb, actors, redis):

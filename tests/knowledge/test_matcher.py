@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from knowledge.match_model import Model, trees_predict
+from knowledge.match_model import Model, forest_predict
 from knowledge.matcher import Candidate, Decision, Matcher, load_model
 
 ENTRIES = [
@@ -145,10 +145,62 @@ def test_model_round_trips_through_json(model):
 
 
 def test_tree_walk_follows_thresholds():
-    # one depth-1 tree: feature 1 <= 0.5 goes left (-1), else right (+2)
-    trees = {"feature": [[1]], "threshold": [[0.5]], "leaf": [[-1.0, 2.0]]}
+    # tree 1: feature 1 <= 0.5 goes left (-1), else right (+2); tree 2 (padded): always +0.5
+    forest = {
+        "feature": [[1, 0, 0], [0, 0, 0]],
+        "threshold": [[0.5, 0, 0], [0, 0, 0]],
+        "left": [[1, 0, 0], [0, 0, 0]],
+        "right": [[2, 0, 0], [0, 0, 0]],
+        "value": [[0, -1.0, 2.0], [0.5, 0, 0]],
+        "leaf": [[False, True, True], [True, True, True]],
+        "depth": 1,
+    }
     x = np.array([[9.0, 0.1], [9.0, 0.5], [-9.0, 0.7]])
-    assert trees_predict(trees, x).tolist() == [-1.0, -1.0, 2.0]
+    assert forest_predict(forest, x).tolist() == [-0.5, -0.5, 2.5]
+
+
+def test_exported_forest_scores_as_scikit_learn_does():
+    pytest.importorskip("sklearn")
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from knowledge.fit import export_forest
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 4))
+    y = (x[:, 0] + 0.5 * x[:, 1] * x[:, 2] > 0).astype(float)
+    clf = HistGradientBoostingClassifier(max_iter=30, early_stopping=False).fit(x, y)
+    forest, base = export_forest(clf)
+    assert np.allclose(base + forest_predict(forest, x), clf.decision_function(x), atol=1e-5)
+
+
+def test_an_entry_is_found_by_words_only_its_answer_has(model):
+    entries = [
+        ("a", ["灵活就业人员参保"], "无雇工的个体工商户、未在用人单位参保的人员可按灵活就业人员"
+         "缴纳养老保险。"),
+        ("b", ["企业职工参保登记"], "用人单位应当自用工之日起三十日内为职工办理社会保险登记。"),
+        ("c", ["社会保障卡补换"], "社会保障卡丢失后先挂失，再到银行网点补办。"),
+    ]  # fmt: skip
+    matcher = Matcher.build(entries, model=model)
+    slots, feats, _ = matcher.pairs("个体户怎么交养老保险")
+    found = [matcher.slots[s].entry for s in slots]
+    assert "a" in found
+    row = feats[found.index("a")]
+    names = model.features
+    assert row[names.index("has_answer")] == 1.0
+    assert row[names.index("ans_bm25")] > 0.3
+    # the words the question lacks are in the answer
+    assert row[names.index("unm_in_ans")] > 0.5
+
+
+def test_a_huge_question_is_scored_within_the_fitted_range(model):
+    entries = [("e1", ["社保卡怎么办理"], "到银行办理。"), ("e2", ["居住证怎么办理"], "")]
+    matcher = Matcher.build(entries, model=model)
+    long_text = "社保卡怎么办理" + "我家住在清源市东桥镇，" * 60  # 600+ characters
+    _slots, feats, _ = matcher.pairs(long_text)
+    clipped = model.clip(feats)
+    assert (clipped <= np.asarray(model.clip_hi) + 1e-9).all()
+    assert (clipped >= np.asarray(model.clip_lo) - 1e-9).all()
+    assert matcher.decide(long_text).decision != "answer"
 
 
 def test_decisions_on_real_government_entries(model):

@@ -5,7 +5,7 @@ from knowledge.normalize import normalize, pos_tag, words
 
 def test_traditional_full_width_and_politeness_meet_the_plain_question():
     plain = normalize("社保卡怎么办理")
-    assert plain == "社保卡怎么办理"
+    assert plain == "社会保障卡怎么办理"  # the lexicon's formal name
     assert normalize("您好，請問社保卡怎麼辦理？謝謝！") == plain
     assert normalize("我想问一下社保卡怎么办理啊？在线等，急急急") == plain
     assert normalize("社保卡怎么办理呢😀😀") == plain
@@ -21,7 +21,7 @@ def test_meaning_words_are_kept():
     assert normalize("去网吧吧") == "去网吧"
     assert normalize("附近有酒吧吗") == "附近有酒吧吗"
     # the yes-no particle 吗 decides the question type: kept
-    assert normalize("可以提取公积金吗？") == "可以提取公积金吗"
+    assert normalize("可以提取公积金吗？") == "可以提取住房公积金吗"
     # negation and the action word survive
     assert normalize("如何注销营业执照") == "如何注销营业执照"
     assert normalize("为什么不能注销") == "为什么不能注销"
