@@ -187,7 +187,6 @@ def test_an_entry_is_found_by_words_only_its_answer_has(model):
     row = feats[found.index("a")]
     names = model.features
     assert row[names.index("has_answer")] == 1.0
-    assert row[names.index("ans_bm25")] > 0.3
     # the words the question lacks are in the answer
     assert row[names.index("unm_in_ans")] > 0.5
 
