@@ -187,21 +187,28 @@ class BM25Peer(Peer):
 
 def _fit_peer_thresholds(peer_rows, queries_by_set) -> tuple[float, float]:
     """Thresholds maximising the sets' mean utility (the same utility as the bench's)."""
-    grid = np.unique(np.round(np.concatenate(
-        [[r[0][1] if r else 0.0 for r in rs] for rs in peer_rows.values()]), 3))  # fmt: skip
-    grid = np.quantile(grid, np.linspace(0, 1, 60)) if len(grid) > 60 else grid
+    arrays = []
+    for name, rs in peer_rows.items():
+        expects = [q.get("expect") for q in queries_by_set[name]]
+        top = np.asarray([r[0][1] if r else 0.0 for r in rs])
+        right = np.asarray([bool(r) and r[0][0] == e for r, e in zip(rs, expects, strict=True)])
+        in3 = np.asarray(
+            [e is not None and e in [x for x, _ in r[:3]] for r, e in zip(rs, expects, strict=True)]
+        )
+        noans = np.asarray([e is None for e in expects])
+        arrays.append((top, np.where(right, 1.0, -1.0), np.where(noans | in3, 0.5, 0.0),
+                       np.where(noans, 1.0, 0.0)))  # fmt: skip
+    grid = np.unique(np.round(np.concatenate([a[0] for a in arrays]), 3))
+    grid = np.quantile(grid, np.linspace(0, 1, 80)) if len(grid) > 80 else grid
     best = (-9.0, 1.01, 1.01)
     for ta in [*grid, 1.01]:
         for ts in [*grid, 1.01]:
             if ts > ta:
                 continue
-            us = []
-            for name, rs in peer_rows.items():
-                qs = queries_by_set[name]
-                dec = [{"id": q["id"], **Peer.decide(None, r, ta, ts)}  # type: ignore[arg-type]
-                       for q, r in zip(qs, rs, strict=True)]  # fmt: skip
-                us.append(score_decisions(dec, qs)["utility"])
-            u = float(np.mean(us))
+            u = float(np.mean([
+                np.where(top >= ta, ans_u, np.where(top >= ts, sug_u, none_u)).mean()
+                for top, ans_u, sug_u, none_u in arrays
+            ]))  # fmt: skip
             if u > best[0]:
                 best = (u, float(ta), float(ts))
     return best[1], best[2]
