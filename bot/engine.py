@@ -36,8 +36,9 @@ from bot.types import Choice, IncomingMessage, Reply
 from infra.deps import Deps
 from infra.notify import mask_mobile
 from infra.redis import ScriptBatch
+from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event
-from knowledge.live import knowledge_index
+from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 STATUS_QUERY = re.compile(r"^(?:查询|查看|进度|/status)\s*[:：]?\s*([A-Za-z0-9-]{4,20})?$")
 NUMBER = re.compile(r"^\d{1,2}$")
+# Steps at which a question is on the table: "留言" there makes it the letter's content.
+QUESTION_STEPS = {"feedback", "choose", "related", "offer"}
 
 
 def _word(text: str) -> str:
@@ -184,7 +187,7 @@ class Engine:
             conv.reset()
             return [Reply(texts.HELP)]
         if word in texts.HUMAN_WORDS or word in texts.LETTER_WORDS:
-            question = conv.question if conv.step in {"feedback", "choose", "offer"} else ""
+            question = conv.question if conv.step in QUESTION_STEPS else ""
             return self._start_letter(conv, question)
         step = conv.step
         if step.startswith("letter_"):
@@ -195,8 +198,11 @@ class Engine:
                 return [await self._status(text)]
         if step == "feedback" and (word in texts.YES_WORDS or word in texts.NO_WORDS):
             return self._feedback(conv, events, helpful=word in texts.YES_WORDS)
-        if step == "choose" and (NUMBER.match(word) or word in {"都不是", "都不对"}):
+        if step in {"choose", "related"} and (NUMBER.match(word) or word in texts.NONE_WORDS):
             return await self._choose(msg, conv, word, events)
+        if step == "related" and word in texts.CANCEL_WORDS:
+            conv.reset()
+            return [Reply(texts.OK_NO_LETTER)]
         if step == "offer" and word in {"1", "2", *texts.CANCEL_WORDS}:
             if word == "1":
                 return self._start_letter(conv, conv.question)
@@ -232,6 +238,8 @@ class Engine:
     ) -> list[Reply]:
         index = knowledge_index(self.deps)
         decision = await index.decide(text)
+        # Never offered: an entry the matcher scored zero (knowledge.offers).
+        suggestions = offers.suggestions(decision)
         ref, event = ask_event(
             text=text,
             channel=msg.channel,
@@ -239,7 +247,7 @@ class Engine:
             decision=decision.decision,
             entry_id=int(decision.entry) if decision.entry else None,
             score=decision.score,
-            suggestions=list(decision.suggestions),
+            suggestions=suggestions,
             clock=self.deps.clock,
         )
         events.append(event)
@@ -252,19 +260,34 @@ class Engine:
                 conv.step = "feedback"
                 conv.entry = decision.entry
                 return self._answer(live)
-        if decision.decision in {"answer", "suggest"} and decision.suggestions:
-            choices = []
-            for i, entry_id in enumerate(decision.suggestions[:3], start=1):
-                live = index.live(entry_id)
-                if live:
-                    choices.append(Choice(str(i), live["question"]))
-                    conv.suggestions.append(entry_id)
+        if decision.decision in {"answer", "suggest"}:
+            choices = self._numbered(conv, index, suggestions)
             if choices:
                 conv.step = "choose"
                 choices.append(Choice("0", texts.SUGGEST_NONE_LABEL))
                 return [Reply(texts.SUGGEST, choices=tuple(choices))]
+        choices = self._numbered(conv, index, offers.related(decision))
+        if choices:
+            # Numbers pick a related question; 0 (or 留言) leaves a letter, 不用了 declines.
+            conv.step = "related"
+            return [
+                Reply(texts.RELATED, choices=tuple(choices)),
+                Reply(texts.RELATED_OFFER, choices=_choices(texts.RELATED_OFFER_CHOICES)),
+            ]
         conv.step = "offer"
         return [Reply(texts.CANNOT_ANSWER, choices=_choices(texts.OFFER_CHOICES))]
+
+    def _numbered(
+        self, conv: Conversation, index: KnowledgeIndex, entry_ids: list[str]
+    ) -> list[Choice]:
+        """Numbered choices for the live ones of ``entry_ids``, remembered for the pick."""
+        choices: list[Choice] = []
+        for entry_id in entry_ids[: offers.MAX_OFFERED]:
+            live = index.live(entry_id)
+            if live:
+                conv.suggestions.append(entry_id)
+                choices.append(Choice(str(len(choices) + 1), live["question"]))
+        return choices
 
     def _answer(self, live: dict) -> list[Reply]:
         return [
@@ -279,7 +302,7 @@ class Engine:
             return self._start_letter(conv, conv.question)
         pick = int(word) - 1
         if not 0 <= pick < len(conv.suggestions):
-            return [Reply(f"请回复 1 到 {len(conv.suggestions)} 之间的序号，或回复 0 留言。")]
+            return [Reply(texts.CHOOSE_AGAIN.format(n=len(conv.suggestions)))]
         entry_id = conv.suggestions[pick]
         live = knowledge_index(self.deps).live(entry_id)
         if not live:

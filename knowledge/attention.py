@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
-from rapidfuzz import fuzz
 from tortoise.expressions import F, Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
@@ -26,10 +25,12 @@ from infra.errors import Conflict, DomainError, Forbidden, NotFound
 from knowledge.access import check_may_write, require_staff
 from knowledge.entries import apply_edit, create_entry, load_entry
 from knowledge.entry_fields import MAX_QUESTION, clean_similar
+from knowledge.grouping import cluster_questions
 from knowledge.live import KnowledgeIndex
 from knowledge.models import DECISIONS, Ask, Entry, Topic
+from knowledge.offers import scores, worth_offering
 from knowledge.privacy import mask_personal
-from knowledge.text import normalize, words
+from knowledge.text import normalize
 from knowledge.views import audit_view
 from org.access import Actor
 from org.audit import record_audit
@@ -37,10 +38,6 @@ from org.audit import record_audit
 MAX_TEXT = 500
 # The bot's question log on its way to the database (see `flush_asks`).
 ASK_QUEUE = "kb:asks"
-# Near-identical questions: similarity (0-100) of the normalised texts, or of their words in any
-# order ("居住证怎么办理" / "怎么办理居住证").
-SAME_QUESTION = 85
-RARE_GRAMS = 4
 MAX_UNANSWERED_ASKS = 5000
 MAX_ASK_IDS = 1000
 CURATOR_ROLES = ("editor", "reviewer", "leader")
@@ -338,6 +335,14 @@ class UnansweredGroup:
     best_entry_question: str | None = None
     best_score: float | None = None
 
+    @property
+    def prefill(self) -> int | None:
+        """The entry number to offer staff for "add as a similar question": never one that
+        scored 0 (without a score: the entry the bot offered the citizen at the time)."""
+        if self.best_score is not None and not worth_offering(self.best_score):
+            return None
+        return self.best_entry_id
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
@@ -351,53 +356,6 @@ class UnansweredGroup:
             "best_entry_question": self.best_entry_question,
             "best_score": self.best_score,
         }
-
-
-def _grams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
-
-
-def cluster_questions(texts: list[str]) -> list[list[int]]:
-    """Indexes of ``texts`` (normalised) grouped greedily: the most frequent wording founds a
-    group, and each other wording joins the founder it is most similar to, if near-identical.
-
-    Only founders that share one of a wording's rarest character pairs are compared with it:
-    near-identical questions share nearly all their pairs, and comparing each of thousands of
-    distinct wordings with every founder would take seconds.
-    """
-    by_text: dict[str, list[int]] = {}
-    for i, t in enumerate(texts):
-        by_text.setdefault(t, []).append(i)
-    distinct = sorted(by_text, key=lambda t: (-len(by_text[t]), t))
-    grams = {t: _grams(t) for t in distinct}
-    frequency = Counter(g for t in distinct for g in grams[t])
-    sorted_words: dict[str, str] = {}
-
-    def word_key(t: str) -> str:
-        if t not in sorted_words:
-            sorted_words[t] = " ".join(sorted(words(t)))
-        return sorted_words[t]
-
-    postings: dict[str, list[int]] = {}
-    founders: list[str] = []
-    groups: list[list[int]] = []
-    for t in distinct:
-        rare = sorted(grams[t], key=lambda g: (frequency[g], g))[:RARE_GRAMS]
-        best, best_score = None, 0.0
-        for f in sorted({f for g in rare for f in postings.get(g, ())}):
-            score = fuzz.ratio(t, founders[f], score_cutoff=SAME_QUESTION)
-            if not score:
-                score = fuzz.ratio(word_key(t), word_key(founders[f]), score_cutoff=SAME_QUESTION)
-            if score > best_score:
-                best, best_score = f, score
-        if best is None:
-            for g in grams[t]:
-                postings.setdefault(g, []).append(len(founders))
-            founders.append(t)
-            groups.append(list(by_text[t]))
-        else:
-            groups[best].extend(by_text[t])
-    return groups
 
 
 async def list_unanswered(
@@ -423,10 +381,9 @@ async def list_unanswered(
     )
     if not asks:
         return []
-    # jieba and the comparisons are CPU work: off the event loop.
-    clusters = await asyncio.to_thread(
-        cluster_questions, [a["normalized"] or a["text"] for a in asks]
-    )
+    # jieba and the comparisons are CPU work: off the event loop. The texts as asked (masked):
+    # the stored normalised form may predate today's normalisation.
+    clusters = await asyncio.to_thread(cluster_questions, [a["text"] for a in asks])
     groups = []
     for members in clusters:
         rows = [asks[i] for i in members]
@@ -476,15 +433,21 @@ async def _closest_entries(groups: list[UnansweredGroup], index: KnowledgeIndex)
     for g in groups:
         g.best_entry_id = None
         decision = await index.decide(g.text)
-        # Candidates the matcher scores 0 share nothing with the question.
-        candidates = [c for c in getattr(decision, "candidates", None) or [] if c.score > 0]
-        best = decision.entry or (candidates[0].entry if candidates else None)
-        if best is None:
+        # A candidate the matcher scores 0 (0.00 on the page) shares nothing with the question.
+        scored = scores(decision)
+        best = decision.entry or next(
+            (
+                c.entry
+                for c in getattr(decision, "candidates", None) or []
+                if worth_offering(c.score)
+            ),
+            None,
+        )
+        score = scored.get(str(best), float(decision.score or 0.0)) if best else None
+        if best is None or not worth_offering(score):
             continue
         g.best_entry_id = int(best)
-        g.best_score = float(
-            next((c.score for c in candidates if c.entry == best), decision.score or 0.0)
-        )
+        g.best_score = score
     await _name_entries(groups)
     for g in groups:
         if g.best_entry_id is None:

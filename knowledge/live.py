@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from infra.errors import DomainError, Unauthenticated
+from knowledge import offers
 from knowledge.models import STATUSES, Entry, SynonymGroup
 from org.access import Actor
 
@@ -344,7 +345,9 @@ async def try_question(actor: Actor, text: str, *, index: KnowledgeIndex) -> dic
         "decision_label": DECISION_LABELS.get(decision.decision, decision.decision),
         "score": float(decision.score or 0.0),
         "entry": brief(decision.entry),
-        "suggestions": [brief(s) for s in decision.suggestions or []],
+        # what the bot would offer: never an entry scored 0 (knowledge.offers)
+        "suggestions": [brief(s) for s in offers.suggestions(decision)],
+        "related": [brief(s) for s in offers.related(decision)],
         "candidates": [
             {
                 "entry_id": int(c.entry),

@@ -22,8 +22,8 @@ CODE = re.compile(r"跟踪码：([A-Z0-9]{4,6}-[A-Z0-9]{4,6})")
 async def leave_letter(chat: Chat, question: str, *, name="张三", mobile="13800138000") -> str:
     out = await chat.say(question)
     assert "留言" in out
-    if "我要留言" in out:
-        out = await chat.say("1")
+    if "我要留言" in out:  # the offer: "0" when related questions hold 1 to 3
+        out = await chat.say("0" if "0. 我要留言" in out else "1")
     assert "「" in out and question in out  # the question is the letter's content
     out = await chat.say("1")  # nothing to add
     assert "请选择留言类型" in out

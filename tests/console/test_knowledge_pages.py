@@ -487,7 +487,7 @@ async def test_unanswered_questions_become_similar_questions_entries_or_are_dism
     demo_units,  # noqa: F811
 ):
     permit = await publish(
-        actors, deps, question="办理居住证需要哪些材料", similar="", answer="身份证和租房合同。"
+        actors, deps, question="外地人怎么办理居住证", similar="", answer="身份证和租房合同。"
     )
     for text_ in ("居住证怎么办理", "居住证怎么办理", "怎么办理居住证"):
         await ask(clock, text_, "none")
@@ -500,7 +500,7 @@ async def test_unanswered_questions_become_similar_questions_entries_or_are_dism
     body = (await resp.get_data()).decode()
     assert resp.status_code == 200
     assert re.search(r"居住证怎么办理 另有 1 种说法 怎么办理居住证 3 2026-11-23 10:00", page)
-    assert f"#{permit.id} 办理居住证需要哪些材料" in page
+    assert f"#{permit.id} 外地人怎么办理居住证" in page
     # The best match is preselected for "add as a similar question".
     assert re.search(rf'name="entry_id"[^>]*value="{permit.id}"', body)
     assert "加为该条目的相似问法" in page and "新建条目" in page and "忽略" in page
@@ -515,7 +515,7 @@ async def test_unanswered_questions_become_similar_questions_entries_or_are_dism
     _, page = await post_form(
         editor, f"{KB}/unanswered/add", {"ask_ids": ids, "entry_id": str(permit.id)}
     )
-    assert f"已加为条目 #{permit.id}「办理居住证需要哪些材料」的相似问法，审核通过后生效" in page
+    assert f"已加为条目 #{permit.id}「外地人怎么办理居住证」的相似问法，审核通过后生效" in page
     assert "居住证怎么办理" not in page  # dealt with: off the list
     entry = await Entry.get(id=permit.id)
     assert entry.similar == ["居住证怎么办理"] and entry.status == "draft"

@@ -234,7 +234,7 @@ async def test_rankings_and_resolving_unanswered_questions_over_http(login, cloc
     assert r.status_code == 400
 
     asks = []
-    for text in ("社保卡怎么挂失", "公积金能取吗"):
+    for text in ("社保卡丢了怎么挂失", "公积金能取吗"):
         a = await record_ask(
             text=text,
             channel="web",
@@ -249,12 +249,12 @@ async def test_rankings_and_resolving_unanswered_questions_over_http(login, cloc
     r = await editor.get(f"{BASE}/unanswered")  # the last 30 days
     rows = await r.get_json()
     assert r.status_code == 200
-    assert {row["text"] for row in rows} == {"社保卡怎么挂失", "公积金能取吗"}
-    [sbk] = [row for row in rows if row["text"] == "社保卡怎么挂失"]
+    assert {row["text"] for row in rows} == {"社保卡丢了怎么挂失", "公积金能取吗"}
+    [sbk] = [row for row in rows if row["text"] == "社保卡丢了怎么挂失"]
     assert sbk["ask_ids"] == [asks[0]] and sbk["best_entry_id"] == entry_id
     add = {"ask_ids": [asks[0]], "entry_id": entry_id}
     r = await editor.post(f"{BASE}/unanswered/add", json=add)
-    assert r.status_code == 200 and "社保卡怎么挂失" in (await r.get_json())["similar"]
+    assert r.status_code == 200 and "社保卡丢了怎么挂失" in (await r.get_json())["similar"]
     r = await editor.get(f"{BASE}/unanswered")
     assert [row["text"] for row in await r.get_json()] == ["公积金能取吗"]
     r = await editor.post(f"{BASE}/unanswered/add", json=add)

@@ -4,7 +4,7 @@ edit waiting for review, synonyms, and unanswered questions to fold back in."""
 from __future__ import annotations
 
 from knowledge import attention, workflow
-from knowledge.demo import DEMO_ENTRIES, seed_knowledge_demo
+from knowledge.demo import DEMO_ASKS, DEMO_ENTRIES, seed_knowledge_demo
 from knowledge.live import CHANGES_KEY, KnowledgeIndex
 from knowledge.models import Ask, Entry, EntryVersion, SynonymGroup
 
@@ -14,7 +14,10 @@ async def test_demo_knowledge_base(kb_units, actors, clock, redis):
     assert await seed_knowledge_demo(clock, redis) == 0  # idempotent
     assert await Entry.filter(status="published").count() == len(DEMO_ENTRIES) - 1
     assert await Entry.filter(live__isnull=True).count() == 0
-    assert await SynonymGroup.all().count() == 4 and await Ask.all().count() == 6
+    assert await Ask.all().count() == len(DEMO_ASKS)
+    # Normalised as the matcher reads them: a pair its lexicon already joins is no group.
+    groups = await SynonymGroup.all().values_list("words", flat=True)
+    assert len(groups) >= 3 and all(len(set(g)) == len(g) >= 2 for g in groups)
     assert await EntryVersion.filter(action="publish").count() == len(DEMO_ENTRIES)
     assert [m.split(":", 1)[1] for m in await redis.zrange(CHANGES_KEY, 0, -1)] == ["all"]
 
