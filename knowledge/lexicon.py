@@ -110,7 +110,17 @@ PAIRS: tuple[tuple[str, str], ...] = (
 # Forms the message board's data cannot show (its messages are masked, and a few everyday words
 # are missing from it) but citizens type to the bot: kept on purpose.
 UNSEEN = frozenset(
-    {"咋整", "扫墓", "没单位", "手机号", "电话号", "社保怎么交", "社保咋交", "保险怎么交", "保险咋交"}
+    {
+        "咋整",
+        "扫墓",
+        "没单位",
+        "手机号",
+        "电话号",
+        "社保怎么交",
+        "社保咋交",
+        "保险怎么交",
+        "保险咋交",
+    }
 )
 
 
