@@ -157,9 +157,16 @@ def _clean(clause: str) -> str:
 
 @lru_cache(maxsize=4096)  # citizens repeat questions; KB texts pass once
 def normalize(text: str) -> str:
-    """The canonical form of a question: simplified, half-width, lowercase, no punctuation/emoji,
-    no greetings or sentence-final particles. Falls back to the plain cleaned text when stripping
-    fillers would leave nothing (a question that is only "你好" still matches "你好")."""
+    """The canonical form of a question as the matcher compares it: normalize_plain, then the
+    lexicon's formal words for citizens' everyday ones (丢了 -> 丢失)."""
+    return formalize(normalize_plain(text))
+
+
+@lru_cache(maxsize=4096)
+def normalize_plain(text: str) -> str:
+    """Simplified, half-width, lowercase, no punctuation/emoji, no greetings or sentence-final
+    particles: the words as typed. Falls back to the plain cleaned text when stripping fillers
+    would leave nothing (a question that is only "你好" still matches "你好")."""
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", text)
@@ -173,7 +180,7 @@ def normalize(text: str) -> str:
     out = "".join(kept)
     if not out:
         out = "".join(clauses)
-    return formalize(out)
+    return out
 
 
 def ensure_jieba() -> None:

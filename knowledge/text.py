@@ -34,8 +34,9 @@ def _module_function(name: str, fallback: Callable) -> Callable:
 
 def normalize(text: str) -> str:
     """Simplified, half-width, lowercase, without punctuation (and, with the matcher's
-    normaliser, without greetings and particles)."""
-    return _module_function("normalize", _fallback_normalize)(text or "")
+    normaliser, without greetings and particles), in the words the writer chose: staff's
+    synonyms and similar questions are kept as typed, not rewritten by the matcher's lexicon."""
+    return _module_function("normalize_plain", _fallback_normalize)(text or "")
 
 
 def words(normalized: str) -> list[str]:
