@@ -34,7 +34,7 @@ def create_app(
 ) -> Quart:
     """The app. ``manage_db=False`` when the caller (the tests) opens and closes the database."""
     settings = settings or Settings()
-    deps = deps or build_deps(settings)
+    deps = compose(deps or build_deps(settings))
     app = Quart(
         __name__,
         template_folder="console/templates",
@@ -56,6 +56,7 @@ def create_app(
     from console.accounts_views import bp as console_accounts_bp
     from console.knowledge_views import bp as console_knowledge_bp
     from console.letters_views import bp as console_letters_bp
+    from console.matcher_views import bp as console_matcher_bp
     from console.views import bp as console_bp
     from knowledge.api import bp as knowledge_bp
     from letters.api import bp as letters_bp
@@ -70,6 +71,7 @@ def create_app(
     app.register_blueprint(console_bp)
     app.register_blueprint(console_accounts_bp)
     app.register_blueprint(console_knowledge_bp)
+    app.register_blueprint(console_matcher_bp)
     app.register_blueprint(console_letters_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(letters_public_bp)
@@ -123,6 +125,15 @@ class ConsoleCookieSession(SecureCookieSessionInterface):
         if not request.path.startswith("/console"):
             return None  # Quart then uses its null session
         return await super().open_session(app, request)
+
+
+def compose(deps: Deps) -> Deps:
+    """What the domain packages offer each other against the layers, wired here at the top."""
+    from knowledge.tuning import add_signal_source
+    from letters.kb_signals import letter_signals
+
+    add_signal_source(deps, letter_signals)
+    return deps
 
 
 def _deps() -> Deps:
@@ -301,6 +312,7 @@ def jobs() -> list[Job]:
     from accounts.monitor import record_daily_activity
     from adapters.delivery import deliver_replies
     from knowledge.attention import flush_asks
+    from knowledge.tuning import fit_matcher_job
     from letters.supervision import record_missed_checks, send_letter_reminders
     from org.audit import purge_audit
 
@@ -322,6 +334,8 @@ def jobs() -> list[Job]:
         Job("deliver_replies", 30, deliver_replies),
         # The bot queues its question log in Redis; replaying a batch writes nothing twice.
         Job("flush_asks", 5, flush_asks),
+        # A candidate matcher model for staff to adopt on the console; never adopted here.
+        Job("fit_matcher", 24 * 3600, fit_matcher_job),
     ]
 
 
@@ -350,7 +364,7 @@ def _serve(settings: Settings) -> None:
 async def _worker(settings: Settings) -> None:
     await open_db(settings)
     try:
-        await run_forever(build_deps(settings), jobs())
+        await run_forever(compose(build_deps(settings)), jobs())
     finally:
         await close_db()
 
@@ -358,13 +372,14 @@ async def _worker(settings: Settings) -> None:
 async def _with_db(settings: Settings, work):
     await open_db(settings)
     try:
-        return await work(build_deps(settings))
+        return await work(compose(build_deps(settings)))
     finally:
         await close_db()
 
 
 def main(argv: list[str] | None = None) -> int:
     from adapters import cli as bot_cli
+    from knowledge import cli as knowledge_cli
     from org import cli
 
     logging.basicConfig(
@@ -377,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="run the periodic jobs (needs MINSHENG_REDIS_URL)")
     cli.add_commands(sub)
     bot_cli.add_commands(sub)
+    knowledge_cli.add_commands(sub)
     args = parser.parse_args(argv)
     settings = Settings()
     if args.cmd == "serve":
@@ -399,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     async def run(d: Deps) -> int:
         if args.cmd in ("accounts", "telegram-poll"):
             return await bot_cli.run(args, d)
+        if args.cmd == "knowledge":
+            return await knowledge_cli.run(args, d)
         code = await cli.run(args, d)
         if args.cmd == "seed-demo" and code == 0:
             from accounts.demo import seed_demo_accounts

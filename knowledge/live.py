@@ -9,6 +9,9 @@ every ``check_interval`` seconds and reloads just the changed entries from the d
 rebuilds in full when it has fallen behind the trimmed log or Redis lost its keys (a new
 ``kb:epoch``, or the version went backwards). The database stays the truth: losing Redis costs a
 rebuild, never an answer.
+
+The matcher model adopted for this office (knowledge/tuning.py) is announced the same way: each
+index swaps it into its matcher, and rebuilds only when its retrieval settings differ.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from redis.exceptions import RedisError
 
 from infra.errors import DomainError, Unauthenticated
 from knowledge import offers
-from knowledge.models import STATUSES, Entry, SynonymGroup
+from knowledge.models import STATUSES, Entry, MatcherModel, SynonymGroup
 from org.access import Actor
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ EPOCH_KEY = "kb:epoch"
 KEEP_CHANGES = 10_000
 SYNONYMS = "syn"
 EVERYTHING = "all"
+MODEL = "model"
 # More changed entries than this at once are cheaper to rebuild than to apply one by one.
 MAX_INCREMENTAL = 500
 DECISION_CACHE = 4096
@@ -81,11 +85,20 @@ async def announce_all(redis: aioredis.Redis) -> int | None:
     return await _announce(redis, EVERYTHING)
 
 
+async def announce_model(redis: aioredis.Redis) -> int | None:
+    """Another matcher model was adopted (or reverted): every process swaps it in."""
+    return await _announce(redis, MODEL)
+
+
 # ---------------------------------------------------------------- loading from the database
 
 
 def _questions(live: dict[str, Any]) -> list[str]:
     return [live.get("question") or "", *(live.get("similar") or [])]
+
+
+def _entries(rows: list[tuple[int, dict | None]]) -> list[tuple[str, list[str], str]]:
+    return [(str(i), _questions(live), live.get("answer") or "") for i, live in rows if live]
 
 
 async def _live_entries(ids: Iterable[int] | None = None) -> list[tuple[int, dict | None]]:
@@ -114,20 +127,41 @@ async def _synonym_groups() -> list[list[str]]:
     ]
 
 
-def _empty_matcher() -> Any:
+async def published_corpus() -> tuple[list[tuple[str, list[str], str]], list[list[str]]]:
+    """What every index is built from: (id, questions, answer) of each live entry, standard
+    question first, and the synonym groups."""
+    return _entries(await _live_entries()), await _synonym_groups()
+
+
+async def running_model() -> tuple[int | None, Any]:
+    """(id, model) of the adopted matcher model, or (None, the shipped model) without one."""
+    from knowledge.matcher import Model, load_model
+
+    row = await MatcherModel.filter(in_use=True).first().values_list("id", "params")
+    if row:
+        try:
+            return row[0], Model.from_dict(row[1])
+        except (TypeError, ValueError):
+            # Fitted for other features (an upgrade since): answer with the shipped model.
+            log.error("matcher model #%s cannot be used, running the shipped one", row[0])
+    return None, load_model()
+
+
+def _empty_matcher(model: Any = None) -> Any:
     from knowledge.matcher import Matcher
 
-    return Matcher.build([])
+    return Matcher.build([], model)
 
 
 def _build(
-    factory: Callable[[], Any],
+    factory: Callable[[], Any] | None,
+    model: Any,
     entries: Sequence[tuple[str, Sequence[str], str]],
     groups: list[list[str]],
 ) -> Any:
     """A matcher over ``entries`` with ``groups`` as synonyms. Synonyms first: setting them on a
     full matcher re-analyses every question."""
-    matcher = factory()
+    matcher = factory() if factory is not None else _empty_matcher(model)
     if groups:
         matcher.set_synonyms(groups)
     for entry_id, questions, answer in entries:
@@ -151,7 +185,8 @@ class KnowledgeIndex:
     ) -> None:
         self._redis = redis
         self.check_interval = check_interval
-        self._factory = matcher_factory or _empty_matcher
+        # None: the real matcher, with the adopted model.
+        self._factory = matcher_factory
         # A version whose log entry has not appeared yet is an announcement in flight; after
         # this long it was lost (a process died between INCR and ZADD) and we rebuild.
         self._gap_grace = gap_grace
@@ -162,6 +197,8 @@ class KnowledgeIndex:
         self._gap_since: float | None = None
         self._lock = asyncio.Lock()
         self.rebuilds = 0
+        # The adopted matcher model answering (its MatcherModel id); None: the shipped model.
+        self.model_id: int | None = None
         # Each live entry's snapshot, so the bot shows an answer without a database read.
         self._live: dict[str, dict[str, Any]] = {}
         # Citizens ask the same things over and over: decisions by text, dropped on any change.
@@ -228,10 +265,11 @@ class KnowledgeIndex:
             version, epoch = 0, None
         rows = await _live_entries()
         groups = await _synonym_groups()
-        entries = [(str(i), _questions(live), live.get("answer") or "") for i, live in rows if live]
+        model_id, model = await running_model()
         # Building for ten thousand entries takes a while: not on the event loop.
-        matcher = await asyncio.to_thread(_build, self._factory, entries, groups)
+        matcher = await asyncio.to_thread(_build, self._factory, model, _entries(rows), groups)
         self._matcher = matcher
+        self.model_id = model_id
         self._live = {str(i): live for i, live in rows if live}
         self._decisions.clear()
         # The index is a few million long-lived objects: keep them out of the collector's full
@@ -280,6 +318,9 @@ class KnowledgeIndex:
         if EVERYTHING in changes or SYNONYMS in changes:
             await self._rebuild_locked()
             return
+        if MODEL in changes and not await self._swap_model():
+            await self._rebuild_locked()
+            return
         ids = {int(c[1:]) for c in changes if c.startswith("e") and c[1:].isdigit()}
         if len(ids) > MAX_INCREMENTAL:
             await self._rebuild_locked()
@@ -295,6 +336,19 @@ class KnowledgeIndex:
                 self._live.pop(str(entry_id), None)
         self._decisions.clear()
         self._version = reached
+
+    async def _swap_model(self) -> bool:
+        """Put the adopted model into the running matcher; False when its retrieval settings
+        differ from the running model's, which means rebuilding the index."""
+        model_id, model = await running_model()
+        current = getattr(self._matcher, "model", None)
+        if self._factory is not None or current is None:
+            return False
+        if (current.avg_len, current.k_slots) != (model.avg_len, model.k_slots):
+            return False
+        self._matcher.model = model
+        self.model_id = model_id
+        return True
 
 
 def knowledge_index(deps: Any) -> KnowledgeIndex:

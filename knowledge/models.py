@@ -135,3 +135,42 @@ class Ask(Model):
     class Meta:
         table = "kb_ask"
         indexes = (("decision", "asked_at"),)
+
+
+MODEL_STATUSES = {
+    "candidate": "待采用",
+    "adopted": "使用中",
+    "rejected": "未采用",
+    "retired": "已停用",
+}
+
+
+class MatcherModel(Model):
+    """A matcher model fitted on this office's own curation (knowledge/tuning.py): its parameters,
+    its figures on held-back questions beside those of the model it was compared with, and
+    whether the bot answers with it. Without an adopted one the bot runs the shipped model."""
+
+    id = fields.IntField(primary_key=True)
+    params = fields.JSONField()  # knowledge.match_model.Model.to_dict()
+    figures = fields.JSONField(default=dict)  # knowledge.office_fit.OfficeFit.summary()
+    status = fields.CharField(max_length=12, default="candidate", db_index=True)
+    # True for the adopted model and null for every other: the unique index lets only one run,
+    # even when two people adopt at the same moment.
+    in_use = fields.BooleanField(null=True, unique=True)
+    # The adopted model it was compared with when fitted (null: the shipped one). Its figures
+    # hold only while that model runs.
+    base_id = fields.IntField(null=True)
+    # What ran before it was adopted (null: the shipped model): where reverting goes back to.
+    previous_id = fields.IntField(null=True)
+    created_at = fields.DatetimeField()
+    created_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="kb_models_fitted", null=True, on_delete=fields.SET_NULL
+    )
+    adopted_at = fields.DatetimeField(null=True)
+    adopted_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="kb_models_adopted", null=True, on_delete=fields.SET_NULL
+    )
+    note = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "kb_matcher_model"

@@ -37,7 +37,7 @@ from letters.service import (
     require_status,
     require_unit_role,
 )
-from letters.writer import unseal
+from letters.writer import mask_writer, unseal
 from org.access import Actor
 from org.models import Unit
 
@@ -299,7 +299,6 @@ async def propose_kb_entry(deps: Deps, actor: Actor, letter_id: Any, data: dict[
     """A draft knowledge-base entry from a replied letter, personal details masked; staff edit it
     and it goes through the knowledge base's own review before the bot uses it."""
     from knowledge.entries import create_entry
-    from knowledge.privacy import mask_personal
 
     letter = await load_letter(actor, letter_id)
     require_unit_role(actor, letter, "handler", what="办理人")
@@ -312,13 +311,7 @@ async def propose_kb_entry(deps: Deps, actor: Actor, letter_id: Any, data: dict[
     writer = unseal(deps.settings, letter.writer_sealed)
 
     def mask(text: str) -> str:
-        # What the general patterns miss: the writer's own name, as the reply addresses them.
-        known = [writer.name, writer.mobile, writer.platform_user_id]
-        if len(writer.name) >= 2:
-            known += [writer.name[0] + t for t in ("先生", "女士", "同志", "老师")]
-        for value in sorted(filter(None, known), key=len, reverse=True):
-            text = text.replace(value, "***")
-        return mask_personal(text)
+        return mask_writer(text, writer)
 
     question = mask(
         text_field(data, "question", "标准问题", required=False, max_len=300)

@@ -75,6 +75,20 @@ def unseal(settings: Settings, sealed: str) -> Writer:
     )
 
 
+def mask_writer(text: str, writer: Writer) -> str:
+    """``text`` fit to keep outside the letter (a knowledge-base entry, a signal for fitting the
+    matcher): the writer's own name, mobile and platform id gone, as are the forms of address a
+    reply uses (王先生), then the general patterns of knowledge/privacy.py."""
+    from knowledge.privacy import mask_personal
+
+    known = [writer.name, writer.mobile, writer.platform_user_id]
+    if len(writer.name) >= 2:
+        known += [writer.name[0] + t for t in ("先生", "女士", "同志", "老师")]
+    for value in sorted(filter(None, known), key=len, reverse=True):
+        text = text.replace(value, "***")
+    return mask_personal(text)
+
+
 def sees_writer(actor: Actor, unit_path: str, unit_id: int) -> bool:
     """Whether the actor may see the identity of a letter handled by this unit."""
     if "system" in actor.roles:

@@ -38,6 +38,7 @@ async def _args(admin_session) -> dict[str, int]:
         "topic_id": 1,
         "group_id": 1,
         "letter_id": 1,
+        "model_id": 1,
         "code": "ABCDE-FGHJK",
     }
 
@@ -86,6 +87,7 @@ async def test_every_state_changing_route_audits_anonymous_calls(app, demo):
         "topic_id": 1,
         "group_id": 1,
         "letter_id": 1,
+        "model_id": 1,
         "code": "ABCDE-FGHJK",
     }
     missing = []
