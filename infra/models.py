@@ -27,3 +27,20 @@ class Notification(Model):
 
     class Meta:
         table = "notification"
+
+
+class CalendarDay(Model):
+    """One day off the ordinary week on the official calendar: a public holiday (a weekday or
+    weekend day of a holiday period) or a make-up workday (调休上班), from the State Council's
+    yearly notice. Seeded from ``chinese_calendar``; admins enter the years it does not know."""
+
+    id = fields.IntField(primary_key=True)
+    day = fields.DateField(unique=True)
+    kind = fields.CharField(max_length=16)  # holiday | workday
+    name = fields.CharField(max_length=32, default="")  # 春节, 国庆节 …
+    note = fields.CharField(max_length=255, default="")  # the notice it comes from
+    source = fields.CharField(max_length=16, default="admin")  # package | admin
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "cal_day"
