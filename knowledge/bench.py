@@ -45,6 +45,7 @@ def _decision_row(query_id: str, decision, ms: float) -> dict:
         "decision": decision.decision,
         "entry": decision.entry,
         "suggestions": list(decision.suggestions),
+        "related": list(decision.related),
         "score": round(float(decision.score), 6),
         "ms": round(ms, 4),
     }

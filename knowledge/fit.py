@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rapidfuzz.distance import Indel
 
-from knowledge.match_features import FEATURES, deictic, entry_likeness
+from knowledge.match_features import FEATURES, deictic
 from knowledge.match_model import QUERY_EXTRA_IDX, Model, query_features
 from knowledge.matcher import Matcher
 from knowledge.normalize import normalize
@@ -71,7 +72,7 @@ class PairData:
     entry: list[str]  # entry id of each pair
     answerable: np.ndarray  # per query
     top_entry: list[str | None]  # per query: entry of the best retrieved question
-    like: list[dict[tuple[int, int], float]]  # per query: likeness of two retrieved questions
+    like: list[list[str]]  # per query: each row's canonical question text (for entry_likeness)
     start: np.ndarray  # per query: first row of its pairs
     deictic: list[bool]  # per query: points at something unseen ("这是什么")
     sets: list[str]  # per query: the set it comes from (weights and per-set limits)
@@ -85,11 +86,7 @@ def query_pairs(matcher: Matcher, text: str, expect: str | None) -> dict[str, An
         "entries": [matcher.slots[s].entry for s in slots],
         "questions": [matcher.slots[s].question for s in slots],
         "top": matcher.slots[slots[0]].entry if slots else None,
-        "like": {
-            (i, j): entry_likeness(infos[i], infos[j])
-            for i in range(len(infos))
-            for j in range(i + 1, len(infos))
-        },
+        "like": [info.ctext for info in infos],
     }
 
 
@@ -209,6 +206,9 @@ def score_decisions(decisions: Sequence[dict], queries: Sequence[dict]) -> dict[
     answerable = sum(1 for q in queries if q.get("expect") is not None)
     answers = correct = wrong = suggests = 0
     not_answered = hit = 0
+    # 相关问题 under a "none": answerable questions they hold the entry for, and unanswerable
+    # questions shown them anyway
+    none_answerable = related_hit = related_unanswerable = 0
     utility = 0.0
     for q in queries:
         d = by_id[q["id"]]
@@ -232,6 +232,14 @@ def score_decisions(decisions: Sequence[dict], queries: Sequence[dict]) -> dict[
             not_answered += 1
             if kind == "suggest" and expect in d.get("suggestions", [])[:3]:
                 hit += 1
+        if kind == "none":
+            related = d.get("related") or []
+            if expect is not None:
+                none_answerable += 1
+                related_hit += expect in related[:3]
+            elif related:
+                related_unanswerable += 1
+    unanswerable = n - answerable
     return {
         "queries": n,
         "answerable": answerable,
@@ -242,6 +250,10 @@ def score_decisions(decisions: Sequence[dict], queries: Sequence[dict]) -> dict[
         "wrong_answer_rate": wrong / n if n else 0.0,
         "suggest_rate": suggests / n if n else 0.0,
         "utility": utility / n if n else 0.0,
+        "related_hit": related_hit / none_answerable if none_answerable else 0.0,
+        "related_shown_unanswerable": (
+            related_unanswerable / unanswerable if unanswerable else 0.0
+        ),
     }
 
 
@@ -338,7 +350,7 @@ def per_query_probs(model: Model, data: PairData, n_queries: int) -> list[Ranked
         dup = 0.0
         if len(order) > 1:
             a, b = sorted((order[0][1] - data.start[qi], order[1][1] - data.start[qi]))
-            dup = data.like[qi][(int(a), int(b))]
+            dup = Indel.normalized_similarity(data.like[qi][int(a)], data.like[qi][int(b)])
         exact = bool(order) and bool(data.x[order[0][1], RATIO] >= 1.0) and not data.deictic[qi]
         extra = tuple(float(data.x[order[0][1], k]) for k in QUERY_EXTRA_IDX) if order else ()
         out.append(
@@ -425,19 +437,20 @@ def choose_thresholds(
 
 
 def choose_related(model: Model, ranked: list[Ranked], expects: Sequence[str | None]) -> float:
-    """The floor for 相关问题 under a "none": as low as it may go while most unanswerable
-    questions still get the plain offer to leave a letter."""
+    """The floor for 相关问题 under a "none": each answerable question they hold the right
+    entry for counts one, each unanswerable question shown them anyway costs 0.15 (a list the
+    citizen reads past before the offer to leave a letter)."""
     p_top, p_in3, _, _, forced = _outcomes(model, ranked, expects)
     none = ~((p_top >= model.t_answer) | forced) & (p_in3 < model.t_none)
     best = (-1e9, 0.5)
-    for floor in (0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5):
+    for floor in (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5):
         gain = 0.0
         for i in np.nonzero(none)[0]:
             r = ranked[i]
             shown = [e for e, p in zip(r.entries[:3], r.probs[:3], strict=False) if p >= floor]
             if not shown:
                 continue
-            gain += 1.0 if expects[i] in shown else (-0.35 if expects[i] is None else 0.0)
+            gain += 1.0 if expects[i] in shown else (-0.15 if expects[i] is None else 0.0)
         if gain > best[0]:
             best = (gain, floor)
     return best[1]

@@ -168,7 +168,16 @@ def query_features(probs: list[float], dup: float, extra: Sequence[float] = (0.0
 # all trees at once.
 
 
+# rows scored at once: the walk keeps a few (rows x trees) arrays, which for a fitting set of a
+# hundred thousand pairs would take gigabytes
+CHUNK = 4096
+
+
 def forest_predict(forest: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    if len(x) > CHUNK:
+        return np.concatenate(
+            [forest_predict(forest, x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)]
+        )
     arrays = forest.get("_np")
     if arrays is None:
         arrays = forest["_np"] = tuple(

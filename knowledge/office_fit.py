@@ -90,8 +90,8 @@ class OfficeFit:
 
 
 # Enough for a calibration; more signals cost time and add little.
-MAX_POSITIVES = 3000
-MAX_NEGATIVES = 1500
+MAX_POSITIVES = 2000
+MAX_NEGATIVES = 1000
 # With this many positives, the office's own pair model is fitted on top of the generic one.
 PAIR_MODEL_MIN = 1500
 MIN_POSITIVES = 20
