@@ -134,20 +134,44 @@ def _plain(colloquial: str) -> str:
 
 
 @cache
-def _compiled() -> tuple[re.Pattern[str], dict[str, str]]:
-    ordered = sorted(PAIRS, key=lambda p: len(_plain(p[0])), reverse=True)
-    # Named groups map a match back to its replacement (guards make m.group(0) ambiguous).
-    parts = [f"(?P<g{i}>{_pattern(c)})" for i, (c, _) in enumerate(ordered)]
-    table = {f"g{i}": formal for i, (_, formal) in enumerate(ordered)}
-    return re.compile("|".join(parts)), table
+def _by_first_char() -> dict[str, list[tuple[re.Pattern[str], str]]]:
+    """Patterns by the first character of their text, longest first. Scanning the text and
+    trying only the few patterns its character starts is many times faster than one regular
+    expression of a hundred alternatives (which tries them all at every position)."""
+    table: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+    for colloquial, formal in sorted(PAIRS, key=lambda p: len(_plain(p[0])), reverse=True):
+        table.setdefault(_plain(colloquial)[0], []).append(
+            (re.compile(_pattern(colloquial)), formal)
+        )
+    return table
 
 
 def formalize(text: str) -> str:
     """Replace colloquial words by their formal form (one left-to-right pass, longest first)."""
     if not text:
         return text
-    pattern, table = _compiled()
-    return pattern.sub(lambda m: table[m.lastgroup], text)
+    table = _by_first_char()
+    out: list[str] = []
+    i = done = 0
+    n = len(text)
+    while i < n:
+        candidates = table.get(text[i])
+        if candidates:
+            for pattern, formal in candidates:
+                m = pattern.match(text, i)  # lookbehind guards see the text before i
+                if m:
+                    out.append(text[done:i])
+                    out.append(formal)
+                    i = done = m.end()
+                    break
+            else:
+                i += 1
+            continue
+        i += 1
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def colloquial_forms() -> list[str]:
