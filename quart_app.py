@@ -44,6 +44,12 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     app.secret_key = settings.secret_key
     app.session_interface = ConsoleCookieSession()
+    # Quart's own cookie (flash messages) is sent like ms_session.
+    app.config.update(
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+    )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["minsheng"] = deps
 
@@ -243,7 +249,14 @@ async def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if is_back_office(request.path) or request.path.startswith(PRIVATE_PUBLIC_PREFIXES):
+        # Staff pages and APIs show letter writers' names and mobiles, citizens' pages their
+        # own letters: no browser or proxy may keep a copy.
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+PRIVATE_PUBLIC_PREFIXES = ("/api/chat", "/api/public", "/status")
 
 
 def _wants_html() -> bool:

@@ -524,6 +524,19 @@ async def set_credentials(
     return account
 
 
+def credential_warnings(deps: Deps, account: Account) -> list[str]:
+    """Plain mode signs only a timestamp and a nonce, never the message: it is for development.
+    A production installation shows its staff which accounts still use it."""
+    if not deps.settings.is_production or account.platform != "wechat" or not account.credentials:
+        return []
+    if decrypt_json(deps.settings, account.credentials).get("mode", "plain") != "plain":
+        return []
+    return [
+        "该微信公众号使用明文模式：消息内容不受签名保护，仅限开发测试。"
+        "请在微信公众平台改为安全模式，并在下方重新填写凭据（含 EncodingAESKey）"
+    ]
+
+
 async def read_credentials(deps: Deps, account: Account) -> dict[str, Any]:
     """For the platform adapters only; never hand the result to a page or an API answer."""
     return decrypt_json(deps.settings, account.credentials)

@@ -10,6 +10,7 @@ through the customer-service API once ready.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 
@@ -23,6 +24,7 @@ from adapters.wechat_protocol import (
     ProtocolError,
     WechatConfig,
     check_signature,
+    check_timestamp,
     open_message,
     render_text,
     reply_xml,
@@ -85,6 +87,32 @@ async def _refuse(err: ProtocolError, code: str) -> Response:
     return Response(err.reason, status=err.status, mimetype="text/plain")
 
 
+# WeChat re-sends an unanswered callback within about 15 s; the same (timestamp, nonce) with the
+# same body is accepted that long (the engine answers a retry with the first replies).
+RETRANSMIT_SECONDS = 30
+
+
+async def check_fresh(d: Deps, code: str, args: dict[str, str], body: bytes) -> None:
+    """Refuse a callback whose timestamp is outside the window, or whose (timestamp, nonce) was
+    already used with another body or longer ago than a retry: the signature covers only the
+    timestamp and nonce, so in plain mode a captured URL would otherwise carry any message."""
+    window = d.settings.wechat_timestamp_skew_seconds
+    now = d.clock.now().timestamp()
+    ts = check_timestamp(args, now, window)
+    nonce = args.get("nonce", "")[:64]
+    digest = hashlib.sha256(body).hexdigest()
+    key = f"wechat:nonce:{code}:{ts}:{nonce}"
+    # Kept while the timestamp can still pass the window check.
+    ttl = max(int(ts + window - now) + 1, 1)
+    if await d.redis.set(key, f"{digest}:{now}", nx=True, ex=ttl):
+        return
+    seen = (await d.redis.get(key)) or ""
+    first_digest, _, first_at = seen.partition(":")
+    if first_digest == digest and now - float(first_at or 0) <= RETRANSMIT_SECONDS:
+        return
+    raise ProtocolError(403, "replayed nonce")
+
+
 @bp.get("/wechat/<code>")
 async def verify(code: str):
     d = deps()
@@ -92,6 +120,7 @@ async def verify(code: str):
     try:
         _, config = await load_account(d, code)
         check_signature(config, args)
+        await check_fresh(d, code, args, args.get("echostr", "").encode())
     except ProtocolError as err:
         return await _refuse(err, code)
     return Response(args.get("echostr", ""), mimetype="text/plain")
@@ -109,6 +138,7 @@ async def receive(code: str):
     try:
         account, config = await load_account(d, code)
         msg = open_message(config, args, body)
+        await check_fresh(d, code, args, body)
     except ProtocolError as err:
         return await _refuse(err, code)
     incoming = to_incoming(msg, code)

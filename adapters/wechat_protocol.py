@@ -79,6 +79,18 @@ def check_signature(config: WechatConfig, args: dict[str, str]) -> None:
         raise ProtocolError(403, "bad signature")
 
 
+def check_timestamp(args: dict[str, str], now: float, skew_seconds: int) -> int:
+    """WeChat's timestamp, refused when it is more than ``skew_seconds`` from ``now``: the
+    signature covers it, so a captured callback stops working once the window has passed."""
+    try:
+        ts = int(args.get("timestamp", ""))
+    except ValueError:
+        raise ProtocolError(403, "bad timestamp") from None
+    if abs(ts - now) > skew_seconds:
+        raise ProtocolError(403, "stale timestamp")
+    return ts
+
+
 def parse_xml(body: bytes | str) -> dict[str, str]:
     """A flat WeChat message as a dict of its child elements' texts."""
     try:

@@ -28,6 +28,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -43,8 +44,17 @@ from adapters.wechat_protocol import parse_xml, sign
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 TOKEN = "minsheng-demo"
-TS, NONCE = "1700000000", "4242"
-QUERY = f"timestamp={TS}&nonce={NONCE}&signature={sign(TOKEN, TS, NONCE)}"
+WRK_THREADS = 2
+WRK_RATE_PER_THREAD = 3000  # requests a second one wrk thread is given signed queries for
+
+
+def query(nonce: str | None = None) -> str:
+    """A callback query signed as WeChat signs it: now, and a nonce never used before (the
+    endpoint refuses stale timestamps and replayed nonces)."""
+    ts = str(int(time.time()))
+    nonce = nonce or secrets.token_hex(8)
+    return f"timestamp={ts}&nonce={nonce}&signature={sign(TOKEN, ts, nonce)}"
+
 
 BARE_APP = """
 from quart import Quart, Response, request
@@ -61,6 +71,9 @@ async def receive(code):
 WRK_LUA = """
 -- %(name)s
 local texts = {%(texts)s}
+-- Signed queries, %(per)d per thread, each used once (one string: LuaJIT caps constants).
+local queries = {}
+for q in string.gmatch("%(queries)s", "[^ ]+") do queries[#queries + 1] = q end
 local counter = 0
 local tid = 0
 local threads = 0
@@ -80,7 +93,8 @@ request = function()
     "<FromUserName><![CDATA[u" .. id .. "]]></FromUserName><CreateTime>1700000000</CreateTime>" ..
     "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[" .. text .. "]]></Content>" ..
     "<MsgId>" .. id .. "</MsgId></xml>"
-  return wrk.format("POST", "/wechat/demo?%(query)s", {["Content-Type"] = "text/xml"}, body)
+  local q = queries[(tid - %(base)d - 1) * %(per)d + ((counter - 1) %% %(per)d) + 1]
+  return wrk.format("POST", "/wechat/demo?" .. q, {["Content-Type"] = "text/xml"}, body)
 end
 """
 
@@ -144,7 +158,7 @@ def wrk(port: int, script: Path, connections: int, seconds: int) -> dict:
     out = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{WRK_THREADS}",
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
@@ -182,7 +196,6 @@ def message(user: str, msg_id: str, text: str) -> bytes:
 async def storm(port: int, users: int) -> dict:
     """Each message of each conversation sent 4 times at once, as WeChat's retries could."""
     steps = ["留言", "我家小区门口的路灯坏了三个月一直没人来修", "1", "1", "跳过", "跳过", "1"]
-    url = f"http://127.0.0.1:{port}/wechat/demo?{QUERY}"
     mismatched, codes = 0, set()
     run = random.randrange(10**6, 10**7)
     async with httpx.AsyncClient(timeout=30) as client:
@@ -192,6 +205,8 @@ async def storm(port: int, users: int) -> dict:
             for i, text in enumerate(steps):
                 # Ids unique to this run: Redis outlives the scratch database between runs.
                 body = message(f"storm{run}-{n}", f"{run}{n:05d}{i:02d}", text)
+                # The four deliveries share a query, as a retry of WeChat's may.
+                url = f"http://127.0.0.1:{port}/wechat/demo?{query()}"
                 answers = await asyncio.gather(*(client.post(url, content=body) for _ in range(4)))
                 contents = {
                     parse_xml(r.content)["Content"] for r in answers if r.status_code == 200
@@ -228,13 +243,16 @@ async def count_rows(database_url: str) -> tuple[int, int]:
         await close_db()
 
 
-def wrk_script(work: Path, name: str, texts: list[str]) -> Path:
-    """A wrk script posting the given texts, with MsgIds and users no other script uses."""
+def wrk_script(work: Path, name: str, texts: list[str], seconds: int) -> Path:
+    """A wrk script posting the given texts, with MsgIds, users and nonces no other script
+    uses. Written just before its run: the queries' timestamps are good for 5 minutes."""
     lua_texts = ",".join(json.dumps(t, ensure_ascii=False).replace("]]", "] ]") for t in texts)
     base = random.randrange(10**4, 10**5) * 10
+    per = seconds * WRK_RATE_PER_THREAD
+    queries = " ".join(query() for _ in range(per * WRK_THREADS))
     script = work / f"{name}.lua"
     script.write_text(
-        WRK_LUA % {"name": name, "texts": lua_texts, "query": QUERY, "base": base},
+        WRK_LUA % {"name": name, "texts": lua_texts, "queries": queries, "per": per, "base": base},
         encoding="utf-8",
     )
     return script
@@ -335,24 +353,37 @@ def main() -> int:
         # The index builds in the background at start; wait until an answer comes.
         for _ in range(600):
             r = httpx.post(
-                f"http://127.0.0.1:{port}/wechat/demo?{QUERY}",
+                f"http://127.0.0.1:{port}/wechat/demo?{query()}",
                 content=message("warm", "1", "怎么办理居住证"),
                 timeout=10,
             )
             if r.status_code == 200 and "请稍候" not in r.text:
                 break
             time.sleep(0.2)
-        warm = wrk(port, wrk_script(work, "warmup", sample), args.connections, args.warmup)
+        warm = wrk(
+            port, wrk_script(work, "warmup", sample, args.warmup), args.connections, args.warmup
+        )
         rounds = []
         for i in range(args.rounds):
             product = wrk(
-                port, wrk_script(work, f"round{i}", sample), args.connections, args.seconds
+                port,
+                wrk_script(work, f"round{i}", sample, args.seconds),
+                args.connections,
+                args.seconds,
             )
             baseline = wrk(
-                bare_port, wrk_script(work, f"bare{i}", sample), args.connections, args.seconds
+                bare_port,
+                wrk_script(work, f"bare{i}", sample, args.seconds),
+                args.connections,
+                args.seconds,
             )
             rounds.append((product, baseline))
-        cold = wrk(port, wrk_script(work, "cold", fresh), args.connections, args.cold_seconds)
+        cold = wrk(
+            port,
+            wrk_script(work, "cold", fresh, args.cold_seconds),
+            args.connections,
+            args.cold_seconds,
+        )
         storm_figures = asyncio.run(storm(port, args.storm_users))
         time.sleep(6)  # one more flush of the question log
     finally:

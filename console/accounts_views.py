@@ -60,7 +60,7 @@ async def account(account_id: int):
         account=acc,
         filings=filings,
         activity=activity[0] if activity else None,
-        warnings=await service.account_warnings(acc),
+        warnings=await service.account_warnings(acc) + service.credential_warnings(deps(), acc),
         posts=recent,
         posts_total=posts_total,
         can_add_posts=own_unit and a.has("editor"),

@@ -272,8 +272,11 @@ async def audit_csv():
 async def me():
     a = actor()
     staff = await service.get_staff(a, a.staff_id)
-    tokens = await auth.list_api_tokens(a)
-    return await render_template("me.html", staff=staff, tokens=tokens)
+    d = deps()
+    tokens = [auth.token_view(d, t) for t in await auth.list_api_tokens(a)]
+    return await render_template(
+        "me.html", staff=staff, tokens=tokens, token_days=d.settings.api_token_days
+    )
 
 
 @bp.post("/me/password")
@@ -282,7 +285,11 @@ async def change_password():
     form = await request.form
     try:
         await auth.change_password(
-            deps(), actor(), form.get("old_password", ""), form.get("new_password", "")
+            deps(),
+            actor(),
+            form.get("old_password", ""),
+            form.get("new_password", ""),
+            keep_session_id=g.session.id,
         )
     except DomainError as err:
         await record_domain_failure(err)
@@ -319,12 +326,18 @@ async def confirm_totp():
 async def create_token():
     form = await request.form
     try:
-        tok, secret = await auth.create_api_token(deps(), actor(), form.get("name", ""))
+        tok, secret = await auth.create_api_token(
+            deps(), actor(), form.get("name", ""), form.get("days", "")
+        )
     except DomainError as err:
         await record_domain_failure(err)
         await flash(err.message, "error")
         return redirect(url_for("console.me"))
-    await flash(f"API令牌「{tok.name}」已创建，请立即复制保存（只显示这一次）：{secret}", "token")
+    until = local_time(tok.expires_at)
+    await flash(
+        f"API令牌「{tok.name}」已创建，有效至 {until}，请立即复制保存（只显示这一次）：{secret}",
+        "token",
+    )
     return redirect(url_for("console.me"))
 
 

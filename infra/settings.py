@@ -29,10 +29,14 @@ class Settings(BaseSettings):
 
     # Staff security
     login_max_failures: int = 5
+    login_lock_minutes: int = 15  # how long a lock after too many failures lasts; 0: until unlocked
+    login_ip_per_minute: int = 30  # password tries per client address and minute, then 429
+    login_user_per_minute: int = 10  # password tries per username and minute, then 429
     second_factor_ttl_seconds: int = 300
     sms_code_resend_seconds: int = 60
     audit_retention_days: int = Field(default=365, ge=365)
     totp_issuer: str = "民声"
+    api_token_days: int = Field(default=90, ge=1)  # a new API token's lifetime (at most 365 days)
 
     # Notifications
     sms_gateway_url: str = ""  # empty: the log sender
@@ -72,6 +76,9 @@ class Settings(BaseSettings):
     wechat_api_base: str = "https://api.weixin.qq.com"
     telegram_api_base: str = "https://api.telegram.org"
     webhook_max_bytes: int = 65536  # larger platform posts answer 413
+    # WeChat callbacks whose signed timestamp is further off than this are refused, and their
+    # (timestamp, nonce) pairs are remembered that long so that a replay is refused.
+    wechat_timestamp_skew_seconds: int = 300
     # WeChat waits 5 s for a passive reply; past this the bot answers with an interim message
     # and sends the rest through the customer-service API.
     passive_reply_seconds: float = 4.0

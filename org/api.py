@@ -74,11 +74,13 @@ async def me():
 @bp.post("/me/password")
 async def change_password():
     data = await json_body()
+    sess = g.get("session")
     await auth.change_password(
         deps(),
         staff_actor(),
         str(data.get("old_password") or ""),
         str(data.get("new_password") or ""),
+        keep_session_id=sess.id if sess is not None else None,
     )
     return jsonify({"ok": True})
 
@@ -98,25 +100,16 @@ async def confirm_totp():
 @bp.get("/me/tokens")
 async def list_tokens():
     toks = await auth.list_api_tokens(staff_actor())
-    return jsonify(
-        [
-            {
-                "id": t.id,
-                "name": t.name,
-                "prefix": t.prefix,
-                "created_at": t.created_at.isoformat(),
-                "revoked": t.revoked_at is not None,
-            }
-            for t in toks
-        ]
-    )
+    return jsonify([auth.token_view(deps(), t) for t in toks])
 
 
 @bp.post("/me/tokens")
 async def create_token():
     data = await json_body()
-    tok, secret = await auth.create_api_token(deps(), staff_actor(), str(data.get("name") or ""))
-    return jsonify({"id": tok.id, "name": tok.name, "token": secret}), 201
+    tok, secret = await auth.create_api_token(
+        deps(), staff_actor(), str(data.get("name") or ""), data.get("days")
+    )
+    return jsonify({**auth.token_view(deps(), tok), "token": secret}), 201
 
 
 @bp.delete("/me/tokens/<int:token_id>")

@@ -64,6 +64,8 @@ class Staff(Model):
 
     @property
     def locked(self) -> bool:
+        """A lock was set and not lifted by an admin (org.auth.is_locked also asks whether its
+        time has run out)."""
         return self.locked_at is not None
 
 
@@ -94,6 +96,8 @@ class ApiToken(Model):
     created_at = fields.DatetimeField()
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # Null for tokens made before tokens expired: they last the default lifetime from creation.
+    expires_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "org_api_token"

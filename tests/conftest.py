@@ -166,9 +166,14 @@ def sender():
     return RecordingSender()
 
 
+# Tests log the demo staff in many times a minute from one test client: login throttling is
+# tested with its real limits in tests/org/test_login_security.py.
+UNTHROTTLED = {"login_ip_per_minute": 100_000, "login_user_per_minute": 100_000}
+
+
 @pytest.fixture
 def settings(db):
-    return Settings(database_url=db, cookie_secure=False, secret_key="test-secret")
+    return Settings(database_url=db, cookie_secure=False, secret_key="test-secret", **UNTHROTTLED)
 
 
 @pytest.fixture

@@ -44,8 +44,9 @@ async def test_set_wechat_then_the_endpoint_uses_it(bot_deps, bot_app, capsys):
     assert creds["token"] == "tok-2" and creds["mode"] == "compatible"
     assert await AuditRecord.filter(action="account.set_credentials").exists()
     from adapters.wechat_protocol import sign
+    from tests.adapters.test_wechat_endpoint import TS
 
-    q = f"timestamp=1&nonce=2&signature={sign('tok-2', '1', '2')}&echostr=ok"
+    q = f"timestamp={TS}&nonce=2&signature={sign('tok-2', TS, '2')}&echostr=ok"
     assert (await bot_app.test_client().get(f"/wechat/demo?{q}")).status_code == 200
 
 

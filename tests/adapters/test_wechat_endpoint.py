@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 
 from accounts.models import Account
 from accounts.service import set_credentials
 from adapters.wechat_protocol import WechatConfig, parse_xml, sign
 from bot.engine import Engine
-from bot.state import last_seen_key
+from bot.state import last_seen_key, state_key
 from knowledge.attention import flush_asks
 from knowledge.models import Ask
 from letters.models import Letter
 from org.access import Actor
 from org.models import AuditRecord
 from tests.adapters.test_wechat_protocol import BILLION_LAUGHS, PAYLOADS, payload
+from tests.conftest import START
 
 TOKEN = "minsheng-demo"  # the demo account's token (accounts/demo.py)
-TS, NONCE = "1700000000", "4242"
+TS = str(int(START.timestamp()))  # WeChat signs its own current time; the tests' clock is START
+_nonces = itertools.count(4242)
 
 
-def query(token: str = TOKEN, **extra: str) -> str:
-    args = {"timestamp": TS, "nonce": NONCE, "signature": sign(token, TS, NONCE), **extra}
+def query(token: str = TOKEN, ts: str = TS, nonce: str | None = None, **extra: str) -> str:
+    """A callback's query as WeChat signs it: each delivery with a nonce of its own."""
+    nonce = nonce or str(next(_nonces))
+    args = {"timestamp": ts, "nonce": nonce, "signature": sign(token, ts, nonce), **extra}
     return "&".join(f"{k}={v}" for k, v in args.items())
 
 
@@ -143,11 +148,12 @@ async def test_safe_mode_round_trip(bot_app, bot_deps):
         {"app_id": "wxdemo", "app_secret": "s", "token": TOKEN, "aes_key": aes_key, "mode": "safe"},
     )
     config = WechatConfig(token=TOKEN, aes_key=aes_key, app_id="wxdemo", mode="safe")
+    nonce = "3001"
     sealed = config.crypto().encrypt_message(
-        text_message("外地人在清源怎么申领居住证", "3001").decode(), NONCE, TS
+        text_message("外地人在清源怎么申领居住证", "3001").decode(), nonce, TS
     )
     fields = parse_xml(sealed)
-    q = query(encrypt_type="aes", msg_signature=fields["MsgSignature"])
+    q = query(nonce=nonce, encrypt_type="aes", msg_signature=fields["MsgSignature"])
     resp = await post(bot_app.test_client(), sealed.encode(), q=q)
     assert resp.status_code == 200
     reply = parse_xml(await resp.get_data())
@@ -275,3 +281,45 @@ async def test_a_changed_token_takes_effect_without_holding_up_messages(
     assert (await post(client, text_message("你好", "6004"))).status_code == 403
     resp = await post(client, text_message("你好", "6005"), q=query("new-token"))
     assert resp.status_code == 200
+
+
+async def test_timestamps_outside_five_minutes_are_refused(bot_app, bot_deps):
+    """The signature covers the timestamp: a captured callback stops working after the window,
+    and one dated far in the future never works."""
+    client = bot_app.test_client()
+    before = await Ask.all().count()
+    for ts in ("978307200", "4102444800", str(int(TS) - 301), str(int(TS) + 301), "soon"):
+        resp = await post(client, text_message("你好", f"7{ts}"), q=query(ts=ts))
+        assert resp.status_code == 403, ts
+        resp = await client.get(f"/wechat/demo?{query(ts=ts, echostr='x')}")
+        assert resp.status_code == 403, ts
+    for ts in (str(int(TS) - 290), str(int(TS) + 290)):
+        resp = await post(client, text_message("你好", f"8{ts}"), q=query(ts=ts))
+        assert resp.status_code == 200, ts
+    await flush_asks(bot_deps)
+    assert await Ask.all().count() == before + 2
+
+
+async def test_a_replayed_timestamp_and_nonce_are_refused(bot_app, bot_deps, clock):
+    """A captured plain-mode URL cannot carry another message (another openid), and the same
+    request replayed later than WeChat's own retries is refused; WeChat's retry is answered."""
+    client = bot_app.test_client()
+    q = query(nonce="replay-1")
+    first = await reply_text(
+        await post(client, text_message("外地人在清源怎么申领居住证", "9001"), q=q)
+    )
+    injected = text_message("留言", "9002", user="openid-victim")
+    resp = await post(client, injected, q=q)
+    assert resp.status_code == 403
+    assert not await bot_deps.redis.exists(state_key("wechat", "demo", "openid-victim"))
+    # WeChat's retry of the same delivery (same query and body) gets the first answer.
+    again = await reply_text(
+        await post(client, text_message("外地人在清源怎么申领居住证", "9001"), q=q)
+    )
+    assert again == first
+    clock.advance(seconds=60)  # past any retry, still inside the timestamp window
+    resp = await post(client, text_message("外地人在清源怎么申领居住证", "9001"), q=q)
+    assert resp.status_code == 403
+    # The same pair is remembered in Redis, with an expiry, not forever.
+    ttl = await bot_deps.redis.ttl(f"wechat:nonce:demo:{TS}:replay-1")
+    assert 0 < ttl <= bot_deps.settings.wechat_timestamp_skew_seconds + 1

@@ -47,3 +47,20 @@ async def test_editor_of_another_unit_cannot_set_them(app, sender, city, deps):
     _, page = await post_form(editor, f"/console/accounts/{other.id}/credentials", form)
     assert "账号不存在" in page
     assert (await read_credentials(deps, await Account.get(code="dqzhen"))).get("token") != "z"
+
+
+async def test_a_production_account_in_plain_mode_is_warned_about(app, sender, city, deps):
+    """Plain mode signs no message: the account page says so in production, not in development."""
+    account = await Account.get(code="demo")  # the demo account answers in plain mode
+    editor = await login_as(app, sender, "editor")
+    page = text(await (await editor.get(f"/console/accounts/{account.id}")).get_data())
+    assert "明文模式" in page and "仅限开发测试" in page  # the mode list says so
+    assert "消息内容不受签名保护" not in page
+    deps.settings.env = "production"
+    page = text(await (await editor.get(f"/console/accounts/{account.id}")).get_data())
+    assert "消息内容不受签名保护" in page
+    key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    form = {"app_id": "wx9", "app_secret": "s", "token": "t", "aes_key": key, "mode": "safe"}
+    await post_form(editor, f"/console/accounts/{account.id}/credentials", form)
+    page = text(await (await editor.get(f"/console/accounts/{account.id}")).get_data())
+    assert "消息内容不受签名保护" not in page
