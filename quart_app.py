@@ -12,17 +12,23 @@ import traceback
 from quart import Quart, Response, g, jsonify, render_template, request
 from quart.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from infra.db import close_db, migrate_db, open_db, ping_db
 from infra.deps import Deps, build_deps
-from infra.errors import DomainError, new_incident_id
+from infra.errors import MAX_ID, DomainError, new_incident_id
 from infra.jobs import Job, run_forever
 from infra.redis import ping_redis
 from infra.settings import Settings
 from org import auth
 from org.access import Actor
 from org.audit import audit_written, record_audit
-from org.web import STATE_CHANGING, record_domain_failure, record_request_failure
+from org.web import (
+    STATE_CHANGING,
+    record_domain_failure,
+    record_request_failure,
+    refuse_refusing_sources,
+)
 
 log = logging.getLogger("minsheng")
 
@@ -42,6 +48,7 @@ def create_app(
         static_url_path="/static",
     )
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    app.url_map.converters["int"] = BoundedInt
     app.secret_key = settings.secret_key
     app.session_interface = ConsoleCookieSession()
     # Quart's own cookie (flash messages) is sent like ms_session.
@@ -101,6 +108,7 @@ def create_app(
             await close_db()
 
     app.before_request(_guard_console_address)
+    app.before_request(_refuse_flooding_sources)
     app.before_request(_identify)
     app.after_request(_audit_unrecorded)
     app.after_request(_security_headers)
@@ -121,6 +129,14 @@ def create_app(
         return jsonify(body), 200 if db_ok and redis_ok else 503
 
     return app
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` ids past PostgreSQL's integer answer 404 instead of a database error."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 class ConsoleCookieSession(SecureCookieSessionInterface):
@@ -168,6 +184,12 @@ async def _guard_console_address() -> None:
         from quart import abort
 
         abort(404)
+
+
+async def _refuse_flooding_sources() -> None:
+    # Platforms call from a few shared addresses and citizens' chat has its own limit.
+    if request.endpoint not in CITIZEN_TRAFFIC:
+        await refuse_refusing_sources()
 
 
 async def _identify() -> None:
@@ -328,6 +350,10 @@ def jobs() -> list[Job]:
     from knowledge.tuning import fit_matcher_job
     from letters.supervision import record_missed_checks, send_letter_reminders
     from org.audit import purge_audit
+    from org.security_log import flush_security_log
+
+    async def flush_refusals(d: Deps) -> int:
+        return await flush_security_log(d.redis, d.clock)
 
     async def purge(d: Deps) -> int:
         return await purge_audit(clock=d.clock, retention_days=d.settings.audit_retention_days)
@@ -347,6 +373,8 @@ def jobs() -> list[Job]:
         Job("deliver_replies", 30, deliver_replies),
         # The bot queues its question log in Redis; replaying a batch writes nothing twice.
         Job("flush_asks", 5, flush_asks),
+        # Anonymous refusals are counted in Redis per minute; closed minutes go to the database.
+        Job("flush_security_log", 60, flush_refusals),
         # A candidate matcher model for staff to adopt on the console; never adopted here.
         Job("fit_matcher", 24 * 3600, fit_matcher_job),
     ]

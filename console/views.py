@@ -15,6 +15,7 @@ from org.access import ROLES
 from org.api import audit_filters
 from org.audit import OUTCOMES, export_audit_csv, search_audit
 from org.models import UNIT_KINDS
+from org.security_log import search_security_log
 from org.web import actor, client_ip, deps, record_domain_failure
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -261,6 +262,24 @@ async def audit_csv():
         body,
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": "attachment; filename=audit.csv"},
+    )
+
+
+@bp.get("/security-log")
+@login_required
+async def security_log():
+    """Refusals of anonymous traffic, counted per minute, source and kind (org/security_log.py)."""
+    filters = {**audit_filters(), "source": request.args.get("source", "").strip()}
+    filters["kind"] = request.args.get("kind", "").strip()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    total, rows = await search_security_log(actor(), filters, limit=50, offset=(page - 1) * 50)
+    return await render_template(
+        "security_log.html",
+        rows=rows,
+        total=total,
+        page=page,
+        args=request.args,
+        pages=(total + 49) // 50,
     )
 
 

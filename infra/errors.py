@@ -57,12 +57,19 @@ class Conflict(DomainError):
         super().__init__(code, message, **details)
 
 
+# Ids past PostgreSQL's integer are never ours (two billion rows), in a URL or a body.
+MAX_ID = 2**31 - 1
+
+
 def as_id(value: object, what: str) -> int:
     """An id from a request; anything that is not one is "not found", like an unknown id."""
     try:
-        return int(value)  # type: ignore[call-overload]
+        number = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise NotFound(what) from None
+    if not 0 < number <= MAX_ID:
+        raise NotFound(what)  # PostgreSQL would refuse it as out of range: a 500, not a 404
+    return number
 
 
 def new_incident_id() -> str:

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     letter_reply_templates: dict[str, str] = Field(default_factory=dict)  # kind -> text
     public_status_rate_limit: int = 30  # status look-ups per client address and window
     public_status_rate_window_seconds: int = 600
+    # Anonymous state-changing requests refused (bad body, bad CSRF, unknown user …) per client
+    # address and window before that address is answered 429 up front (org/security_log.py).
+    refusal_limit: int = 120  # 0: never
+    refusal_window_seconds: int = 60
 
     # The citizens' bot (issue 6)
     wechat_api_base: str = "https://api.weixin.qq.com"

@@ -9,6 +9,7 @@ from quart import Blueprint, Response, g, jsonify, request
 from infra.errors import DomainError
 from org import auth, service
 from org.audit import export_audit_csv, search_audit
+from org.security_log import event_view, search_security_log
 from org.web import actor, client_ip, deps, json_body, page_args, staff_actor
 
 bp = Blueprint("org_api", __name__, url_prefix="/api")
@@ -244,6 +245,16 @@ async def audit_csv():
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": "attachment; filename=audit.csv"},
     )
+
+
+@bp.get("/security-log")
+async def security_log():
+    """Refusals of anonymous traffic, per minute, source and kind (supervisors)."""
+    limit, offset = page_args()
+    filters = {**audit_filters(), "source": request.args.get("source", "").strip()}
+    filters["kind"] = request.args.get("kind", "").strip()
+    total, rows = await search_security_log(staff_actor(), filters, limit=limit, offset=offset)
+    return jsonify({"total": total, "items": [event_view(e) for e in rows]})
 
 
 __all__ = ["actor", "bp"]

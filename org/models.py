@@ -137,3 +137,20 @@ class AuditRecord(Model):
 
     async def delete(self, *args: Any, **kwargs: Any) -> None:
         raise AppendOnlyError("audit records are removed only by purge_audit")
+
+
+class SecurityEvent(Model):
+    """Refusals of anonymous traffic, counted per minute, source and kind (org/security_log.py).
+
+    Not the audit log: anyone can cause these, so they are aggregated and purged, never one
+    permanent row per request."""
+
+    id = fields.BigIntField(primary_key=True)
+    minute = fields.DatetimeField(db_index=True)  # UTC, start of the minute
+    source = fields.CharField(max_length=64)  # client address, or "*" past the per-minute cap
+    kind = fields.CharField(max_length=96)  # endpoint (or platform) and refusal code
+    count = fields.IntField(default=0)
+
+    class Meta:
+        table = "org_security_event"
+        unique_together = (("minute", "source", "kind"),)

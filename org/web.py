@@ -6,6 +6,7 @@ quart_app resolves the actor (session cookie or API token) before each request a
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 from typing import Any
 
@@ -36,10 +37,45 @@ def client_ip() -> str:
     return (request.remote_addr or "")[:64]
 
 
+# No endpoint takes documents nested deeper than this; deeper ones are junk or an attack on
+# code that walks them recursively.
+JSON_MAX_DEPTH = 32
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity are Python's, not JSON's
+
+
 async def json_body() -> dict[str, Any]:
-    data = await request.get_json(force=True, silent=True)
+    """The request's JSON object; anything else is a 400 with a message people can read.
+
+    Parsed by hand rather than ``request.get_json``: Quart decodes the body outside its own error
+    handling, so a body that is not UTF-8 (or nested past the interpreter's recursion limit)
+    would be a 500.
+    """
+    raw = await request.get_data(cache=True)
+    try:
+        data = json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise DomainError("bad_json", "请求体须为UTF-8编码的JSON对象") from exc
+    except (ValueError, RecursionError) as exc:
+        raise DomainError("bad_json", "请求体不是有效的JSON，请检查格式") from exc
     if not isinstance(data, dict):
         raise DomainError("bad_json", "请求体须为JSON对象")
+    if _depth_exceeds(data, JSON_MAX_DEPTH):
+        raise DomainError("bad_json", f"请求体嵌套过深（最多 {JSON_MAX_DEPTH} 层）")
     return data
 
 
@@ -64,13 +100,20 @@ def page_args() -> tuple[int, int]:
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-async def record_request_failure(outcome: str, summary: str) -> None:
-    """Audit a state-changing request that failed (the service's own record was rolled back)."""
+async def record_request_failure(outcome: str, summary: str, code: str = "") -> None:
+    """Audit a state-changing request that failed (the service's own record was rolled back).
+
+    Anonymous refusals go to the aggregated security log instead: anyone can cause them. An
+    internal error is no refusal: it stays audited with its incident id (a bug to find)."""
     import logging
 
     from org.audit import record_audit
 
     if request.method not in STATE_CHANGING or request.url_rule is None:
+        return
+    if actor().staff_id is None and outcome != "error":
+        code = code or summary.split(":")[0]
+        await note_anonymous_refusal(f"{request.endpoint}:{code.replace(' ', '_').lower()}")
         return
     try:
         await record_audit(
@@ -89,5 +132,35 @@ async def record_request_failure(outcome: str, summary: str) -> None:
 async def record_domain_failure(err: DomainError) -> None:
     if not getattr(err, "audited", False):
         outcome = "denied" if err.status in (401, 403) else "rejected"
-        await record_request_failure(outcome, f"{err.code}: {err.message}")
+        await record_request_failure(outcome, f"{err.code}: {err.message}", err.code)
         err.audited = True  # type: ignore[attr-defined]
+
+
+async def note_anonymous_refusal(kind: str) -> None:
+    """Count a refusal of an anonymous request in the security log (org/security_log.py)."""
+    from org.security_log import note_refusal
+
+    d = deps()
+    await note_refusal(
+        d.redis,
+        d.clock,
+        source=client_ip(),
+        kind=kind,
+        window_seconds=d.settings.refusal_window_seconds,
+    )
+
+
+async def refuse_refusing_sources() -> None:
+    """Before any work: an anonymous source past its refusal limit is answered 429 at once.
+
+    Only requests that carry no credentials: a staff member behind the same address as a
+    flood still logs in and works (their session is looked up, and refused only if invalid)."""
+    from org.security_log import is_blocked
+
+    if request.method not in STATE_CHANGING:
+        return
+    if request.headers.get("Authorization") or request.cookies.get("ms_session"):
+        return
+    d = deps()
+    if await is_blocked(d.redis, client_ip(), d.settings.refusal_limit):
+        raise DomainError("too_many_refusals", "无效请求过多，请稍后再试", status=429)

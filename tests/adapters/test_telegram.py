@@ -12,7 +12,7 @@ from adapters.telegram import dispatcher, poll
 from knowledge.attention import flush_asks
 from knowledge.models import Ask
 from letters.models import Letter, LetterEvent
-from org.models import AuditRecord
+from org.security_log import open_counts
 from tests.adapters.conftest import TG_SECRET, TG_TOKEN
 from tests.adapters.test_wechat_protocol import PAYLOADS
 from tests.bot.test_engine import sent_reply
@@ -44,7 +44,8 @@ async def post(client, body, secret: str = TG_SECRET):
 async def test_secret_token_is_checked(bot_app, telegram_account, fake_telegram):
     resp = await post(bot_app.test_client(), update("你好", 1), secret="wrong")
     assert resp.status_code == 403
-    assert await AuditRecord.filter(action="telegram.refused", outcome="denied").exists()
+    refused = await open_counts(bot_app.extensions["minsheng"].redis)
+    assert any(kind == "telegram.refused:403 bad secret token" for _, kind in refused)
     assert fake_telegram.texts() == []
 
 
