@@ -14,6 +14,7 @@ from quart.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from infra.calendar_days import seed_calendar
 from infra.db import close_db, migrate_db, open_db, ping_db
 from infra.deps import Deps, build_deps
 from infra.errors import MAX_ID, DomainError, new_incident_id
@@ -67,6 +68,7 @@ def create_app(
     from adapters.web import bp as webchat_bp
     from adapters.wechat import bp as wechat_bp
     from console.accounts_views import bp as console_accounts_bp
+    from console.calendar_views import bp as console_calendar_bp
     from console.knowledge_views import bp as console_knowledge_bp
     from console.letters_views import bp as console_letters_bp
     from console.matcher_views import bp as console_matcher_bp
@@ -85,6 +87,7 @@ def create_app(
     app.register_blueprint(console_accounts_bp)
     app.register_blueprint(console_knowledge_bp)
     app.register_blueprint(console_matcher_bp)
+    app.register_blueprint(console_calendar_bp)
     app.register_blueprint(console_letters_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(letters_public_bp)
@@ -97,6 +100,7 @@ def create_app(
         @app.before_serving
         async def _open() -> None:
             await open_db(settings)
+            await seed_calendar(deps.clock)
             # Build the knowledge index now, beside serving, so that the first citizen's
             # question does not wait for it (WeChat allows 5 seconds).
             from knowledge.live import knowledge_index
@@ -450,6 +454,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "migrate":
         asyncio.run(migrate_db(settings.database_url))
+
+        async def seed(d: Deps) -> int:
+            return await seed_calendar(d.clock)
+
+        if n := asyncio.run(_with_db(settings, seed)):
+            print(f"节假日安排：从 chinese_calendar 导入 {n} 天")
         print("数据库迁移完成")
         return 0
 

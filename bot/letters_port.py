@@ -81,6 +81,7 @@ async def submit_letter(
         },
     )
     letter = submitted.letter
+    await deps.calendar.refresh(deps.redis)
     due = compute_due(deps.settings, deps.calendar, letter.kind, deps.clock.today())
     return format_code(letter.code), f"{due.year}年{due.month}月{due.day}日"
 

@@ -136,6 +136,7 @@ async def decide_extension(
             raise Conflict("already_decided", "该延期申请已被审批")
         if approve:
             require_status(letter, *OPEN_STATUSES)
+            await deps.calendar.refresh(deps.redis)
             new_due = extend_due(deps.calendar, letter.kind, letter.due_on, ext.days)
             moved = await Letter.filter(id=letter.id, due_on=letter.due_on).update(
                 due_on=new_due, extended_days=ext.days, updated_at=now

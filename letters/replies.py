@@ -253,6 +253,7 @@ async def rate_letter(deps: Deps, actor: Actor, code: Any, data: dict[str, Any])
                 data={"satisfied": satisfied},
             )
             if reopen:
+                await deps.calendar.refresh(deps.redis)
                 due = compute_due(deps.settings, deps.calendar, letter.kind, deps.clock.today())
                 moved = await Letter.filter(id=letter.id, status="replied", reopened=0).update(
                     status="handling",

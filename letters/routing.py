@@ -73,6 +73,7 @@ async def accept_letter(deps: Deps, actor: Actor, letter_id: Any, data: dict[str
     if letter.kind != "mayor" and data.get("unit_id") not in (None, ""):
         target = await unit_field(data, "unit_id", label="办理单位")
     now = deps.clock.now()
+    await deps.calendar.refresh(deps.redis)
     due = compute_due(deps.settings, deps.calendar, letter.kind, deps.clock.today())
     status = "instructing" if letter.kind == "mayor" else "handling"
     async with in_transaction():

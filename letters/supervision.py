@@ -353,6 +353,7 @@ def last_working_day(deps: Deps, before: dt.date) -> dt.date:
 async def record_missed_checks(deps: Deps, day: dt.date | None = None) -> int:
     """Record the units that had pending letters on a working day (default: the last one before
     today) and whose staff did not open their pending list that day. Idempotent."""
+    await deps.calendar.refresh(deps.redis)
     day = day or last_working_day(deps, deps.clock.today())
     if not deps.calendar.is_working_day(day):
         return 0

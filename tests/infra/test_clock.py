@@ -1,4 +1,4 @@
-"""The clock and the official working-day calendar (chinese_calendar, weekday fallback)."""
+"""The clock and the official working-day calendar (rows, chinese_calendar, weekday fallback)."""
 
 import datetime as dt
 import logging
@@ -70,24 +70,41 @@ def test_working_days_between(cal):
         assert cal.working_days_between(start, cal.add_working_days(start, n)) == n
 
 
-def test_knows_year(cal):
+def test_knows_year_from_the_package_until_rows_are_loaded(cal):
     assert cal.knows_year(2025)
     assert cal.knows_year(2026)
-    assert not cal.knows_year(2027)
-    assert not cal.knows_year(2030)
+    assert not cal.knows_year(2090)
+    cal.load([(D(2090, 10, 1), "holiday")])
+    assert cal.knows_year(2090)
+
+
+def test_loaded_rows_decide_and_the_rest_of_their_year_counts_weekdays(cal):
+    cal.load(
+        [
+            (D(2090, 10, 2), "holiday"),  # a Monday
+            (D(2090, 10, 7), "workday"),  # a Saturday
+        ]
+    )
+    assert not cal.is_working_day(D(2090, 10, 2))
+    assert cal.is_working_day(D(2090, 10, 7))
+    assert cal.is_working_day(D(2090, 10, 3))
+    assert not cal.is_working_day(D(2090, 10, 8))  # Sunday
+    assert cal.add_working_days(D(2090, 9, 29), 1) == D(2090, 10, 3)
+    # A year without rows still answers from the package.
+    assert not cal.is_working_day(D(2025, 10, 1))
 
 
 def test_unknown_year_falls_back_to_weekdays_and_warns_once_per_year(cal, caplog):
     caplog.set_level(logging.WARNING, logger="infra.clock")
-    assert cal.is_working_day(D(2027, 10, 1))  # a Friday: would be National Day
-    assert not cal.is_working_day(D(2027, 10, 2))  # Saturday
-    assert cal.add_working_days(D(2027, 10, 1), 1) == D(2027, 10, 4)
-    assert cal.working_days_between(D(2027, 12, 31), D(2028, 1, 7)) == 5  # into 2028
-    assert cal.add_working_days(D(2028, 1, 7), 10) == D(2028, 1, 21)
+    assert cal.is_working_day(D(2093, 10, 2))  # a Friday: would be National Day
+    assert not cal.is_working_day(D(2093, 10, 3))  # Saturday
+    assert cal.add_working_days(D(2093, 10, 2), 1) == D(2093, 10, 5)
+    assert cal.working_days_between(D(2093, 12, 31), D(2094, 1, 7)) == 5  # into 2094
+    assert cal.add_working_days(D(2094, 1, 7), 10) == D(2094, 1, 21)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2
-    assert "2027" in warnings[0].getMessage()
-    assert "2028" in warnings[1].getMessage()
+    assert "2093" in warnings[0].getMessage()
+    assert "2094" in warnings[1].getMessage()
 
 
 def test_add_calendar_days_ignores_holidays():

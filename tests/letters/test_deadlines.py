@@ -40,14 +40,24 @@ def test_working_days_skip_the_holiday_and_count_the_make_up_day():
     assert due == dt.date(2026, 10, 22)
 
 
-def test_years_the_calendar_does_not_know_fall_back_to_weekdays(caplog):
+def test_entered_holidays_count_beyond_the_package(caplog):
+    cal = WorkCalendar()
+    cal.load([(dt.date(2027, 1, 1), "holiday")])  # 元旦 2027, as an admin enters it
+    with caplog.at_level(logging.WARNING):
+        # Thu 2026-12-31 + 2 working days: Fri 01-01 is a holiday, so Mon 01-04 and Tue 01-05.
+        due = compute_due(S, cal, "site_error", dt.date(2026, 12, 31))
+    assert cal.knows_year(2027)
+    assert due == dt.date(2027, 1, 5)
+    assert "2027" not in caplog.text
+
+
+def test_years_nobody_entered_fall_back_to_weekdays(caplog):
     cal = WorkCalendar()
     with caplog.at_level(logging.WARNING):
-        # Thu 2026-12-31 + 2 working days: Fri 2027-01-01 and Mon 01-04 (weekdays only in 2027).
-        due = compute_due(S, cal, "site_error", dt.date(2026, 12, 31))
-    assert not cal.knows_year(2027)
-    assert due == dt.date(2027, 1, 4)
-    assert "2027" in caplog.text
+        # Fri 2094-12-31 + 2 working days: Mon 2095-01-03 and Tue 01-04 (weekdays only).
+        due = compute_due(S, cal, "site_error", dt.date(2094, 12, 31))
+    assert due == dt.date(2095, 1, 4)
+    assert "2095" in caplog.text
 
 
 def test_deadline_figures_are_settings():
