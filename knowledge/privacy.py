@@ -2,14 +2,17 @@
 
 What the bot logs and what becomes a knowledge-base entry must not identify the person who asked:
 mobile and landline numbers, ID card numbers, e-mail addresses, bank cards and other long digit
-runs, QQ / WeChat ids, car plates, house numbers, and names that follow "我叫" / "我是" and the
-like all become "***". Masking errs on the side of hiding a little too much: a question is still
-understood without the number of the flat it was asked from.
+runs (also with dots and in spoken Chinese digits, "幺三九…"), QQ / WeChat ids, car plates, house
+numbers, names that follow "我叫" / "我是" and the like, and a bare name opening the message
+("王小明的…") all become "***". Masking errs on the side of hiding a little too much: a question is
+still understood without the number of the flat it was asked from.
 """
 
 from __future__ import annotations
 
 import re
+
+from knowledge.normalize import ensure_jieba
 
 MASK = "***"
 
@@ -27,8 +30,19 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # 18-digit (last may be X) and old 15-digit ID card numbers; before the digit-run rule, which
 # would leave a trailing X behind.
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(?:\(?0\d{2,3}\)?[\s-]?)?[2-9]\d{6,7}(?!\d)")
+# Citizens separate the groups of a number with spaces, hyphens, dots or middle dots
+# ("139.1234.9878", "0591-8765-4321").
+_SEP = r"[\s.\-·－—]"
+_MOBILE = re.compile(rf"(?<!\d)(?:\+?86{_SEP}?)?1[3-9]\d(?:{_SEP}?\d{{4}}){{2}}(?!\d)")
+_LANDLINE = re.compile(rf"(?<!\d)(?:\(?0\d{{2,3}}\)?{_SEP}?)?[2-9]\d{{6,7}}(?!\d)")
+# "0591-8765-4321": grouped local numbers only after an area code ("500-1000" is a range).
+_LANDLINE_GROUPED = re.compile(rf"(?<!\d)\(?0\d{{2,3}}\)?{_SEP}?[2-9]\d{{2,3}}{_SEP}\d{{4}}(?!\d)")
+# Card numbers written in groups of four: "6222 0212 3456 7890".
+_CARD = re.compile(r"(?<!\d)\d{4}(?:[\s-]\d{4}){2,}\d{0,3}(?!\d)")
+# Numbers spoken in Chinese digits ("幺三九一二三四九八八零"), possibly mixed with Arabic ones:
+# seven digits or more in a row hold a phone, ID or card number, never an ordinary word.
+_CN_DIGITS = "〇零一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖"
+_SPOKEN = re.compile(rf"(?:[{_CN_DIGITS}0-9][ -]?){{6,}}[{_CN_DIGITS}0-9X]")
 _IM_ID = re.compile(
     r"(?i)(QQ|微信号?|wechat|vx|v信)\s*(?:号码?|号)?\s*[:：是为]?\s*[A-Za-z0-9][-_A-Za-z0-9]{4,19}"
 )
@@ -83,8 +97,40 @@ _INTRO = re.compile(
 )
 
 
+# A bare name opening the message ("王小明的社保卡…", "张伟，想问…"): a surname and one or two
+# characters before 的 or a pause, confirmed by jieba tagging it a person's name (nr), so that
+# "时间的…", "项目，…" or a place ("张家界的…", "高新区的…") stay as written.
+_BARE_NAME = re.compile(
+    rf"^(\s*)((?:{'|'.join(sorted(_COMPOUND_SURNAMES))}|[{_SURNAMES}])[{_HAN}]{{1,2}})"
+    r"(?=的|[，,：:、\s])"
+)
+_PLACE_END = set("区县市镇乡村省路街巷山河湖江海界州城园院馆局委厅部处站所队")
+# An official addressed by title ("陈市长，", "蔡书记，") is not the writer.
+_TITLES = ("长", "书记", "主任", "老师", "医生", "同志", "先生", "女士", "师傅", "经理", "主席")
+
+
+def _bare_name(text: str) -> str:
+    match = _BARE_NAME.match(text)
+    if not match or match.group(2)[-1] in _PLACE_END or match.group(2).endswith(_TITLES):
+        return text
+    import jieba.posseg
+
+    ensure_jieba()
+    first = next(iter(jieba.posseg.cut(text[match.start(2) : match.end(0) + 6])))
+    named = first.word == match.group(2) and first.flag.startswith("nr")
+    if not named and first.word not in _COMPOUND_SURNAMES:
+        return text
+    return match.group(1) + MASK + text[match.end(0) :]
+
+
 def _fold(text: str) -> str:
     return text.translate(_HALF_WIDTH).replace("\u3000", " ")
+
+
+def _spoken(match: re.Match[str]) -> str:
+    run = match.group(0)
+    # Mostly Arabic runs are the other rules' (a list number "二" before a date is not a phone).
+    return MASK if sum(c in _CN_DIGITS for c in run) >= 4 else run
 
 
 def _name(match: re.Match[str]) -> str:
@@ -108,6 +154,16 @@ def mask_personal(text: str) -> str:
     out = _fold(text)
     out = _EMAIL.sub(MASK, out)
     out = _IM_ID.sub(lambda m: m.group(1) + MASK, out)
-    for pattern in (_ID_CARD, _MOBILE, _PLATE, _LANDLINE, _HOUSE, _DIGITS):
+    out = _SPOKEN.sub(_spoken, out)
+    for pattern in (
+        _ID_CARD,
+        _CARD,
+        _MOBILE,
+        _LANDLINE_GROUPED,
+        _PLATE,
+        _LANDLINE,
+        _HOUSE,
+        _DIGITS,
+    ):
         out = pattern.sub(MASK, out)
-    return _INTRO.sub(_name, out)
+    return _bare_name(_INTRO.sub(_name, out))
