@@ -34,6 +34,7 @@ from adapters.wechat_protocol import (
 from bot.engine import engine_for
 from bot.types import Reply
 from infra.deps import Deps
+from infra.outage import OutageLog, outage_of
 from org.web import deps
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,23 @@ async def receive(code: str):
     if len(body) > d.settings.webhook_max_bytes:
         return await _refuse(ProtocolError(413, "too large"), code)
     args = dict(request.args)
+    # WeChat waits 5 s, then retries and finally tells the citizen the account cannot serve.
+    # Past the deadline, or with Redis or the database down, answer "success" (no reply, no
+    # error shown) rather than a late answer or a 503.
+    deadline = time.monotonic() + d.settings.passive_reply_seconds
+    try:
+        return await asyncio.wait_for(
+            _receive(d, code, args, body, deadline), d.settings.passive_reply_seconds + 0.5
+        )
+    except Exception as err:
+        kind = outage_of(err)
+        if kind is None:
+            raise
+        d.extensions.setdefault("outage_log", OutageLog(log)).failed(kind, err, "wechat")
+        return Response("success", mimetype="text/plain")
+
+
+async def _receive(d: Deps, code: str, args: dict, body: bytes, deadline: float) -> Response:
     try:
         account, config = await load_account(d, code)
         msg = open_message(config, args, body)
@@ -144,18 +162,18 @@ async def receive(code: str):
     incoming = to_incoming(msg, code)
     if incoming is None:
         return Response("success", mimetype="text/plain")
-    text = await _reply_once(d, account, incoming)
+    text = await _reply_once(d, account, incoming, deadline)
     if not text:
         return Response("success", mimetype="text/plain")
     xml = seal_reply(config, args, reply_xml(msg, text, now=int(d.clock.now().timestamp())))
     return Response(xml, mimetype="application/xml")
 
 
-async def _reply_once(d: Deps, account: Account, incoming) -> str:
+async def _reply_once(d: Deps, account: Account, incoming, deadline: float) -> str:
     """The passive reply's text. The engine answers one delivery of a message; WeChat's retries
     get the first delivery's replies (DESIGN.md)."""
     task = asyncio.ensure_future(engine_for(d).handle_turn(incoming))
-    done, _ = await asyncio.wait({task}, timeout=d.settings.passive_reply_seconds)
+    done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
     if task in done:
         return render_text(task.result().replies)
     # Too slow for the passive reply: say so now, send the answer when it is ready.
@@ -178,5 +196,8 @@ async def _send_later(d: Deps, account: Account, openid: str, task: asyncio.Futu
             redis=d.redis,
         )
         await api.send_text(openid, text)
-    except Exception:
+    except Exception as err:
+        if kind := outage_of(err):
+            d.extensions.setdefault("outage_log", OutageLog(log)).failed(kind, err, "wechat")
+            return
         log.exception("wechat: could not send a late answer on %s", account.code)

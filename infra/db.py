@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -24,9 +25,28 @@ MODEL_MODULES = [
 ]
 
 
-def tortoise_config(database_url: str) -> dict:
+def tortoise_config(
+    database_url: str,
+    *,
+    connect_timeout: float | None = None,
+    command_timeout: float | None = None,
+) -> dict:
+    """The Tortoise config. On PostgreSQL the timeouts bound opening a connection and each
+    statement (asyncpg's defaults: 60 s and none), so that an unreachable or hung server fails
+    a request quickly (503) instead of holding it."""
+    connection: str | dict = database_url
+    if database_url.startswith(("postgres://", "postgresql://", "asyncpg://")) and (
+        connect_timeout or command_timeout
+    ):
+        from tortoise.backends.base.config_generator import expand_db_url
+
+        connection = expand_db_url(database_url)
+        if connect_timeout:
+            connection["credentials"]["timeout"] = connect_timeout
+        if command_timeout:
+            connection["credentials"]["command_timeout"] = command_timeout
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {
             APP: {
                 "models": MODEL_MODULES,
@@ -44,10 +64,16 @@ def _ensure_sqlite_dir(database_url: str) -> None:
         Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def open_db(settings: Settings) -> None:
+async def open_db(settings: Settings, *, command_timeout: float | None = None) -> None:
+    """Open the database for serving; the worker passes its longer ``command_timeout``."""
     _ensure_sqlite_dir(settings.database_url)
+    config = tortoise_config(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        command_timeout=command_timeout or settings.database_command_timeout_seconds,
+    )
     # The global fallback lets the serving tasks see the context opened in before_serving.
-    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
 
 
 async def close_db() -> None:
@@ -63,13 +89,13 @@ async def migrate_db(database_url: str) -> None:
         await migrate(config=tortoise_config(database_url))
 
 
-async def ping_db() -> bool:
+async def ping_db(timeout: float = 2.0) -> bool:
     try:
         conn = Tortoise.get_connection("default")
-        await conn.execute_query("SELECT 1")
+        await asyncio.wait_for(conn.execute_query("SELECT 1"), timeout)
         return True
-    except Exception:
-        log.warning("database ping failed", exc_info=True)
+    except Exception as err:  # noqa: BLE001 - health check reports, never raises
+        log.warning("database ping failed: %s", type(err).__name__)
         return False
 
 

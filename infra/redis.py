@@ -6,24 +6,82 @@ Both speak ``redis.asyncio``'s API, so the rest of the code has one path.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError, TimeoutError
 
 from infra.settings import Settings
+
+# A pooled connection idle longer than this is PINGed before use: after a Redis restart the
+# idle ones are found dead and replaced before a command is lost on them.
+HEALTH_CHECK_SECONDS = 10
+
+
+class BoundedRetry(Retry):
+    """redis-py's Retry (exponential backoff on ConnectionError and TimeoutError) that also
+    stops once ``budget`` seconds have passed since the call began. redis-py nests the retry of
+    connecting inside the retry of the command, so a Redis that accepts connections and never
+    answers would otherwise cost (retries + 1)² timeouts; a dead or restarted one fails fast
+    and is retried as usual."""
+
+    def __init__(self, backoff, retries: int, budget: float):
+        super().__init__(backoff, retries, supported_errors=(ConnectionError, TimeoutError))
+        self.budget = budget
+
+    async def call_with_retry(self, do, fail, is_retryable=None, with_failure_count=False):
+        started = time.monotonic()
+        self._backoff.reset()
+        failures = 0
+        while True:
+            try:
+                return await do()
+            except self._supported_errors as error:
+                if is_retryable and not is_retryable(error):
+                    raise
+                failures += 1
+                if with_failure_count:
+                    await fail(error, failures)
+                else:
+                    await fail(error)
+                if failures > self._retries or time.monotonic() - started >= self.budget:
+                    raise error
+                await asyncio.sleep(self._backoff.compute(failures))
+
+
+def redis_retry(settings: Settings) -> Retry:
+    """Retry a command on a fresh connection when its connection fails: after a Redis restart
+    every pooled connection is dead, and without this each of them fails one request."""
+    return BoundedRetry(
+        ExponentialBackoff(cap=0.25, base=0.025),
+        settings.redis_retries,
+        budget=2 * settings.redis_timeout_seconds,
+    )
 
 
 def make_redis(settings: Settings) -> aioredis.Redis:
     if settings.redis_url:
-        return aioredis.from_url(settings.redis_url, decode_responses=True)
+        return aioredis.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            retry=redis_retry(settings),
+            health_check_interval=HEALTH_CHECK_SECONDS,
+            # No command blocks on the server: a silent Redis is a lost one, and a request
+            # should get its 503 (or WeChat its answer) while there is time.
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+        )
     import fakeredis
 
     return fakeredis.FakeAsyncRedis(decode_responses=True)
 
 
-async def ping_redis(client: aioredis.Redis) -> bool:
+async def ping_redis(client: aioredis.Redis, timeout: float = 2.0) -> bool:
     try:
-        return bool(await client.ping())
+        return bool(await asyncio.wait_for(client.ping(), timeout))
     except Exception:  # noqa: BLE001 - health check reports, never raises
         return False
 

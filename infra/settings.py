@@ -15,6 +15,20 @@ class Settings(BaseSettings):
     # Storage
     database_url: str = "sqlite://var/minsheng.db"
     redis_url: str = ""  # empty: the in-process substitute (fakeredis)
+    # A command on a failed connection is retried up to this many times on a new one (50 ms,
+    # 100 ms, … apart); connecting and each reply wait at most the timeout, and retries stop
+    # once twice the timeout has passed.
+    redis_retries: int = Field(default=3, ge=0)
+    redis_timeout_seconds: float = 1.0
+    # PostgreSQL: opening a connection, and one statement of a web request (the worker's jobs
+    # scan whole tables and get worker_command_timeout_seconds).
+    database_connect_timeout_seconds: float = 2.0
+    database_command_timeout_seconds: float = 10.0
+    worker_command_timeout_seconds: float = 600.0
+    # The worker's heartbeat in Redis, read by /healthz (missing after 3 beats).
+    worker_heartbeat_seconds: float = 10.0
+    # While Redis or the database is down the worker tries again after 1 s, 2 s, 4 s, … this.
+    worker_backoff_max_seconds: float = 60.0
 
     # Serving
     host: str = "127.0.0.1"

@@ -3,6 +3,9 @@ shown again; refused to staff of other units."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pytest
 
 from accounts.demo import seed_demo_accounts
@@ -56,6 +59,9 @@ async def test_a_production_account_in_plain_mode_is_warned_about(app, sender, c
     page = text(await (await editor.get(f"/console/accounts/{account.id}")).get_data())
     assert "明文模式" in page and "仅限开发测试" in page  # the mode list says so
     assert "消息内容不受签名保护" not in page
+    # Production needs its own key: the one development derived from the secret key.
+    digest = hashlib.sha256(("minsheng-credentials:" + deps.settings.secret_key).encode()).digest()
+    deps.settings.credentials_key = base64.urlsafe_b64encode(digest).decode()
     deps.settings.env = "production"
     page = text(await (await editor.get(f"/console/accounts/{account.id}")).get_data())
     assert "消息内容不受签名保护" in page

@@ -1,13 +1,16 @@
 """Redis, real and in-process, through the one redis.asyncio API."""
 
 import asyncio
+import time
 
 import fakeredis
+import pytest
 import redis.asyncio as aioredis
 
 from infra.redis import ScriptBatch, make_redis, ping_redis
 from infra.settings import Settings
 from tests.conftest import need_server
+from tests.faults import RedisServer, TcpProxy
 
 CLOSED_PORT = "redis://127.0.0.1:1/0"
 
@@ -93,3 +96,52 @@ async def test_a_lost_server_fails_every_call_of_the_batch():
         assert all(isinstance(r, aioredis.ConnectionError) for r in results)
     finally:
         await client.aclose()
+
+
+async def _burst(client: aioredis.Redis, n: int) -> list:
+    """n requests at once, each as the bot's hot path does it: commands and a batched script."""
+    script = client.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    batch = ScriptBatch(client)
+
+    async def one(i: int):
+        await client.set(f"restart:{i}", i, ex=60)
+        assert await client.get(f"restart:{i}") == str(i)
+        return await batch.call(script, [f"restart:n{i}"], [1])
+
+    return await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+
+
+async def test_a_redis_restart_costs_no_command_once_it_is_back():
+    """kill -9 leaves every pooled connection dead; the retry replaces them on first use."""
+    server = RedisServer().start()
+    client = make_redis(Settings(redis_url=server.url))
+    try:
+        assert not [r for r in await _burst(client, 60) if isinstance(r, Exception)]
+        assert len(client.connection_pool._available_connections) > 10  # a warm pool
+        server.kill()
+        down = await _burst(client, 5)
+        assert all(isinstance(r, aioredis.ConnectionError) for r in down)
+        server.start()
+        failed = [r for r in await _burst(client, 60) if isinstance(r, Exception)]
+        assert failed == []
+    finally:
+        await client.aclose()
+        server.kill()
+
+
+async def test_a_silent_redis_fails_within_the_retry_budget():
+    """A server that accepts connections and never answers (hung, or a dropped network) costs
+    about twice the timeout, not the nested retries' (retries + 1)² timeouts."""
+    server = RedisServer().start()
+    proxy = await TcpProxy(server.port).up()
+    proxy.black_hole()
+    client = make_redis(Settings(redis_url=f"redis://127.0.0.1:{proxy.port}/0"))
+    started = time.monotonic()
+    try:
+        with pytest.raises(aioredis.TimeoutError):
+            await asyncio.wait_for(client.get("anything"), 10)
+        assert time.monotonic() - started < 3 * Settings().redis_timeout_seconds
+    finally:
+        await client.aclose()
+        await proxy.down()
+        server.kill()
