@@ -62,6 +62,7 @@ async def chat():
         action=action,
         message_id=message_id if isinstance(message_id, str) else "",
         at=d.clock.now(),
+        client=client_ip(),
     )
     replies = await engine_for(d).handle(incoming)
     return jsonify({"replies": [r.as_dict() for r in replies]})

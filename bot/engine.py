@@ -40,6 +40,7 @@ from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
+from letters.lookups import allow_status_lookup
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ class Engine:
         if status:
             conv.reset()
             if status.group(1):
-                return [await self._status(status.group(1))]
+                return [await self._status(msg, status.group(1))]
             conv.step = "status_code"
             return [Reply(texts.STATUS_ASK_CODE)]
         if word in texts.HELP_WORDS:
@@ -195,7 +196,7 @@ class Engine:
         if step == "status_code":
             conv.reset()
             if re.fullmatch(r"[A-Za-z0-9-]{4,20}", text):
-                return [await self._status(text)]
+                return [await self._status(msg, text)]
         if step == "feedback" and (word in texts.YES_WORDS or word in texts.NO_WORDS):
             return self._feedback(conv, events, helpful=word in texts.YES_WORDS)
         if step in {"choose", "related"} and (NUMBER.match(word) or word in texts.NONE_WORDS):
@@ -445,7 +446,12 @@ class Engine:
         conv.unsolved = 0
         return [Reply(texts.LETTER_DONE.format(code=code, deadline=deadline))]
 
-    async def _status(self, code: str) -> Reply:
+    async def _status(self, msg: IncomingMessage, code: str) -> Reply:
+        allowed = await allow_status_lookup(
+            self.deps, client=msg.client, channel=msg.channel, account=msg.account, user=msg.user
+        )
+        if not allowed:
+            return Reply(texts.STATUS_RATE_LIMITED)
         found = await letter_status(self.deps, code)
         if found is None:
             return Reply(texts.STATUS_NOT_FOUND.format(code=code.upper()))

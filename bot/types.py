@@ -24,6 +24,7 @@ class IncomingMessage:
     message_id: str = ""  # the platform's id, so that a retried delivery is recognised
     unsupported: str = ""  # the platform type we can't read (image, location, ...)
     at: datetime | None = None
+    client: str = ""  # the client's address where the platform gives it (the web chat)
 
 
 @dataclass(frozen=True)

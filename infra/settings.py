@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     letter_reply_templates: dict[str, str] = Field(default_factory=dict)  # kind -> text
     public_status_rate_limit: int = 30  # status look-ups per client address and window
     public_status_rate_window_seconds: int = 600
+    # Look-ups through one WeChat / Telegram account (all its citizens together) per window.
+    public_status_account_rate_limit: int = 300
     # Anonymous state-changing requests refused (bad body, bad CSRF, unknown user …) per client
     # address and window before that address is answered 429 up front (org/security_log.py).
     refusal_limit: int = 120  # 0: never

@@ -1,7 +1,8 @@
 """The citizen's status page by tracking code: GET the status, POST satisfaction.
 
 Tracking codes carry about 49 bits of randomness and every client address may look up only
-``public_status_rate_limit`` codes per window, so codes cannot be enumerated. An unknown code and a
+``public_status_rate_limit`` codes per window, here and through the bot together
+(letters/lookups.py), so codes cannot be enumerated. An unknown code and a
 malformed one answer the same 404 after the same database look-up.
 """
 
@@ -9,24 +10,16 @@ from __future__ import annotations
 
 from quart import Blueprint, jsonify
 
-from infra.errors import DomainError
-from infra.ratelimit import hit
 from letters import replies
+from letters.lookups import check_status_lookup
 from org.web import actor, client_ip, deps, json_body
 
 bp = Blueprint("letters_public", __name__, url_prefix="/api/public/letters")
 
 
 async def _limit() -> None:
-    d = deps()
-    allowed = await hit(
-        d.redis,
-        f"letters:status:{client_ip()}",
-        limit=d.settings.public_status_rate_limit,
-        window_seconds=d.settings.public_status_rate_window_seconds,
-    )
-    if not allowed:
-        raise DomainError("rate_limited", "查询过于频繁，请稍后再试", status=429)
+    # The same count as the bot's "查询 <code>" (letters/lookups.py).
+    await check_status_lookup(deps(), client_ip())
 
 
 @bp.get("/<code>")
