@@ -18,7 +18,8 @@ from infra.calendar_days import seed_calendar
 from infra.db import close_db, migrate_db, open_db, ping_db
 from infra.deps import Deps, build_deps
 from infra.errors import MAX_ID, DomainError, new_incident_id
-from infra.jobs import Job, run_forever
+from infra.jobs import Job, read_heartbeat, run_forever
+from infra.outage import OUTAGE_MESSAGE, RETRY_AFTER_SECONDS, OutageLog, outage_of
 from infra.redis import ping_redis
 from infra.settings import Settings
 from org import auth
@@ -122,15 +123,8 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz():
-        db_ok = await ping_db()
-        redis_ok = await ping_redis(deps.redis)
-        body = {
-            "status": "ok" if db_ok and redis_ok else "degraded",
-            "database": "ok" if db_ok else "down",
-            "redis": "ok" if redis_ok else "down",
-            "redis_kind": "in-process" if settings.uses_fake_redis else "server",
-        }
-        return jsonify(body), 200 if db_ok and redis_ok else 503
+        body = await health(deps)
+        return jsonify(body), 200 if body["database"] == body["redis"] == "ok" else 503
 
     return app
 
@@ -141,6 +135,27 @@ class BoundedInt(IntegerConverter):
     def __init__(self, map, *args, **kwargs) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+async def health(deps: Deps) -> dict:
+    """Database and Redis reachability (either down: 503) and the worker's last heartbeat (a
+    missing worker degrades the status but is no reason to take a web process out of service)."""
+    db_ok, redis_ok = await asyncio.gather(ping_db(), ping_redis(deps.redis))
+    beat = None
+    if redis_ok:
+        try:
+            beat = await read_heartbeat(deps)
+        except Exception:  # noqa: BLE001 - health check reports, never raises
+            redis_ok = False
+    worker = "unknown" if not redis_ok else "ok" if beat else "missing"
+    return {
+        "status": "ok" if db_ok and redis_ok and beat else "degraded",
+        "database": "ok" if db_ok else "down",
+        "redis": "ok" if redis_ok else "down",
+        "redis_kind": "in-process" if deps.settings.uses_fake_redis else "server",
+        "worker": worker,
+        "worker_heartbeat": beat,
+    }
 
 
 class ConsoleCookieSession(SecureCookieSessionInterface):
@@ -317,7 +332,33 @@ async def _http_error(err: HTTPException):
     return jsonify({"error": {"code": f"http_{err.code}", "message": message}}), err.code
 
 
+UNAVAILABLE_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
+<title>服务暂时不可用</title><body style="font-family:sans-serif;margin:3em">
+<h1>服务暂时不可用</h1><p>{message}</p></body></html>"""
+
+
+async def _unavailable(kind: str, err: Exception):
+    """A dependency is down: 503 with Retry-After, no traceback and no audit record (the
+    database may be what is down; the outage is logged once)."""
+    _deps().extensions.setdefault("outage_log", OutageLog(log)).failed(
+        kind, err, f"{request.method} {request.url_rule}"
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.path.startswith("/api/") or request.endpoint in PLATFORM_CALLBACKS:
+        body = {"error": {"code": "unavailable", "message": OUTAGE_MESSAGE}}
+        return jsonify(body), 503, headers
+    # A plain page, not the console's templates: rendering those reads the database and Redis.
+    return Response(
+        UNAVAILABLE_PAGE.format(message=OUTAGE_MESSAGE),
+        status=503,
+        headers=headers,
+        mimetype="text/html",
+    )
+
+
 async def _unexpected_error(err: Exception):
+    if kind := outage_of(err):
+        return await _unavailable(kind, err)
     incident = new_incident_id()
     # Type and place only: the body, arguments and message may hold personal data.
     log.error(
@@ -407,7 +448,7 @@ def _serve(settings: Settings) -> None:
 
 
 async def _worker(settings: Settings) -> None:
-    await open_db(settings)
+    await open_db(settings, command_timeout=settings.worker_command_timeout_seconds)
     try:
         await run_forever(compose(build_deps(settings)), jobs())
     finally:
@@ -415,7 +456,7 @@ async def _worker(settings: Settings) -> None:
 
 
 async def _with_db(settings: Settings, work):
-    await open_db(settings)
+    await open_db(settings, command_timeout=settings.worker_command_timeout_seconds)
     try:
         return await work(compose(build_deps(settings)))
     finally:
