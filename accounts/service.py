@@ -529,7 +529,11 @@ def credential_warnings(deps: Deps, account: Account) -> list[str]:
     A production installation shows its staff which accounts still use it."""
     if not deps.settings.is_production or account.platform != "wechat" or not account.credentials:
         return []
-    if decrypt_json(deps.settings, account.credentials).get("mode", "plain") != "plain":
+    try:
+        mode = decrypt_json(deps.settings, account.credentials).get("mode", "plain")
+    except DomainError as err:  # no credentials key: say so rather than fail the page
+        return [err.message]
+    if mode != "plain":
         return []
     return [
         "该微信公众号使用明文模式：消息内容不受签名保护，仅限开发测试。"
