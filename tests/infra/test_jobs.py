@@ -59,6 +59,7 @@ async def test_app_jobs_purge_and_retry(deps, sender):
         "deliver_replies",
         "fit_matcher",  # nothing to learn from yet: it says so and is done for the night
         "flush_asks",
+        "flush_security_log",
         "letter_daily_check",
         "letter_reminders",
         "purge_audit",
