@@ -84,7 +84,7 @@ def test_bench_end_to_end_writes_one_row_per_query(tmp_path, capsys):
     rows = read_jsonl(out)
     assert [r["id"] for r in rows] == [q["id"] for q in QUERIES]
     for r in rows:
-        assert set(r) == {"id", "decision", "entry", "suggestions", "score", "ms"}
+        assert set(r) == {"id", "decision", "entry", "suggestions", "related", "score", "ms"}
         assert r["decision"] in ("answer", "suggest", "none")
         assert (r["entry"] is not None) == (r["decision"] == "answer")
         assert r["ms"] >= 0
