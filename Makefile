@@ -24,7 +24,6 @@ seed: migrate
 	$(DEMO_ENV) $(BIN)/minsheng seed-demo
 
 run: seed
-	@echo "民声已启动：控制台 http://127.0.0.1:8000/console  （Ctrl-C 停止）"
 	MINSHENG_COOKIE_SECURE=$${MINSHENG_COOKIE_SECURE:-false} $(DEMO_ENV) $(BIN)/minsheng serve
 
 lint: $(STAMP)

@@ -425,6 +425,17 @@ def jobs() -> list[Job]:
     ]
 
 
+def started_banner(settings: Settings) -> str:
+    """Where people find the product, from the settings actually used (not a fixed port)."""
+    public = f"http://{settings.host}:{settings.port}"
+    console = (
+        f"http://{settings.console_host}:{settings.console_port}/console"
+        if settings.console_host
+        else f"{public}/console"
+    )
+    return f"民声已启动：控制台 {console}  市民留言 {public}/chat  （Ctrl-C 停止）"
+
+
 def _serve(settings: Settings) -> None:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
@@ -434,6 +445,7 @@ def _serve(settings: Settings) -> None:
     if settings.console_host:
         config.bind.append(f"{settings.console_host}:{settings.console_port}")
     config.accesslog = None
+    print(started_banner(settings), flush=True)
     app = create_app(settings)
     if settings.uses_fake_redis:
         # With the in-process Redis no worker can share it: run the jobs in this process.
@@ -522,7 +534,12 @@ def main(argv: list[str] | None = None) -> int:
             from letters.demo import seed_demo_letters
 
             if n := await seed_demo_letters(d):
-                print(f"演示来信：{n} 件，处于不同办理状态（信访局办理人 xfhandler）")
+                print(f"演示来信：{n} 件，处于不同办理状态")
+            # The petitions office's handler is created with the letters, after the list above.
+            from letters.demo import XF_HANDLER
+
+            username, real_name, _, _, _ = XF_HANDLER
+            print(f"  {username:<12} {real_name:<4} 办理人（信访局：受理、分办来信）")
         return code
 
     try:

@@ -60,7 +60,7 @@ LETTER_DONE = (
 )
 NOT_PROVIDED = "未填写"
 
-STATUS_ASK_CODE = "请发送留言的跟踪码（如 ABCD-EFGH）："
+STATUS_ASK_CODE = "请发送留言的跟踪码（10 位，如 7KQ2M-XP4RT）："
 STATUS_RATE_LIMITED = "查询过于频繁，请稍后再试。"
 STATUS_NOT_FOUND = "没有找到跟踪码为 {code} 的留言，请核对后重新发送。"
 STATUS_LINE = "跟踪码：{code}\n状态：{status}\n办理单位：{unit}\n提交时间：{created}{deadline}"

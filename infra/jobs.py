@@ -51,9 +51,16 @@ async def run_due_jobs(deps: Deps, jobs: list[Job]) -> list[str]:
                 raise
             log.exception("job %s failed", job.name)
             continue
-        log.info("job %s done: %s", job.name, result)
+        # Routine ticks that did nothing stay out of the log (they buried the [短信] codes).
+        log.log(_level_of(result), "job %s done: %s", job.name, result)
         ran.append(job.name)
     return ran
+
+
+def _level_of(result: object) -> int:
+    """INFO when a job did something (a non-zero count, a non-empty result), else DEBUG."""
+    did = any(result.values()) if isinstance(result, dict) else bool(result)
+    return logging.INFO if did else logging.DEBUG
 
 
 async def _release(deps: Deps, job: Job) -> None:

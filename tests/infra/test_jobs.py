@@ -69,3 +69,22 @@ async def test_app_jobs_purge_and_retry(deps, sender):
     assert not await AuditRecord.filter(action="old.thing").exists()
     await note.refresh_from_db()
     assert note.status == "sent"
+
+
+async def test_idle_jobs_log_at_debug_busy_jobs_at_info(deps, caplog):
+    """A job that did nothing (0, None, {'sent': 0}) does not fill the log every 5 seconds."""
+    import logging
+
+    results = {"test_idle": 0, "test_idle_dict": {"sent": 0, "failed": 0}, "test_busy": 3}
+
+    def job_for(name):
+        async def run(_):
+            return results[name]
+
+        return Job(name, 60, run)
+
+    with caplog.at_level(logging.INFO, logger="infra.jobs"):
+        await run_due_jobs(deps, [job_for(n) for n in results])
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "test_busy done: 3" in logged
+    assert "test_idle" not in logged

@@ -30,6 +30,15 @@ def test_tracking_codes_are_readable_and_unguessable():
     assert normalize_code("ABC") == "" and normalize_code(None) == ""
 
 
+def test_the_example_code_citizens_are_shown_has_the_real_format():
+    import re
+
+    from bot.texts import STATUS_ASK_CODE
+
+    example = re.search(r"如 ([0-9A-Z-]+)", STATUS_ASK_CODE).group(1)
+    assert normalize_code(example) and format_code(normalize_code(example)) == example
+
+
 async def test_letter_is_committed_with_code_event_and_audit(submit):
     letter = await submit("complaint")
     assert len(letter.code) == LENGTH and letter.status == "new"
