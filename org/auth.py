@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 import re
 import secrets
 
@@ -262,13 +263,15 @@ async def _load_challenge(deps: Deps, challenge: str) -> dict:
 
 
 async def switch_to_sms(deps: Deps, challenge: str) -> dict:
-    """The staff member has no authenticator at hand: send a code by SMS instead."""
+    """Send a code by SMS: instead of the authenticator, or again (重新发送验证码) once the
+    resend gap has passed."""
     state = await _load_challenge(deps, challenge)
     staff = await Staff.get(id=state["staff_id"])
     code, sent = await _sms_code(deps, staff)
     if not sent and state.get("code_hash") == code["code_hash"]:
-        wait = deps.settings.sms_code_resend_seconds
-        raise DomainError("sms_too_soon", f"验证码已发送，请 {wait} 秒后再试", status=429)
+        gap = deps.settings.sms_code_resend_seconds
+        wait = max(1, math.ceil(code["sent_at"] + gap - deps.clock.now().timestamp()))
+        raise DomainError("sms_too_soon", f"验证码刚刚已发送，请 {wait} 秒后再重新发送", status=429)
     state.update(code, method="sms")
     ttl = await deps.redis.ttl(CHALLENGE_PREFIX + challenge)
     await deps.redis.set(CHALLENGE_PREFIX + challenge, json.dumps(state), ex=max(ttl, 60))

@@ -245,3 +245,33 @@ async def test_api_tokens_expire_and_are_listed_with_their_expiry(rapp, rdeps, s
     assert listed["对接"]["state"] == "expired" and listed["旧令牌"]["state"] == "active"
     page = (await (await s.get("/console/me")).get_data()).decode()
     assert "已过期" in page and "有效至" in page
+
+
+async def test_the_code_page_resends_a_code_after_the_gap(rapp, rdeps, sender, clock):
+    """重新发送验证码 on the console's code page: refused with the seconds left inside the gap,
+    then a new code, which is the one that works."""
+    client = rapp.test_client()
+    page = (await (await client.get("/console/login")).get_data()).decode()
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    login = {"username": "editor", "password": DEMO_PASSWORD, "csrf_token": token}
+    r = await client.post("/console/login", form=login)
+    html = (await r.get_data()).decode()
+    assert "重新发送验证码" in html and len(sender.sent) == 1
+    challenge = html.split('name="challenge" value="')[1].split('"')[0]
+    first = sender.last_code()
+    resend = {"csrf_token": token, "challenge": challenge, "method": "sms", "use_sms": "1"}
+    clock.advance(seconds=20)
+    r = await client.post("/console/login/verify", form=resend)
+    gap = rdeps.settings.sms_code_resend_seconds
+    assert r.status_code == 429 and f"请 {gap - 20} 秒后再重新发送" in (await r.get_data()).decode()
+    assert len(sender.sent) == 1
+    clock.advance(seconds=gap)
+    r = await client.post("/console/login/verify", form=resend)
+    assert r.status_code == 200 and "验证码已发送" in (await r.get_data()).decode()
+    assert len(sender.sent) == 2 and sender.last_code() != first
+    form = {"csrf_token": token, "challenge": challenge, "method": "sms", "code": first}
+    r = await client.post("/console/login/verify", form=form)
+    assert r.status_code != 302  # the replaced code no longer opens a session
+    form["code"] = sender.last_code()
+    r = await client.post("/console/login/verify", form=form)
+    assert r.status_code == 302
