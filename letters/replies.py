@@ -15,6 +15,7 @@ satisfied" is recorded but reopens nothing.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -42,18 +43,42 @@ from org.access import Actor
 from org.models import Unit
 
 PLATFORM_CHANNELS = ("wechat", "telegram")
+FILL = "【请在此填写具体答复】"
 DEFAULT_TEMPLATES = {
-    "consultation": "您好！您咨询的问题答复如下：\n\n"
+    "consultation": f"您好！您咨询的问题答复如下：\n{FILL}\n"
     "如有疑问，可拨打本单位办事电话咨询。感谢您的关注！",
-    "complaint": "您好！您反映的问题我单位已收悉并核查，处理情况如下：\n\n感谢您的监督！",
-    "suggestion": "您好！感谢您提出的宝贵建议，我单位研究意见如下：\n\n"
+    "complaint": f"您好！您反映的问题我单位已收悉并核查，处理情况如下：\n{FILL}\n感谢您的监督！",
+    "suggestion": f"您好！感谢您提出的宝贵建议，我单位研究意见如下：\n{FILL}\n"
     "欢迎继续关注和支持我们的工作。",
-    "mayor": "您好！您给市长的来信已收悉，经市领导批示，现答复如下：\n\n感谢您对政府工作的关心！",
-    "department": "您好！您的来信已收悉，现答复如下：\n\n感谢您的来信！",
-    "disclosure": "您好！您申请公开的政府信息，经审查答复如下：\n\n"
+    "mayor": f"您好！您给市长的来信已收悉，经市领导批示，现答复如下：\n{FILL}\n"
+    "感谢您对政府工作的关心！",
+    "department": f"您好！您的来信已收悉，现答复如下：\n{FILL}\n感谢您的来信！",
+    "disclosure": f"您好！您申请公开的政府信息，经审查答复如下：\n{FILL}\n"
     "如对本答复不服，可依法申请行政复议或提起行政诉讼。",
-    "site_error": "您好！感谢您指出网站的错误，我们已核实并更正：\n\n欢迎继续监督。",
+    "site_error": f"您好！感谢您指出网站的错误，我们已核实并更正：\n{FILL}\n欢迎继续监督。",
 }
+
+
+# What a template marks for the handler to fill in: 【请…】, {…} or a run of underscores.
+PLACEHOLDER = re.compile(r"【请[^】]*】|\{[^{}\n]{0,30}\}|_{3,}")
+
+
+def check_reply_is_written(text: str, template: str) -> None:
+    """Refuse a reply that is the template unedited (whitespace and line endings aside: a
+    browser sends CRLF), the template with only its placeholder deleted, or one that still
+    holds a placeholder."""
+    if left := PLACEHOLDER.search(text):
+        raise DomainError(
+            "template_placeholder",
+            f"答复仍是模板：请把「{left.group(0)}」替换为具体答复",
+            field="text",
+        )
+    bare = re.sub(r"\s+", "", text)
+    if template and bare in (
+        re.sub(r"\s+", "", template),
+        re.sub(r"\s+", "", PLACEHOLDER.sub("", template)),
+    ):
+        raise DomainError("template_only", "答复内容不能只是模板，请写明具体答复", field="text")
 
 
 def reply_templates(settings: Settings) -> dict[str, str]:
@@ -107,8 +132,7 @@ async def write_reply(deps: Deps, actor: Actor, letter_id: Any, data: dict[str, 
     require_unit_role(actor, letter, "handler", what="办理人")
     require_status(letter, "handling")
     text = text_field(data, "text", "答复内容", max_len=10000)
-    if text.strip() == reply_templates(deps.settings).get(letter.kind, "").strip():
-        raise DomainError("template_only", "答复内容不能只是模板，请写明具体答复", field="text")
+    check_reply_is_written(text, reply_templates(deps.settings).get(letter.kind, ""))
     review = needs_review(deps.settings, letter.kind)
     now = deps.clock.now()
     async with in_transaction():
@@ -154,6 +178,8 @@ async def review_reply(deps: Deps, actor: Actor, letter_id: Any, data: dict[str,
         raise Forbidden("不能审核自己拟写的答复")
     approve = bool_field(data, "approve", "是否通过")
     comment = text_field(data, "comment", "审核意见", required=not approve, max_len=1000)
+    if approve:  # a reply written before this check, or a template changed since
+        check_reply_is_written(reply.text, reply_templates(deps.settings).get(letter.kind, ""))
     now = deps.clock.now()
     async with in_transaction():
         claimed = await Reply.filter(id=reply.id, status="review").update(

@@ -138,3 +138,28 @@ async def test_kb_proposal_masks_personal_details(deps, handling, actors):
     with pytest.raises(DomainError) as exc:
         await propose_kb_entry(deps, actors["handler"], letter.id, {})
     assert exc.value.status == 409
+
+
+async def test_an_unedited_template_is_refused_however_it_arrives(deps, handling, actors):
+    """Issue 13 item 9: the template as a browser sends it (CRLF), with only its placeholder
+    deleted, or with the placeholder still in it is refused; a filled-in template is taken,
+    and a stored reply that still holds a placeholder cannot be approved."""
+    letter = await handling()
+    template = reply_templates(deps.settings)["consultation"]
+    filled = template.replace("【请在此填写具体答复】", ANSWER)
+    for text, code in (
+        (template.replace("\n", "\r\n"), "template_placeholder"),
+        (template.replace("【请在此填写具体答复】", "\r\n\r\n"), "template_only"),
+        (template + "\n另：已核实。", "template_placeholder"),
+    ):
+        with pytest.raises(DomainError) as exc:
+            await write_reply(deps, actors["handler"], letter.id, {"text": text})
+        assert exc.value.code == code and exc.value.details["field"] == "text"
+    assert "【请在此填写具体答复】" in exc.value.message
+    reply = await write_reply(deps, actors["handler"], letter.id, {"text": filled})
+    assert reply.text == filled
+    await Reply.filter(id=reply.id).update(text=template)  # as written before the check
+    with pytest.raises(DomainError) as exc:
+        await review_reply(deps, actors["reviewer"], letter.id, {"approve": True})
+    assert exc.value.code == "template_placeholder"
+    assert (await Letter.get(id=letter.id)).status == "reviewing"
