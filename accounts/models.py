@@ -113,6 +113,11 @@ class Post(Model):
     findings = fields.JSONField(default=list)
     external_id = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField()
+    # Who recorded it (added or imported): that person may not also clear it (先审后发).
+    # NULL for posts recorded before this was kept, and for the system.
+    created_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="posts_recorded", null=True, on_delete=fields.SET_NULL
+    )
 
     class Meta:
         table = "acc_post"

@@ -6,8 +6,9 @@ it. 000 §14(五) and 002 §11: a repost names its source (注明来源), so a r
 and source URL is refused.
 
 Who may do what: editors of the account's unit add and import posts; reviewers of that unit clear
-flagged ones; whoever reads the unit (its own staff, leaders above it, supervisors) lists them.
-Anyone else is told the account does not exist.
+flagged ones, except the one who recorded the post (one person may hold both roles, and 先审后发
+means someone else looks); whoever reads the unit (its own staff, leaders above it, supervisors)
+lists them. Anyone else is told the account does not exist.
 """
 
 from __future__ import annotations
@@ -73,7 +74,16 @@ def post_view(p: Post) -> dict[str, Any]:
         "findings": list(p.findings or []),
         "external_id": p.external_id,
         "created_at": p.created_at.isoformat(),
+        "created_by": p.created_by_id,  # type: ignore[attr-defined]
+        "created_by_name": author_name(p),
     }
+
+
+def author_name(p: Post) -> str:
+    """The real name of who recorded the post, when the query fetched it ("" otherwise, and for
+    posts recorded before authors were kept)."""
+    author = p.__dict__.get("_created_by")
+    return author.real_name if author is not None else ""
 
 
 def ad_rule_view(r: AdRule) -> dict[str, Any]:
@@ -264,7 +274,9 @@ async def add_post(deps: Deps, actor: Actor, account_id: Any, data: dict[str, An
                 findings=findings,
                 review_status="flagged" if findings else "ok",
                 created_at=now,
+                created_by_id=actor.staff_id,
             )
+            await post.fetch_related("created_by")
             flag = f"，疑似广告 {len(findings)} 处待审核" if findings else ""
             await record_audit(
                 actor,
@@ -298,16 +310,30 @@ async def list_posts(
         qs = qs.filter(review_status="flagged")
     total = await qs.count()
     limit = max(1, min(limit, 500))
-    rows = await qs.order_by("-published_at", "-id").offset(max(0, offset)).limit(limit)
+    rows = (
+        await qs.order_by("-published_at", "-id")
+        .offset(max(0, offset))
+        .limit(limit)
+        .select_related("created_by")
+    )
     return total, rows
 
 
 async def clear_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Post:
-    """A reviewer looked at a flagged post and found no ad in it."""
-    post = await Post.filter(id=as_id(post_id, "发布信息")).select_related("account__unit").first()
+    """A reviewer other than the one who recorded it looked at a flagged post and found no ad."""
+    post = (
+        await Post.filter(id=as_id(post_id, "发布信息"))
+        .select_related("account__unit", "created_by")
+        .first()
+    )
     if post is None or not actor.reads_unit(post.account.unit.path):
         raise NotFound("发布信息")
     _require_own_unit(actor, post.account, "reviewer", "只能核查本单位账号的发布信息")
+    if actor.staff_id is not None and actor.staff_id == post.created_by_id:  # type: ignore[attr-defined]
+        raise Forbidden(
+            "不得审核本人录入的发文：先审后发，疑似广告须由录入人以外的审核人员核查放行",
+            code="self_review",
+        )
     note = (note or "").strip() if isinstance(note, str) else ""
     if not note:
         raise _bad("note", "请填写核查意见，说明为何不属于商业广告", "missing_field")
@@ -522,6 +548,7 @@ async def import_posts(
                 findings=findings,
                 review_status="flagged" if findings else "ok",
                 created_at=now,
+                created_by_id=actor.staff_id,
             )
         )
     name = (filename or "")[:200]

@@ -24,6 +24,7 @@ def inject() -> dict:
         "FILING_KINDS": service.FILING_KINDS,
         "ACTIVITY": STATES,
         "REVIEW_STATUSES": posts.REVIEW_STATUSES,
+        "posts_author": posts.author_name,
         "RULE_KINDS": KINDS,
         "CREDENTIAL_LABELS": CREDENTIAL_LABELS,
     }
@@ -65,6 +66,7 @@ async def account(account_id: int):
         posts_total=posts_total,
         can_add_posts=own_unit and a.has("editor"),
         can_clear_posts=own_unit and a.has("reviewer"),
+        me_id=a.staff_id,
         credential_fields=service.CREDENTIAL_FIELDS.get(acc.platform),
         can_set_credentials=(own_unit and a.has("editor"))
         or (a.has("admin") and a.manages_unit(acc.unit.path)),

@@ -419,3 +419,81 @@ async def test_http_ad_rules_admin(app, sender, demo_units):
     r = await admin.delete(f"/api/ad-rules/{rule_id}")
     assert r.status_code == 200 and not (await r.get_json())["active"]
     assert await AuditRecord.filter(action="ad_rule.remove", object_id=str(rule_id)).exists()
+
+
+# ---------------------------------------------------------------- author and self-clearing
+
+
+async def editor_reviewer(deps, demo_units) -> None:
+    """One person of the unit holding both editor and reviewer, which the roles allow."""
+    from org.access import Actor
+    from org.service import create_staff
+
+    await create_staff(
+        deps,
+        Actor.system(),
+        {
+            "username": "both",
+            "real_name": "吴双",
+            "mobile": "13700000031",
+            "unit_id": demo_units["QY-RSJ"].id,
+            "roles": ["editor", "reviewer"],
+            "password": OTHER_PASSWORD,
+        },
+    )
+
+
+async def test_the_author_is_kept_and_may_not_clear_their_own_post(
+    deps, actors, demo_units, demo_accounts
+):
+    acc = demo_accounts["rsj"]
+    await editor_reviewer(deps, demo_units)
+    from org.auth import actor_for
+    from org.models import Staff
+
+    both = await actor_for(await Staff.get(username="both").select_related("unit"))
+    added = await posts.add_post(deps, both, acc.id, AD)
+    assert added.post.created_by_id == both.staff_id
+    assert posts.post_view(added.post)["created_by_name"] == "吴双"
+    content = csv_bytes(ROWS_ZH, "utf-8")
+    await posts.import_posts(deps, both, acc.id, "posts.csv", content)
+    assert {p.created_by_id for p in await Post.all()} == {both.staff_id}
+
+    _, flagged = await posts.list_posts(actors["reviewer"], acc.id, flagged_only=True)
+    assert {posts.post_view(p)["created_by_name"] for p in flagged} == {"吴双"}
+    for p in flagged:
+        with pytest.raises(DomainError) as exc:
+            await posts.clear_post(deps, both, p.id, "不是广告")
+        assert exc.value.status == 403 and exc.value.code == "self_review"
+        assert "不得审核本人录入的发文" in exc.value.message
+    assert await Post.filter(review_status="flagged").count() == len(flagged)
+    assert await audits("post.clear") == []
+    # Someone else of the unit may: the post is cleared.
+    await posts.clear_post(deps, actors["reviewer"], flagged[0].id, "核实为政务信息")
+    assert (await Post.get(id=flagged[0].id)).review_status == "cleared"
+
+
+async def test_http_self_clearing_is_refused_and_audited(
+    app, sender, deps, demo_units, demo_accounts
+):
+    acc = demo_accounts["rsj"]
+    await editor_reviewer(deps, demo_units)
+    both = await login_as(app, sender, "both", OTHER_PASSWORD)
+    r = await both.post(f"/api/accounts/{acc.id}/posts", json=AD)
+    assert r.status_code == 201
+    post = await r.get_json()
+    assert post["created_by_name"] == "吴双" and post["created_by"] is not None
+    last = (await AuditRecord.all().order_by("-id").first()).id
+    r = await both.post(f"/api/posts/{post['id']}/clear", json={"note": "自己看过了"})
+    assert r.status_code == 403
+    error = (await r.get_json())["error"]
+    assert error["code"] == "self_review" and "不得审核本人录入的发文" in error["message"]
+    assert (await Post.get(id=post["id"])).review_status == "flagged"
+    [rec] = await AuditRecord.filter(id__gt=last)
+    assert rec.outcome in ("rejected", "denied") and rec.actor_name == "吴双"
+
+    reviewer = await login_as(app, sender, "reviewer")
+    body = await (await reviewer.get(f"/api/accounts/{acc.id}/posts?flagged=1")).get_json()
+    assert [p["created_by_name"] for p in body["items"]] == ["吴双"]
+    r = await reviewer.post(f"/api/posts/{post['id']}/clear", json={"note": "核实为政务信息"})
+    assert r.status_code == 200 and (await r.get_json())["review_status"] == "cleared"

@@ -360,3 +360,58 @@ async def test_admin_adds_and_deactivates_an_ad_rule(app, sender, demo_units):  
     assert not (await AdRule.get(id=rule.id)).active
     actions = set(await AuditRecord.filter(object_type="ad_rule").values_list("action", flat=True))
     assert actions == {"ad_rule.create", "ad_rule.remove"}
+
+
+async def test_reviewer_sees_the_author_and_may_not_clear_their_own(
+    app,
+    sender,
+    clock,
+    deps,
+    demo_units,  # noqa: F811
+    demo_accounts,  # noqa: F811
+):
+    """One person may hold editor and reviewer; a post they recorded waits for someone else."""
+    from org.access import Actor
+    from org.service import create_staff
+
+    acc = demo_accounts["rsj"]
+    await create_staff(
+        deps,
+        Actor.system(),
+        {
+            "username": "both",
+            "real_name": "吴双",
+            "mobile": "13700000031",
+            "unit_id": demo_units["QY-RSJ"].id,
+            "roles": ["editor", "reviewer"],
+            "password": "Other2026ms",
+        },
+    )
+    both = await login_as(app, sender, "both", "Other2026ms")
+    _, page = await post_form(
+        both,
+        f"/console/accounts/{acc.id}/posts",
+        {"title": AD_TITLE, "published_at": local_input(clock.now())},
+    )
+    assert "疑似广告待核查" in page and "录入人" in page and "吴双" in page
+    assert "本人录入，须由其他审核人员核查放行" in page
+    assert "确认无广告" not in page
+    post = await Post.get(account_id=acc.id)
+    _, page = await post_form(
+        both,
+        f"/console/posts/{post.id}/clear",
+        {"account_id": str(acc.id), "note": "我看过了，不是广告"},
+    )
+    assert "不得审核本人录入的发文" in page
+    assert (await Post.get(id=post.id)).review_status == "flagged"
+
+    reviewer = await login_as(app, sender, "reviewer")
+    page = text(await (await reviewer.get(f"/console/accounts/{acc.id}")).get_data())
+    assert "吴双" in page and "确认无广告" in page
+    _, page = await post_form(
+        reviewer,
+        f"/console/posts/{post.id}/clear",
+        {"account_id": str(acc.id), "note": "系社保卡服务通知，非商业广告"},
+    )
+    assert f"已核查放行「{AD_TITLE}」" in page
+    assert (await Post.get(id=post.id)).review_status == "cleared"
