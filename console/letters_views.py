@@ -122,6 +122,38 @@ async def inbox():
     )
 
 
+@bp.get("/search")
+@login_required
+async def search():
+    """Every letter the person may read, by tracking code, words, status, kind or unit."""
+    a = actor()
+    d = deps()
+    filters = {k: request.args.get(k, "").strip() for k in ("code", "q", "status", "kind")}
+    filters["unit_id"] = request.args.get("unit_id", "").strip()
+    page = _page()
+    error, total, rows = "", 0, []
+    try:
+        total, rows = await service.list_letters(
+            d, a, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+    except DomainError as err:
+        if err.status == 403:
+            raise
+        error = err.message
+    if filters["code"] and total == 1 and not error:
+        return redirect(_letter_url(rows[0].id))  # a code read out on the phone: straight there
+    return await render_template(
+        "letters_search.html",
+        rows=[service.letter_view(d, a, r) for r in rows],
+        total=total,
+        page=page,
+        pages=(total + PAGE_SIZE - 1) // PAGE_SIZE,
+        filters=filters,
+        error=error,
+        units=await _units() if a.has("leader", "supervisor") else [],
+    )
+
+
 @bp.get("/screening")
 @login_required
 async def screening():

@@ -22,8 +22,11 @@ def _page(total: int, rows: list) -> Response:
     return jsonify({"total": total, "items": [_view(r) for r in rows]})
 
 
+FILTERS = ("status", "kind", "unit_id", "overdue", "code", "q")
+
+
 def _filters() -> dict:
-    return {k: request.args.get(k, "").strip() for k in ("status", "kind", "unit_id", "overdue")}
+    return {k: request.args.get(k, "").strip() for k in FILTERS}
 
 
 def _date_arg(name: str) -> dt.date | None:

@@ -21,9 +21,11 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from infra.clock import to_local
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
 from infra.fields import text_field
+from infra.models import Notification
 from infra.settings import Settings
 from letters.codes import format_code, normalize_code
 from letters.deadlines import compute_due
@@ -117,6 +119,8 @@ async def _send(deps: Deps, actor: Actor, letter: Letter, reply: Reply) -> None:
                 created_at=now,
             )
             where = "原渠道（" + ("微信" if letter.channel == "wechat" else "Telegram") + "）"
+    elif letter.channel == "web" and await _queue_reply_sms(deps, letter):
+        where += f"，已短信通知来信人（{letter.writer_mobile_masked}）"
     await add_event(
         letter,
         actor,
@@ -125,6 +129,27 @@ async def _send(deps: Deps, actor: Actor, letter: Letter, reply: Reply) -> None:
         note=f"答复已发送至{where}",
         data={"reply_id": reply.id},
     )
+
+
+async def _queue_reply_sms(deps: Deps, letter: Letter) -> bool:
+    """Inside the caller's transaction: queue an SMS telling a web-chat writer who left a mobile
+    that the reply is on the status page: the code and the link, never the reply (an SMS is read
+    by whoever holds the phone). The caller delivers after commit (``deliver_notices``), and the
+    notification outbox retries."""
+    mobile = unseal(deps.settings, letter.writer_sealed).mobile
+    if not mobile:
+        return False
+    code = format_code(letter.code)
+    await Notification.create(
+        recipient=mobile,
+        body=f"【民声】您的留言（跟踪码{code}）已有答复，"
+        f"请打开 {deps.settings.public_url}/status/{code} 查看。",
+        purpose="letter.replied",
+        attempts=0,
+        next_attempt_at=deps.clock.now(),
+        created_at=deps.clock.now(),
+    )
+    return True
 
 
 async def write_reply(deps: Deps, actor: Actor, letter_id: Any, data: dict[str, Any]) -> Reply:
@@ -164,6 +189,8 @@ async def write_reply(deps: Deps, actor: Actor, letter_id: Any, data: dict[str, 
             f"答复来信 #{letter.id}" + ("，提交审核" if review else "，已发送"),
             clock=deps.clock,
         )
+    if not review:
+        await deliver_notices(deps)
     return reply
 
 
@@ -207,6 +234,8 @@ async def review_reply(deps: Deps, actor: Actor, letter_id: Any, data: dict[str,
             f"审核来信 #{letter.id} 的答复：{'通过并发送' if approve else '退回修改'}",
             clock=deps.clock,
         )
+    if approve:
+        await deliver_notices(deps)
     return reply
 
 
@@ -230,6 +259,13 @@ async def public_letter_status(deps: Deps, code: Any) -> dict[str, Any]:
         replies = await Reply.filter(letter_id=letter.id, status="sent").order_by("id")
     rated = set(await Rating.filter(letter_id=letter.id).values_list("round", flat=True))
     in_work = letter.status not in ("new", "declined")
+    expected = None
+    if letter.status == "new":
+        # The day the chat promised when the letter was left (bot.letters_port.submit_letter):
+        # the period counted from the day it was received, until acceptance sets the real one.
+        await deps.calendar.refresh(deps.redis)
+        received = to_local(letter.received_at).date()
+        expected = compute_due(deps.settings, deps.calendar, letter.kind, received).isoformat()
     return {
         "code": format_code(letter.code),
         "kind": letter.kind,
@@ -240,6 +276,7 @@ async def public_letter_status(deps: Deps, code: Any) -> dict[str, Any]:
         "received_on": letter.received_at.date().isoformat(),
         "accepted_on": letter.accepted_at.date().isoformat() if letter.accepted_at else None,
         "due_on": letter.due_on.isoformat() if letter.due_on and in_work else None,
+        "expected_due_on": expected,
         "replied_on": letter.replied_at.date().isoformat() if letter.replied_at else None,
         "replies": [{"text": r.text, "sent_on": r.sent_at.date().isoformat()} for r in replies],
         "may_rate": letter.status == "replied" and letter.reopened not in rated,
@@ -275,7 +312,7 @@ async def rate_letter(deps: Deps, actor: Actor, code: Any, data: dict[str, Any])
                 clock=deps.clock,
                 actor_name="来信人",
                 unit_id=unit.id,
-                note=comment,
+                note=("满意" if satisfied else "不满意") + (f"：{comment}" if comment else ""),
                 data={"satisfied": satisfied},
             )
             if reopen:

@@ -25,7 +25,7 @@ from infra.deps import Deps
 from infra.errors import DomainError, Forbidden, NotFound, as_id
 from infra.models import Notification
 from infra.notify import mask_mobile
-from letters.codes import format_code
+from letters.codes import format_code, normalize_code
 from letters.models import (
     CHANNELS,
     DECLINE_REASONS,
@@ -390,13 +390,23 @@ def _filtered(actor: Actor, filters: dict[str, Any], on: dt.date):
         qs = qs.filter(unit_id=as_id(v, "单位"))
     if filters.get("overdue"):
         qs = qs.filter(status__in=OPEN_STATUSES, due_on__lt=on)
+    if raw := filters.get("code"):
+        code = normalize_code(raw)
+        if not code:
+            raise DomainError(
+                "bad_field", "跟踪码应为 10 位字母和数字，如 7KQ2M-XP4RT", field="code"
+            )
+        qs = qs.filter(code=code)
+    if words := str(filters.get("q") or "").strip()[:50]:
+        qs = qs.filter(Q(title__icontains=words) | Q(content__icontains=words))
     return qs
 
 
 async def list_letters(
     deps: Deps, actor: Actor, filters: dict[str, Any], *, limit: int = 50, offset: int = 0
 ) -> tuple[int, list[Letter]]:
-    """Letters the actor reads, newest first; filters: status, kind, unit_id, overdue."""
+    """Letters the actor reads, newest first; filters: status, kind, unit_id, overdue, code
+    (a tracking code as a citizen reads it out), q (words of the title or content)."""
     if not actor.has(*READER_ROLES):
         raise Forbidden("此操作需要以下角色之一：办理人、审核员、领导、督查人员")
     qs = _filtered(actor, filters, today(deps.clock))

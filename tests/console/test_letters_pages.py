@@ -371,3 +371,25 @@ async def test_staff_enter_a_letter_on_a_citizens_behalf(app, sender, units):
     reviewer = await login_as(app, sender, "reviewer")
     status, page = await page_of(reviewer, f"{L}/new")
     assert status == 403 and "只有办理人或领导可以代群众录入来信" in page
+
+
+async def test_staff_find_a_letter_by_its_tracking_code(app, sender, units, handling, submit):
+    """Issue 13 item 12: a code as a citizen reads it out (lower case, no dash) opens the
+    letter; another unit's code finds nothing; words search titles and contents."""
+    mine = await handling(title="灵活就业参保咨询")
+    other = await handling(unit="QY-GJJ", title="公积金提取咨询")
+    handler = await login_as(app, sender, "handler")
+    code = mine.code.lower()
+    resp = await handler.get(f"{L}/search", query_string={"code": f" {code[:5]} {code[5:]} "})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"{L}/{mine.id}")
+    status, page = await page_of(handler, f"{L}/search", code=other.code)
+    assert status == 200 and "共 0 件" in page and "公积金提取咨询" not in page
+    status, page = await page_of(handler, f"{L}/search", code="ABC")
+    assert status == 200 and "跟踪码应为 10 位" in page
+    status, page = await page_of(handler, f"{L}/search", q="灵活就业")
+    assert "灵活就业参保咨询" in page and f"{mine.code[:5]}-{mine.code[5:]}" in page
+    supervisor = await login_as(app, sender, "supervisor")
+    status, page = await page_of(supervisor, f"{L}/search", q="咨询")
+    assert status == 200 and "共 2 件" in page and "查找" in page
+    editor = await login_as(app, sender, "editor")
+    assert (await editor.get(f"{L}/search")).status_code == 403

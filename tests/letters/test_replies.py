@@ -108,8 +108,15 @@ async def test_satisfied_closes_for_good(deps, handling, actors):
     with pytest.raises(DomainError) as exc:
         await rate_letter(deps, Actor.anonymous(), letter.code, {"satisfied": "很满意"})
     assert "是否满意" in exc.value.message
-    await rate_letter(deps, Actor.anonymous(), letter.code, {"satisfied": True})
+    await rate_letter(
+        deps, Actor.anonymous(), letter.code, {"satisfied": True, "comment": "办得快"}
+    )
     assert (await Letter.get(id=letter.id)).status == "replied"
+    # The timeline says the verdict, not only the comment (issue 13 item 12).
+    from letters.models import LetterEvent
+
+    rated = await LetterEvent.get(letter_id=letter.id, action="rated")
+    assert rated.note == "满意：办得快"
 
 
 async def test_kb_proposal_masks_personal_details(deps, handling, actors):
