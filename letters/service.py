@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from tortoise.expressions import Q, Subquery
@@ -40,7 +41,7 @@ from letters.models import (
     Reminder,
     Reply,
 )
-from letters.writer import sees_writer, unseal
+from letters.writer import hide_writer, sees_writer, unseal
 from org.access import Actor
 from org.audit import record_audit
 from org.models import Staff, Unit
@@ -265,6 +266,14 @@ def writer_view(deps: Deps, actor: Actor, letter: Letter) -> dict[str, Any]:
     }
 
 
+def _hider(deps: Deps, letter: Letter) -> Callable[[str], str]:
+    """What the letter's texts become for someone who sees its writer masked."""
+    if not letter.writer_sealed:
+        return str
+    writer = unseal(deps.settings, letter.writer_sealed)
+    return lambda text: hide_writer(text, writer)
+
+
 def _iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -281,6 +290,8 @@ def letter_view(
 ) -> dict[str, Any]:
     """The staff view. ``letter.unit`` must be loaded."""
     on = today(deps.clock)
+    writer = writer_view(deps, actor, letter)
+    hide = _hider(deps, letter) if writer["masked"] else str
     left = days_left(letter, on)
     body: dict[str, Any] = {
         "id": letter.id,
@@ -290,10 +301,10 @@ def letter_view(
         "channel": letter.channel,
         "channel_label": CHANNELS[letter.channel],
         "account_id": letter.account_id,  # type: ignore[attr-defined]
-        "title": letter.title,
-        "content": letter.content,
+        "title": hide(letter.title),
+        "content": hide(letter.content),
         "attachments": letter.attachments,
-        "writer": writer_view(deps, actor, letter),
+        "writer": writer,
         "consent_publish": letter.consent_publish,
         "status": letter.status,
         "status_label": STATUSES[letter.status],
@@ -336,7 +347,7 @@ def letter_view(
             {
                 "id": r.id,
                 "round": r.round,
-                "text": r.text,
+                "text": hide(r.text),
                 "status": r.status,
                 "author_id": r.author_id,  # type: ignore[attr-defined]
                 "reviewer_id": r.reviewer_id,  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from infra.crypto import decrypt_json, encrypt_json
+from infra.notify import mask_mobile
 from infra.settings import Settings
 from org.access import Actor
 
@@ -87,6 +88,20 @@ def mask_writer(text: str, writer: Writer) -> str:
     for value in sorted(filter(None, known), key=len, reverse=True):
         text = text.replace(value, "***")
     return mask_personal(text)
+
+
+def hide_writer(text: str, writer: Writer) -> str:
+    """``text`` of the letter as shown to whoever sees the writer masked: citizens often write
+    their name and number into the letter itself, which must not undo the masking."""
+    if not text or writer.empty:
+        return text
+    if writer.mobile:
+        text = re.sub(r"[\s-]?".join(writer.mobile), mask_mobile(writer.mobile), text)
+    if writer.platform_user_id:
+        text = text.replace(writer.platform_user_id, mask_platform_id(writer.platform_user_id))
+    if len(writer.name) >= 2:  # one character is part of too many words
+        text = text.replace(writer.name, mask_name(writer.name))
+    return text
 
 
 def sees_writer(actor: Actor, unit_path: str, unit_id: int) -> bool:

@@ -93,3 +93,11 @@ async def test_logs_do_not_show_it(deps, submit, actors, units, caplog, clock):
     sql = ("tortoise", "aiosqlite", "asyncpg")
     own = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(sql))
     assert PUID not in own
+
+
+async def test_the_writers_own_words_do_not_unmask_them(deps, handling, actors):
+    content = f"我是{NAME}，电话138 1234 5678，微信{PUID}，请回电{MOBILE}。"
+    letter = await handling(content=content)
+    seen = await get_letter(deps, actors["supervisor"], letter.id)
+    assert seen["content"] == "我是张**，电话138****5678，微信oAb****，请回电138****5678。"
+    assert (await get_letter(deps, actors["handler"], letter.id))["content"] == content
