@@ -172,8 +172,10 @@ def compose(deps: Deps) -> Deps:
     """What the domain packages offer each other against the layers, wired here at the top."""
     from knowledge.tuning import add_signal_source
     from letters.kb_signals import letter_signals
+    from letters.replies import WRITER_RECIPIENT, writer_mobile_lookup
 
     add_signal_source(deps, letter_signals)
+    deps.notifier.add_recipient_kind(WRITER_RECIPIENT, writer_mobile_lookup(deps.settings))
     return deps
 
 

@@ -101,6 +101,8 @@ async def letter_status(deps: Deps, code: str) -> str | None:
     lines.append(f"提交日期：{status['received_on']}")
     if status.get("due_on") and not status.get("replied_on"):
         lines.append(f"答复期限：{status['due_on']}")
+    elif status.get("expected_due_on"):
+        lines.append(f"答复期限：预计 {status['expected_due_on']}（受理后确定）")
     for reply in status.get("replies", []):
         lines.append(f"答复（{reply['sent_on']}）：\n{reply['text']}")
     if status.get("may_rate"):

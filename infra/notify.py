@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import httpx
@@ -71,6 +72,11 @@ def make_sender(settings: Settings) -> Sender:
     return LogSender()
 
 
+# Finds the mobile of a recipient that is kept sealed elsewhere (a letter's writer): such a
+# notification names its recipient "<kind>:<ref>", so the number is in no table and no log.
+Resolver = Callable[[str], Awaitable[str]]
+
+
 class Notifier:
     """Records and delivers notifications; built once by create_app."""
 
@@ -78,6 +84,23 @@ class Notifier:
         self.sender = sender
         self.clock = clock
         self.settings = settings
+        self._resolvers: dict[str, Resolver] = {}
+
+    def add_recipient_kind(self, kind: str, resolve: Resolver) -> None:
+        """Recipients written "<kind>:<ref>" are looked up with ``resolve(ref)`` when sent."""
+        self._resolvers[kind] = resolve
+
+    async def _address(self, recipient: str) -> str:
+        kind, sep, ref = recipient.partition(":")
+        if not sep:
+            return recipient
+        resolve = self._resolvers.get(kind)
+        if resolve is None:
+            raise DeliveryError(f"no way to look up {kind} recipients")
+        mobile = await resolve(ref)
+        if not mobile:
+            raise DeliveryError(f"{kind} {ref} has no mobile")
+        return mobile
 
     async def send_notification(
         self, recipient: str, body: str, *, purpose: str = "", secret: bool = False
@@ -122,7 +145,7 @@ class Notifier:
     async def _deliver(self, note: Notification) -> int:
         now = self.clock.now()
         try:
-            await self.sender.deliver(note.recipient, note.body)
+            await self.sender.deliver(await self._address(note.recipient), note.body)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
             note.last_error = str(exc)[:500] or type(exc).__name__
             if note.attempts >= self.settings.notify_max_attempts:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Console on its own address (004 §10(三)); empty: same server as the public endpoints.
     console_host: str = ""
     console_port: int = 8001
+    # Where citizens reach the public pages (https://host, no trailing slash), for links sent by
+    # SMS; empty: http://host:port.
+    public_base_url: str = ""
     secret_key: str = "dev-only-change-me"
     cookie_secure: bool = True
     session_hours: int = 12
@@ -109,6 +112,10 @@ class Settings(BaseSettings):
     @property
     def uses_fake_redis(self) -> bool:
         return not self.redis_url
+
+    @property
+    def public_url(self) -> str:
+        return self.public_base_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @property
     def is_production(self) -> bool:

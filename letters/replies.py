@@ -136,12 +136,12 @@ async def _queue_reply_sms(deps: Deps, letter: Letter) -> bool:
     that the reply is on the status page: the code and the link, never the reply (an SMS is read
     by whoever holds the phone). The caller delivers after commit (``deliver_notices``), and the
     notification outbox retries."""
-    mobile = unseal(deps.settings, letter.writer_sealed).mobile
-    if not mobile:
+    if not unseal(deps.settings, letter.writer_sealed).mobile:
         return False
     code = format_code(letter.code)
     await Notification.create(
-        recipient=mobile,
+        # The mobile stays sealed on the letter: the notifier looks it up when it sends.
+        recipient=f"{WRITER_RECIPIENT}:{letter.id}",
         body=f"【民声】您的留言（跟踪码{code}）已有答复，"
         f"请打开 {deps.settings.public_url}/status/{code} 查看。",
         purpose="letter.replied",
@@ -150,6 +150,19 @@ async def _queue_reply_sms(deps: Deps, letter: Letter) -> bool:
         created_at=deps.clock.now(),
     )
     return True
+
+
+WRITER_RECIPIENT = "letter-writer"
+
+
+def writer_mobile_lookup(settings: Settings):
+    """For the notifier (wired in quart_app.compose): a letter's id to its writer's mobile."""
+
+    async def lookup(ref: str) -> str:
+        letter = await Letter.get_or_none(id=int(ref)) if ref.isdigit() else None
+        return unseal(settings, letter.writer_sealed).mobile if letter else ""
+
+    return lookup
 
 
 async def write_reply(deps: Deps, actor: Actor, letter_id: Any, data: dict[str, Any]) -> Reply:

@@ -208,3 +208,24 @@ async def test_log_sender_masks_the_mobile(caplog):
 )
 def test_mask_mobile(mobile, masked):
     assert mask_mobile(mobile) == masked
+
+
+async def test_a_sealed_recipient_is_looked_up_only_when_sent(deps, sender):
+    """A letter writer's mobile stays sealed: the row names "<kind>:<ref>", the notifier asks the
+    kind's lookup for the number when it delivers; without one it retries, never sends."""
+    lost = await deps.notifier.send_notification("writer:7", "您的留言已有答复")
+    assert sender.sent == [] and (await stored(lost)).status == "pending"
+
+    asked = []
+
+    async def lookup(ref: str) -> str:
+        asked.append(ref)
+        return MOBILE if ref == "7" else ""
+
+    deps.notifier.add_recipient_kind("writer", lookup)
+    note = await deps.notifier.send_notification("writer:7", "您的留言已有答复")
+    assert sender.sent == [(MOBILE, "您的留言已有答复")] and asked == ["7"]
+    row = await stored(note)
+    assert row.status == "sent" and row.recipient == "writer:7"
+    gone = await deps.notifier.send_notification("writer:8", "您的留言已有答复")
+    assert (await stored(gone)).last_error == "writer 8 has no mobile"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from letters.codes import format_code
 from letters.models import Letter
 from org.models import AuditRecord
 from tests.org.conftest import login_as
@@ -83,6 +86,7 @@ async def test_public_status_shows_no_identity_and_no_notes(app, deps, handling,
         "received_on",
         "accepted_on",
         "due_on",
+        "expected_due_on",
         "replied_on",
         "replies",
         "may_rate",
@@ -131,3 +135,79 @@ async def test_satisfaction_over_http_is_audited(app, deps, handling, actors):
 async def test_staff_api_needs_a_login(app, units, path):
     r = await app.test_client().get(path)
     assert r.status_code == 401
+
+
+REPLY = "经核实，灵活就业人员可持身份证到人社局二楼窗口办理职工养老保险参保登记。"
+
+
+@pytest.mark.parametrize("review", [False, True])
+async def test_a_web_writer_with_a_mobile_is_told_by_sms_that_the_reply_is_ready(
+    app, deps, sender, handling, review, caplog
+):
+    """The SMS carries the tracking code and the status page's link, never the reply; it goes out
+    when the reply is sent (at once, or when a reviewer approves it)."""
+    caplog.set_level(logging.DEBUG)
+    deps.settings.letter_review_kinds = "*" if review else ""
+    deps.settings.public_base_url = "https://minsheng.qingyuan.gov.cn/"
+    letter = await handling(channel="web")
+    code = format_code(letter.code)
+    handler = await login_as(app, sender, "handler")
+    reviewer = await login_as(app, sender, "reviewer") if review else None
+    sender.sent.clear()
+    r = await handler.post(f"/api/letters/{letter.id}/reply", json={"text": REPLY})
+    assert r.status_code == 200, await r.get_json()
+    if review:
+        assert sender.sent == []  # not before the reply is sent
+        r = await reviewer.post(f"/api/letters/{letter.id}/reply/review", json={"approve": True})
+        assert r.status_code == 200, await r.get_json()
+    assert (await Letter.get(id=letter.id)).status == "replied"
+
+    to_writer = [body for to, body in sender.sent if to == "13812345678"]
+    assert len(to_writer) == 1, sender.sent
+    sms = to_writer[0]
+    assert code in sms and f"https://minsheng.qingyuan.gov.cn/status/{code}" in sms
+    assert REPLY not in sms and "人社局二楼" not in sms and "养老保险" not in sms
+    # The writer's mobile is in no log line and shows masked on the timeline.
+    assert "13812345678" not in caplog.text
+    r = await handler.get(f"/api/letters/{letter.id}")
+    notes = [e.get("note") or "" for e in (await r.get_json())["timeline"]]
+    assert any("已短信通知来信人（138****5678）" in n for n in notes), notes
+    # The status link opens the reply.
+    public = await (await app.test_client().get(f"/api/public/letters/{code}")).get_json()
+    assert public["replies"][0]["text"] == REPLY
+
+
+@pytest.mark.parametrize(
+    "channel, writer",
+    [
+        ("web", {"name": "王五"}),  # no mobile given
+        ("wechat", {"mobile": "13812345678", "platform_user_id": "oAbCdEf123456"}),
+    ],
+)
+async def test_no_reply_sms_without_a_mobile_or_off_the_web_chat(
+    app, deps, sender, handling, channel, writer
+):
+    deps.settings.letter_review_kinds = ""
+    letter = await handling(channel=channel, writer=writer)
+    handler = await login_as(app, sender, "handler")
+    sender.sent.clear()
+    r = await handler.post(f"/api/letters/{letter.id}/reply", json={"text": REPLY})
+    assert r.status_code == 200, await r.get_json()
+    assert not [b for _, b in sender.sent if format_code(letter.code) in b]
+
+
+async def test_status_shows_the_expected_deadline_until_acceptance(app, deps, submit, actors):
+    from letters.routing import accept_letter
+
+    letter = await submit("disclosure", channel="web")  # 15 working days
+    client = app.test_client()
+    body = await (await client.get(f"/api/public/letters/{letter.code}")).get_json()
+    assert body["status"] == "new" and body["due_on"] is None
+    assert body["expected_due_on"] == "2026-12-14"  # from Monday 23 November, weekends skipped
+    page = await client.get(f"/status/{format_code(letter.code)}")
+    assert page.status_code == 200
+
+    screener = actors["xfhandler"] if letter.unit.code == "QY-XFJ" else actors["handler"]
+    await accept_letter(deps, screener, letter.id, {})
+    body = await (await client.get(f"/api/public/letters/{letter.code}")).get_json()
+    assert body["due_on"] == "2026-12-14" and body["expected_due_on"] is None
