@@ -170,12 +170,15 @@ class ConsoleCookieSession(SecureCookieSessionInterface):
 
 def compose(deps: Deps) -> Deps:
     """What the domain packages offer each other against the layers, wired here at the top."""
+    from accounts.service import live_accounts_of_unit
     from knowledge.tuning import add_signal_source
     from letters.kb_signals import letter_signals
     from letters.replies import WRITER_RECIPIENT, writer_mobile_lookup
+    from org.service import add_unit_holdings
 
     add_signal_source(deps, letter_signals)
     deps.notifier.add_recipient_kind(WRITER_RECIPIENT, writer_mobile_lookup(deps.settings))
+    add_unit_holdings(deps, live_accounts_of_unit)
     return deps
 
 

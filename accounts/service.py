@@ -146,6 +146,13 @@ def _live_names(unit_ids: list[int]):
     return Account.filter(unit_id__in=unit_ids, status__in=list(LIVE_STATUSES))
 
 
+async def live_accounts_of_unit(unit_id: int) -> list[str]:
+    """The unit's accounts that are not closed, as people name them (平台「名称」): registered with
+    org (quart_app.compose), which refuses to make such a unit internal or not a legal entity."""
+    rows = await _live_names([unit_id]).order_by("platform", "id").values_list("platform", "name")
+    return [f"{PLATFORMS.get(platform, platform)}「{name}」" for platform, name in rows]
+
+
 # ---------------------------------------------------------------- reading
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -49,6 +50,47 @@ def staff_view(s: Staff) -> dict[str, Any]:
         "totp_enabled": bool(s.totp_secret),
         "last_login_at": s.last_login_at.isoformat() if s.last_login_at else None,
     }
+
+
+# What a unit owns that it could no longer own as an internal section or as a unit that is not a
+# legal entity (002 §7(二)(三)): the accounts package, above org in the layers, registers the
+# lookup of its live accounts (quart_app.compose). Each lookup names what it finds.
+UNIT_HOLDINGS = "org.unit_holdings"
+UnitHoldings = Callable[[int], Awaitable[list[str]]]
+
+
+def add_unit_holdings(deps: Deps, lookup: UnitHoldings) -> None:
+    lookups = deps.extensions.setdefault(UNIT_HOLDINGS, [])
+    if lookup not in lookups:
+        lookups.append(lookup)
+
+
+async def _unit_holdings(deps: Deps, unit_id: int) -> list[str]:
+    found: list[str] = []
+    for lookup in deps.extensions.get(UNIT_HOLDINGS, []):
+        found.extend(await lookup(unit_id))
+    return found
+
+
+async def _refuse_losing_ownership(deps: Deps, unit: Unit, before: dict[str, Any]) -> None:
+    """A unit that becomes internal, or (below the top) stops being a legal entity, may not own
+    accounts: refused while it has live ones, naming them."""
+    has_parent = unit.parent_id is not None  # type: ignore[attr-defined]
+    if unit.is_internal and not before["is_internal"]:
+        field, what = "is_internal", "内设机构"
+    elif not unit.is_legal_entity and before["is_legal_entity"] and has_parent:
+        field, what = "is_legal_entity", "非独立法人单位"
+    else:
+        return
+    held = await _unit_holdings(deps, unit.id)
+    if held:
+        raise Conflict(
+            "unit_has_accounts",
+            f"「{unit.name}」尚有未关停的政务新媒体账号：{'、'.join(held)}。"
+            f"{what}不得开设账号（002 §7(二)(三)），请先申请关停或注销这些账号，再改为{what}",
+            field=field,
+            accounts=held,
+        )
 
 
 def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
@@ -153,6 +195,7 @@ async def update_unit(deps: Deps, actor: Actor, unit_id: Any, data: dict[str, An
         raise DomainError("bad_field", "内设机构不是独立法人", field="is_legal_entity")
     if unit.is_internal and not before["is_internal"] and await Unit.filter(parent=unit).exists():
         raise DomainError("has_children", "该单位下设有单位，不能改为内设机构", field="is_internal")
+    await _refuse_losing_ownership(deps, unit, before)
     async with in_transaction():
         await unit.save()
         await record_audit(
