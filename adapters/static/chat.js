@@ -3,17 +3,37 @@
   var log = document.getElementById("log");
   var form = document.getElementById("ask");
   var input = document.getElementById("text");
-  var session = localStorage.getItem("ms_chat_session");
-  if (!session || !/^[A-Za-z0-9_-]{16,64}$/.test(session)) {
-    session = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now()).replace(/[^A-Za-z0-9]/g, "");
-    localStorage.setItem("ms_chat_session", session);
+  var sendButton = form.querySelector("button[type=submit]");
+  var root = document.documentElement;
+  var busy = false;
+  // The conversation is named by an HttpOnly cookie now; an id left here by an older page is
+  // of no use to anyone.
+  try { localStorage.removeItem("ms_chat_session"); } catch (e) { /* storage disabled */ }
+
+  // The page is exactly the visible area: header and input stay put, the messages scroll. The
+  // visual viewport shrinks when the on-screen keyboard opens (100dvh does not everywhere).
+  function follow() { log.scrollTop = log.scrollHeight; }
+  function fit() {
+    var vv = window.visualViewport;
+    root.style.setProperty("--app-height", (vv ? vv.height : window.innerHeight) + "px");
+    root.style.setProperty("--app-top", (vv ? vv.offsetTop : 0) + "px");
+    document.body.classList.add("fitted");
+    follow();
   }
+  if (window.visualViewport) {
+    window.visualViewport.addEventListener("resize", fit);
+    window.visualViewport.addEventListener("scroll", fit);
+  }
+  window.addEventListener("resize", fit);
+  input.addEventListener("focus", function () { setTimeout(fit, 300); });
+  fit();
+
   function bubble(text, who) {
     var div = document.createElement("div");
     div.className = "msg " + who;
     div.textContent = text;
     log.appendChild(div);
-    log.scrollTop = log.scrollHeight;
+    follow();
     return div;
   }
   function showReply(reply) {
@@ -30,19 +50,37 @@
       box.className = "choices";
       reply.choices.forEach(function (c) {
         var b = document.createElement("button");
-        b.type = "button"; b.textContent = c.value + ". " + c.label;
-        b.addEventListener("click", function () { send(c.value, "", c.value + ". " + c.label); });
+        var label = c.value + ". " + c.label;
+        b.type = "button"; b.textContent = label; b.disabled = busy;
+        b.addEventListener("click", function () { send(c.value, "", label); });
         box.appendChild(b);
       });
       div.appendChild(box);
     }
+    follow();
   }
-  var counter = 0;
+  // One message at a time: a double tap on "1. 提交" (or Enter pressed twice) sends it once.
+  function setBusy(on) {
+    busy = on;
+    sendButton.disabled = on;
+    log.setAttribute("aria-busy", on ? "true" : "false");
+    document.querySelectorAll(".quick button, #log .choices button").forEach(function (b) { b.disabled = on; });
+  }
+  function newId() {
+    var bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
   function send(text, action, shown) {
+    if (busy) return false;
+    setBusy(true);
     if (shown) bubble(shown, "me");
-    var body = { session: session, text: text, action: action || "", message_id: session.slice(0, 8) + "-" + Date.now() + "-" + (counter++) };
+    var body = { text: text, action: action || "", shown: shown || "", message_id: newId() };
     var attempt = function (left) {
-      return fetch("/api/chat", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+      return fetch("/api/chat", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+      })
         .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); })
         .then(function (res) {
           if (!res.ok) { bubble((res.data.error && res.data.error.message) || "出错了，请稍后再试", "bot error"); return; }
@@ -54,17 +92,30 @@
           bubble("网络连接失败，请稍后再试", "bot error");
         });
     };
-    return attempt(2);
+    attempt(2).then(function () { setBusy(false); }, function () { setBusy(false); });
+    return true;
   }
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value.trim();
-    if (!text) return;
+    if (!text || busy) return;
     input.value = "";
     send(text, "", text);
   });
   document.querySelectorAll(".quick button").forEach(function (b) {
     b.addEventListener("click", function () { send("", b.dataset.action, b.textContent); });
   });
-  send("", "welcome", "");
+
+  // Back on the page (a reload, or from the status page): the conversation carries on where it
+  // was, a half-written letter included; a new visitor is welcomed.
+  setBusy(true);
+  fetch("/api/chat/history", { credentials: "same-origin", cache: "no-store" })
+    .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
+    .catch(function () { return { messages: [] }; })
+    .then(function (d) {
+      var messages = (d && d.messages) || [];
+      messages.forEach(function (m) { if (m.who === "me") bubble(m.text, "me"); else showReply(m); });
+      setBusy(false);
+      if (!messages.length) send("", "welcome", "");
+    });
 })();

@@ -46,10 +46,17 @@
         var d = res.data, dl = document.createElement("dl");
         row(dl, "跟踪码", d.code); row(dl, "类型", d.kind_label); row(dl, "状态", d.status_label);
         row(dl, "办理单位", d.unit_name); row(dl, "提交日期", d.received_on);
-        row(dl, "受理日期", d.accepted_on); row(dl, "答复期限", d.due_on);
+        row(dl, "受理日期", d.accepted_on);
+        // Before acceptance: the date the chat promised, counted from the day it was received.
+        row(dl, "答复期限", d.due_on || (d.expected_due_on ? "预计 " + d.expected_due_on + "（受理后确定）" : ""));
         row(dl, "答复日期", d.replied_on);
-        (d.replies || []).forEach(function (r) { row(dl, "答复（" + r.sent_on + "）", r.text); });
         out.appendChild(dl);
+        (d.replies || []).forEach(function (r) {
+          var box = document.createElement("section"); box.className = "reply";
+          var h = document.createElement("h2"); h.textContent = "答复（" + r.sent_on + "）";
+          var p = document.createElement("p"); p.textContent = r.text;
+          box.appendChild(h); box.appendChild(p); out.appendChild(box);
+        });
         if (d.may_rate) rating(d.code);
       })
       .catch(function () { out.textContent = "网络连接失败，请稍后再试"; });
