@@ -108,7 +108,10 @@ class AppendOnlyError(RuntimeError):
 
 
 class AuditRecord(Model):
-    """Who did what, when, from where, and how it ended. Never edited, purged only when old."""
+    """Who did what, when, from where, and how it ended. Never edited, purged only when old.
+
+    The model refuses changes here; the database refuses them too, for querysets and raw SQL
+    (migration 0014's triggers), except in the transaction of ``org.audit.purge_audit``."""
 
     id = fields.BigIntField(primary_key=True)
     at = fields.DatetimeField(db_index=True)

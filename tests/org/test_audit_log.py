@@ -203,6 +203,55 @@ async def test_records_cannot_be_changed_or_deleted(letters):
     assert await AuditRecord.filter(object_type="letter").count() == 4
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE org_audit SET summary = '改写历史'",
+        "UPDATE org_audit SET outcome = 'failed' WHERE action = 'letter.reply'",
+        "DELETE FROM org_audit",
+        "DELETE FROM org_audit WHERE action = 'letter.assign'",
+    ],
+)
+async def test_the_database_refuses_changes_through_the_connection(letters, sql):
+    """Not only the model: raw SQL and querysets through the application's own connection are
+    refused by the database (migration 0014's triggers)."""
+    from tortoise import Tortoise
+    from tortoise.exceptions import OperationalError
+
+    conn = Tortoise.get_connection("default")
+    with pytest.raises(OperationalError, match="append-only"):
+        await conn.execute_query(sql)
+    with pytest.raises(OperationalError, match="append-only"):
+        await AuditRecord.filter(action="letter.reply").update(summary="改写历史")
+    with pytest.raises(OperationalError, match="append-only"):
+        await AuditRecord.filter(action="letter.reply").delete()
+    assert await AuditRecord.filter(object_type="letter").count() == 4
+    assert await AuditRecord.filter(summary="改写历史").count() == 0
+
+
+async def test_the_purge_permission_ends_with_its_transaction(letters):
+    """What the purge sets lasts only as long as its transaction, and PostgreSQL's TRUNCATE is
+    refused like DELETE."""
+    from tortoise import Tortoise
+    from tortoise.exceptions import OperationalError
+    from tortoise.transactions import in_transaction
+
+    conn = Tortoise.get_connection("default")
+    if conn.capabilities.dialect == "postgres":
+        with pytest.raises(OperationalError, match="append-only"):
+            await conn.execute_script("TRUNCATE org_audit")
+        # Outside a transaction, SET LOCAL lasts no longer than its own statement.
+        await conn.execute_script("SET LOCAL minsheng.audit_purge = 'on'")
+    else:
+        with pytest.raises(RuntimeError):
+            async with in_transaction() as txn:
+                await txn.execute_query("INSERT INTO org_audit_purge (purging) VALUES (1)")
+                raise RuntimeError("rolled back")
+    with pytest.raises(OperationalError, match="append-only"):
+        await conn.execute_query("DELETE FROM org_audit")
+    assert await AuditRecord.filter(object_type="letter").count() == 4
+
+
 async def test_new_records_can_still_be_written(db):
     rec = AuditRecord(at=START, action="x.test")
     await rec.save()
@@ -241,6 +290,23 @@ async def test_purge_removes_only_records_past_retention(clock, db):
     last = purges[-1]
     assert last.actor_id is None and last.actor_roles == "system" and last.at == START
     assert "1 条" in last.summary
+
+
+async def test_purge_works_with_the_triggers_and_leaves_them_armed(clock, db):
+    from tortoise import Tortoise
+    from tortoise.exceptions import OperationalError
+
+    for days in (500, 400, 366, 10):
+        await AuditRecord.create(at=START - dt.timedelta(days=days), action=f"x.{days}")
+    assert await purge_audit(clock=clock, retention_days=365) == 3
+    assert await AuditRecord.filter(action__startswith="x.").values_list("action", flat=True) == [
+        "x.10"
+    ]
+    # After the purge's transaction the database refuses again, on the same connection.
+    conn = Tortoise.get_connection("default")
+    with pytest.raises(OperationalError, match="append-only"):
+        await conn.execute_query("DELETE FROM org_audit")
+    assert await AuditRecord.all().count() == 2  # x.10 and the purge's own record
 
 
 async def test_purge_refuses_short_retention(clock, db):
