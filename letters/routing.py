@@ -32,6 +32,7 @@ from letters.service import (
     due_text,
     load_letter,
     queue_unit_notice,
+    require_handler,
     require_status,
     require_unit_role,
     unit_field,
@@ -76,6 +77,8 @@ async def accept_letter(deps: Deps, actor: Actor, letter_id: Any, data: dict[str
     await deps.calendar.refresh(deps.redis)
     due = compute_due(deps.settings, deps.calendar, letter.kind, deps.clock.today())
     status = "instructing" if letter.kind == "mayor" else "handling"
+    if status == "handling":
+        await require_handler(target)
     async with in_transaction():
         await _claim(
             letter,
@@ -212,6 +215,7 @@ async def instruct_letter(deps: Deps, actor: Actor, letter_id: Any, data: dict[s
     units: list[Unit] = []
     for uid in unit_ids:
         unit = await unit_field({"unit_id": uid}, "unit_id", label="办理单位")
+        await require_handler(unit)
         if unit.id not in [u.id for u in units]:
             units.append(unit)
     main, co = units[0], units[1:]
@@ -275,6 +279,7 @@ async def transfer_letter(deps: Deps, actor: Actor, letter_id: Any, data: dict[s
     require_status(letter, "handling")
     reason = text_field(data, "reason", "转办理由", max_len=1000)
     target = await unit_field(data, "unit_id", label="转办单位")
+    await require_handler(target)
     source: Unit = letter.unit
     if target.id == source.id:
         raise DomainError("same_unit", "来信已在该单位办理", field="unit_id")

@@ -89,6 +89,19 @@ async def unit_field(data: dict[str, Any], key: str, *, label: str = "单位") -
     return unit
 
 
+async def require_handler(unit: Unit) -> None:
+    """A letter handed to a unit needs someone there to handle it: refuse, naming the unit,
+    rather than show 已受理 while nobody is told (issue 13 item 7)."""
+    staff = await Staff.filter(unit_id=unit.id, active=True).values_list("roles", flat=True)
+    if not any("handler" in (roles or []) for roles in staff):
+        raise DomainError(
+            "no_handler",
+            f"「{unit.name}」还没有办理人，不能交其办理：请该单位的系统管理员先添加办理人，"
+            "或改交其他单位",
+            field="unit_id",
+        )
+
+
 async def unit_by_code(code: str, what: str) -> Unit:
     unit = await Unit.get_or_none(code=code) if code else None
     if unit is None:

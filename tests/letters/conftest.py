@@ -28,6 +28,7 @@ EXTRA_STAFF = [
     ("gjjleader", "QY-GJJ", ["leader"]),
     ("rsjhandler2", "QY-RSJ", ["handler"]),
     ("topleader", "QY", ["leader"]),
+    ("jyjhandler", "QY-HX-JYJ", ["handler"]),  # a county bureau that handles complaints
 ]
 
 

@@ -93,6 +93,36 @@ async def test_consultations_go_to_the_unit_the_screener_picks(deps, submit, act
     assert (await _reload(letter.id)).unit.code == "QY-GJJ"
 
 
+async def test_a_unit_without_a_handler_is_refused_by_name(deps, submit, handling, actors, units):
+    """Issue 13 item 7: 东桥镇 has nobody to handle letters. Accepting to it, transferring to
+    it or a leader's instruction naming it is refused with the unit's name; nothing moves."""
+    town = units["QY-HX-DQ"]
+    letter = await submit("consultation")
+    with pytest.raises(DomainError) as exc:
+        await accept_letter(deps, actors["xfhandler"], letter.id, {"unit_id": town.id})
+    assert exc.value.code == "no_handler"
+    assert "「河西县东桥镇人民政府」还没有办理人" in exc.value.message
+    assert (await _reload(letter.id)).status == "new"
+    assert not await LetterEvent.filter(letter_id=letter.id, action="accepted").exists()
+    handled = await handling()
+    with pytest.raises(DomainError) as exc:
+        await transfer_letter(
+            deps, actors["handler"], handled.id, {"unit_id": town.id, "reason": "属地"}
+        )
+    assert exc.value.code == "no_handler"
+    assert (await _reload(handled.id)).unit.code == "QY-RSJ"
+    mayor = await submit("mayor")
+    await accept_letter(deps, actors["cityleader"], mayor.id, {})
+    with pytest.raises(DomainError) as exc:
+        await instruct_letter(
+            deps,
+            actors["cityleader"],
+            mayor.id,
+            {"instruction": "请办理", "unit_ids": [units["QY-RSJ"].id, town.id]},
+        )
+    assert exc.value.code == "no_handler" and (await _reload(mayor.id)).status == "instructing"
+
+
 async def test_transfer_keeps_the_deadline_and_needs_a_reason(
     deps, handling, actors, units, clock, sender
 ):
