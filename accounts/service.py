@@ -311,6 +311,11 @@ async def file_request(
         changes = {k: (v.strip() if isinstance(v, str) else v) for k, v in raw.items()}
         if "name" in changes and not changes["name"]:
             raise DomainError("bad_field", "账号名称不能为空", field="changes")
+        # What the approvers compare: the values as they are when the request is made.
+        changes["_before"] = {
+            k: getattr(account, "responsible_id" if k == "responsible_id" else k)
+            for k in changes
+        }
     allowed = {
         "change": {"active", "suspended"},
         "close": {"active", "suspended"},
@@ -357,6 +362,23 @@ async def file_request(
     return filing
 
 
+def filing_changes(filing: Filing, account: Account, staff_names: dict[int, str]) -> list[dict]:
+    """A change request's rows as approvers read them: field, value before, value after."""
+    if filing.kind != "change":
+        return []
+    before = filing.changes.get("_before", {})
+    rows = []
+    for key, after in filing.changes.items():
+        if key not in CHANGEABLE:
+            continue
+        # Requests made before ``_before`` was kept: while pending, the account still has it.
+        was = before.get(key, getattr(account, key) if filing.status == "pending" else None)
+        if key == "responsible_id":
+            was, after = staff_names.get(was, was), staff_names.get(after, after)
+        rows.append({"label": CHANGEABLE[key], "before": was, "after": after})
+    return rows
+
+
 async def get_filing(actor: Actor, filing_id: Any) -> tuple[Filing, list[FilingEvent]]:
     filing = await Filing.get_or_none(id=as_id(filing_id, "备案申请")).select_related("unit")
     if filing is None or not (
@@ -376,10 +398,17 @@ async def approver_inbox(actor: Actor) -> list[Filing]:
 
 
 async def list_filings(actor: Actor, account_id: int | None = None) -> list[Filing]:
+    """Filings of the actor's scope, and those whose chain includes the actor's unit (the city
+    office's leader approves filings of units outside their own scope)."""
     qs = Filing.all().select_related("unit")
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
-    return await actor.scope(qs).order_by("-created_at").limit(500)
+    ids = set(await actor.scope(qs).values_list("id", flat=True))
+    if actor.unit_id is not None:  # as get_filing lets them read it
+        chains = await qs.values_list("id", "chain")
+        ids |= {i for i, chain in chains if any(s["unit_id"] == actor.unit_id for s in chain)}
+    rows = Filing.filter(id__in=ids).select_related("unit", "account")
+    return await rows.order_by("-created_at", "-id").limit(500)
 
 
 async def _decidable(deps: Deps, actor: Actor, filing_id: Any) -> Filing:

@@ -10,6 +10,7 @@ from accounts.monitor import STATES, account_activity
 from accounts.screening import KINDS
 from console.views import login_required
 from infra.errors import DomainError
+from org.models import Staff
 from org.service import list_units
 from org.web import actor, deps, record_domain_failure
 
@@ -308,8 +309,22 @@ async def filing(filing_id: int):
         and a.unit_id == step["unit_id"]
         and a.staff_id != f.requested_by_id
     )  # type: ignore[attr-defined]
+    account = await f.account
+    ids = [
+        f.changes.get("responsible_id"),
+        f.changes.get("_before", {}).get("responsible_id"),
+        account.responsible_id,  # type: ignore[attr-defined]
+    ]
+    names = dict(await Staff.filter(id__in=[i for i in ids if i]).values_list("id", "real_name"))
     return await render_template(
-        "filing.html", f=f, events=events, step=step, can_decide=can_decide, account=await f.account
+        "filing.html",
+        f=f,
+        events=events,
+        step=step,
+        can_decide=can_decide,
+        account=account,
+        changes=service.filing_changes(f, account, names),
+        requester=await Staff.get_or_none(id=f.requested_by_id),  # type: ignore[attr-defined]
     )
 
 

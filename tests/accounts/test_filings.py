@@ -281,3 +281,43 @@ async def test_api_flow_and_visibility(app, deps, people, sender):
     accounts = await (await sup.get("/api/accounts")).get_json()
     assert [a["status"] for a in accounts] == ["active"]
     assert (await sup.post("/api/filings", json=OPEN)).status_code == 403
+
+
+async def test_the_approval_page_shows_what_is_approved_and_leaders_list_it(
+    app, deps, people, sender
+):
+    """Issue 13 items 10 and 12: the page names the platform, the account and its ID, the
+    certified subject and, for a change, each field before and after; the city leader's
+    全部申请 lists what waits for them (it was empty while 待我审批 said 1)."""
+    import html
+    import re
+
+    account = await _active(deps, people, handle="qy_rsj")
+    filing = await service.file_request(
+        deps,
+        people["editor"],
+        account.id,
+        "change",
+        {
+            "reason": "机构更名",
+            "changes": {"name": "清源人社发布", "certified_subject": "清源市人社局"},
+        },
+    )
+    await service.approve_filing(deps, people["leader"], filing.id)
+    city = await login_as(app, sender, "cityleader")
+
+    async def read(url):
+        body = (await (await city.get(url)).get_data()).decode()
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+    page = await read(f"/console/filings/{filing.id}")
+    for shown in ("微信公众号", "清源人社", "qy_rsj", "清源市人力资源和社会保障局", "李晓梅"):
+        assert shown in page, shown
+    assert "账号名称 清源人社 清源人社发布" in page
+    assert "认证主体 清源市人力资源和社会保障局 清源市人社局" in page
+    listing = await read("/console/filings")
+    mine = listing[listing.index("全部申请") :]
+    assert f"#{filing.id}" in mine and "待我审批（1）" in listing
+    await service.approve_filing(deps, people["cityleader"], filing.id)
+    page = await read(f"/console/filings/{filing.id}")  # after: the values it had
+    assert "账号名称 清源人社 清源人社发布" in page
