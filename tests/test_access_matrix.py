@@ -38,11 +38,11 @@ from accounts.posts import add_ad_rule
 from console.views import PRE_CSRF_COOKIE
 from infra.errors import MAX_ID
 from knowledge.demo import seed_knowledge_demo
-from knowledge.models import Entry, MatcherModel, SynonymGroup, Topic
+from knowledge.models import MatcherModel, SynonymGroup, Topic
 from letters.demo import seed_demo_letters
 from letters.intake import submit_letter
 from letters.models import Letter
-from letters.replies import write_reply
+from letters.replies import propose_kb_entry, write_reply
 from letters.routing import accept_letter
 from letters.supervision import send_letter_reminders
 from org.access import ROLES, Actor
@@ -221,7 +221,8 @@ async def _add_staff(deps, username: str, unit: Unit, roles: list[str], mobile: 
 
 async def seed(deps) -> dict:
     """The demo city, one staff member per role, and two letters of the probe writer at 公积金中心:
-    one answered (its reply waits in the outbox with the openid), one overdue and supervised."""
+    one answered (its reply waits in the outbox with the openid) and made a knowledge-base draft,
+    one overdue and supervised."""
     deps.settings.refusal_limit = 0  # every refused request still reaches its route
     deps.settings.public_status_rate_limit = 100_000
     await seed_demo(deps)
@@ -246,7 +247,7 @@ async def seed(deps) -> dict:
                 "kind": "consultation",
                 "channel": "wechat",
                 "account_id": account.id,
-                "title": "公积金贷款额度怎么计算",
+                "title": f"公积金贷款额度怎么计算（{NAME} {MOBILE}）",
                 # Citizens write their name and number into the letter too.
                 "content": f"请问公积金贷款额度怎么算？我是{NAME}，电话139 1234 5678，"
                 f"微信{OPENID}，手机{MOBILE}。",
@@ -258,6 +259,8 @@ async def seed(deps) -> dict:
     answered, open_ = letters
     reply = {"text": "您好，额度按缴存余额计算。"}
     await write_reply(deps, await _actor(OWNER), answered.id, reply)
+    # A knowledge-base draft from it, which every member of staff reads.
+    await propose_kb_entry(deps, await _actor(OWNER), answered.id, {})
     await Letter.filter(id=open_.id).update(due_on=deps.clock.today() - dt.timedelta(days=2))
     await send_letter_reminders(deps)
     await add_ad_rule(deps, await _actor("admin"), {"kind": "word", "pattern": "探针广告"})
@@ -270,7 +273,7 @@ async def seed(deps) -> dict:
         "filing_id": (await Filing.first()).id,
         "post_id": (await Post.filter(account=account).first()).id,
         "rule_id": (await AdRule.first()).id,
-        "entry_id": (await Entry.first()).id,
+        "entry_id": (await Letter.get(id=answered.id)).kb_entry_id,
         "group_id": (await SynonymGroup.first()).id,
         "topic_id": (await Topic.first()).id,
         "model_id": model.id if model else 1,
