@@ -40,6 +40,8 @@ from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
+from letters.codes import format_code
+from letters.intake import latest_letter_of
 from letters.lookups import allow_status_lookup
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 STATUS_QUERY = re.compile(r"^(?:查询|查看|进度|/status)\s*[:：]?\s*([A-Za-z0-9-]{4,20})?$")
 NUMBER = re.compile(r"^\d{1,2}$")
+CONFIRM_WORDS = {"1", "提交", "确认"}
 # Steps at which a question is on the table: "留言" there makes it the letter's content.
 QUESTION_STEPS = {"feedback", "choose", "related", "offer"}
 
@@ -154,8 +157,30 @@ class Engine:
                     self.deps, msg.channel, msg.account, msg.user
                 )
             ]
+        if state is None and (earlier := await self._lost_confirmation(msg)):
+            return replies + earlier, conv
         replies += await self._dispatch(msg, conv, events)
         return replies, conv
+
+    async def _lost_confirmation(self, msg: IncomingMessage) -> list[Reply]:
+        """A letter's confirmation sent again after Redis lost the conversation (and the first
+        delivery's answer) while the letter was being committed: the letter is in the database
+        but its writer never saw the code, and without this the retried "1" would be taken for
+        a question and the citizen would write the letter a second time. Only for a delivery
+        with a platform message id, in a conversation Redis has no record of at all (a
+        finished one keeps its idle state for ``bot_state_minutes``)."""
+        if not msg.message_id or _word(msg.text) not in CONFIRM_WORDS:
+            return []
+        letter = await latest_letter_of(
+            self.deps,
+            channel=msg.channel,
+            account_id=await account_id(self.deps, msg.account),
+            user=msg.user,
+            seconds=DONE_SECONDS,
+        )
+        if letter is None:
+            return []
+        return [Reply(texts.LETTER_DONE_EARLIER.format(code=format_code(letter.code)))]
 
     async def _earlier(self, done_key: str, value) -> list[Reply]:
         """The first delivery's replies, waiting a little while it is still being answered."""
@@ -397,7 +422,7 @@ class Engine:
             conv.step = "letter_confirm"
             return [self._confirm_reply(draft)]
         if step == "letter_confirm":
-            if word in {"1", "提交", "确认"}:
+            if word in CONFIRM_WORDS:
                 return await self._submit(msg, conv)
             if word in {"2", "修改", "重新填写"}:
                 conv.step = "letter_content"
@@ -429,8 +454,10 @@ class Engine:
 
     async def _submit(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:
         draft = conv.draft
-        # The confirming message's id makes a retried delivery return the same letter.
-        key = f"{msg.channel}:{msg.account}:{msg.user}:{msg.message_id or draft['started']}"
+        # One letter per draft: a retried delivery of the confirmation, and a second
+        # confirmation sent before the first was answered (a double tap, with its own message
+        # id), return the same letter.
+        key = f"{msg.channel}:{msg.account}:{msg.user}:{draft['started']}"
         code, deadline = await submit_letter(
             self.deps,
             channel=msg.channel,

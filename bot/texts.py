@@ -58,6 +58,12 @@ LETTER_DONE = (
     "留言已提交！\n跟踪码：{code}\n请妥善保存跟踪码。有关部门将于{deadline}前答复您"
     "（以受理时间起算）。\n回复“查询 {code}”可随时查看办理进度。"
 )
+# A confirmation whose answer was lost with the conversation (Redis restarted after the letter
+# was committed): the letter is found again and its code shown.
+LETTER_DONE_EARLIER = (
+    "您刚才的留言已提交成功。\n跟踪码：{code}\n请妥善保存跟踪码。"
+    "回复“查询 {code}”可随时查看办理进度。"
+)
 NOT_PROVIDED = "未填写"
 
 STATUS_ASK_CODE = "请发送留言的跟踪码（10 位，如 7KQ2M-XP4RT）："

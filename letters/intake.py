@@ -155,6 +155,26 @@ async def find_repeats(
     return found[:REPEAT_PROPOSALS]
 
 
+async def latest_letter_of(
+    deps: Deps, *, channel: str, account_id: int | None, user: str, seconds: int
+) -> Letter | None:
+    """The newest letter this platform user wrote through ``channel`` in the last ``seconds``
+    (found by the writer's keyed hash, as repeats are)."""
+    platform_hash = keyed_hash(
+        deps.settings, "platform", platform_identity(channel, account_id, user)
+    )
+    if platform_hash is None:
+        return None
+    since = deps.clock.now() - dt.timedelta(seconds=seconds)
+    return (
+        await Letter.filter(
+            writer_platform_hash=platform_hash, channel=channel, received_at__gte=since
+        )
+        .order_by("-received_at")
+        .first()
+    )
+
+
 async def submit_letter(deps: Deps, actor: Actor, data: dict[str, Any]) -> Submitted:
     """Record a letter. The bot calls it as the system for wechat / telegram / web; staff call it
     on a citizen's behalf (channel "console")."""
