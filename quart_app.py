@@ -8,6 +8,7 @@ import logging
 import secrets
 import sys
 import traceback
+from urllib.parse import urlsplit
 
 from quart import Quart, Response, g, jsonify, render_template, request
 from quart.sessions import SecureCookieSessionInterface
@@ -309,8 +310,37 @@ def _wants_html() -> bool:
     return request.path.startswith("/console") and request.method == "GET"
 
 
+# Form fields never echoed back on the 登录已过期 page (secrets and the form's own plumbing).
+NOT_TYPED = {"csrf_token", "challenge", "next", "back", "decision", "use_sms", "method", "code"}
+
+
+async def _expired_form_page(err: DomainError):
+    """A console form sent without a live session (ended in another tab, or timed out): a
+    Chinese page that asks to log in again and keeps what was typed, not raw JSON."""
+    form = await request.form
+    typed = [
+        v
+        for k, v in form.items(multi=True)
+        if k not in NOT_TYPED and "password" not in k and len(v.strip()) >= 2 and not v.isdigit()
+    ]
+    ref = urlsplit(request.referrer or "")
+    back = ref.path + (f"?{ref.query}" if ref.query else "")
+    if not back.startswith("/console") or back.startswith(("//", "/console/login")):
+        back = "/console/"
+    return await render_template("session_expired.html", typed=typed, back=back), err.status
+
+
 async def _domain_error(err: DomainError):
     await record_domain_failure(err)
+    if (
+        request.path.startswith("/console")
+        and request.method == "POST"
+        and not request.path.startswith("/console/login")
+        and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+        and (err.code == "csrf" or err.status == 401)
+        and g.get("session") is None
+    ):
+        return await _expired_form_page(err)
     if _wants_html():
         if err.status == 401:
             from quart import redirect, url_for

@@ -246,11 +246,15 @@ async def activity():
 @bp.get("/filings/new")
 @login_required
 async def new_filing():
-    a = actor()
-    account_id = request.args.get("account_id")
-    acc = await service.get_account(a, account_id) if account_id else None
-    return await render_template(
-        "filing_new.html", account=acc, kind=request.args.get("kind", "open")
+    return await _filing_form(request.args.get("account_id"), request.args.get("kind", "open"))
+
+
+async def _filing_form(account_id, kind: str, form: dict | None = None, status: int = 200):
+    """The request form, with what was typed when a refusal sends it back."""
+    acc = await service.get_account(actor(), account_id) if account_id else None
+    return (
+        await render_template("filing_new.html", account=acc, kind=kind, form=form or {}),
+        status,
     )
 
 
@@ -278,12 +282,10 @@ async def create_filing():
     except DomainError as err:
         await record_domain_failure(err)
         await flash(err.message, "error")
-        back = (
-            {"account_id": data["account_id"], "kind": data.get("kind")}
-            if data.get("account_id")
-            else {}
+        data.pop("csrf_token", None)
+        return await _filing_form(
+            data.get("account_id"), data.get("kind", "open"), data, err.status
         )
-        return redirect(url_for("console_accounts.new_filing", **back))
     await flash("申请已提交，等待逐级审批", "ok")
     return redirect(url_for("console_accounts.filing", filing_id=filing.id))
 
