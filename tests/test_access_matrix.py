@@ -85,6 +85,29 @@ LOGIN_ENDPOINTS = {
 }
 # Tables that record refusals: they are meant to change when requests are refused.
 LOG_TABLES = {AuditRecord, SecurityEvent}
+# Fields of the state-changing routes, with values that pass their validation where possible.
+FILLED = {
+    "text": "探针答复：请携带身份证到服务大厅办理。",
+    "note": "探针意见",
+    "comment": "探针意见",
+    "reason": "探针理由，请予办理",
+    "instruction": "请探针单位办理",
+    "approve": True,
+    "decision": "approve",
+    "days": 5,
+    "kind": "change",
+    "question": "探针问题怎么办理？",
+    "answer": "探针答案：到服务大厅办理。",
+    "name": "探针名称",
+    "real_name": "探针改名",
+    "mobile": "17700009999",
+    "roles": ["leader"],
+    "active": False,
+    "password": "Probe-2026-pass",
+    "new_password": "Probe-2026-pass",
+    "satisfied": False,
+    "words": "探针,探测",
+}
 # Query parameters that widen what a page or a list shows (narrowing ones are left out: a value
 # wrong for one page would make it answer 400); unit, account and code point at the probe letters.
 QUERY = {
@@ -105,6 +128,7 @@ class Probe:
     path: str
     endpoint: str
     rule: str
+    arguments: frozenset[str] = frozenset()
 
     @property
     def back_office(self) -> bool:
@@ -163,9 +187,27 @@ def route_probes(app, values: dict) -> list[Probe]:
                 args[name] = 1 if isinstance(conv, IntegerConverter) else "probe"
         path = rule.build(args)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            probes.append(Probe(method, path, rule.endpoint, rule.rule))
+            probes.append(Probe(method, path, rule.endpoint, rule.rule, frozenset(rule.arguments)))
     # Reads first, then changes; ending the session last.
     return sorted(probes, key=lambda p: (p.ends_session, p.method in CHANGING, p.path, p.method))
+
+
+def outsider_probes(app, values: dict) -> list[Probe]:
+    """The changes of every route whose URL names an object of the probe letters' unit."""
+    pointed = {**values, **values["probe_unit"]}
+    return [
+        p
+        for p in route_probes(app, pointed)
+        if p.method in CHANGING and p.back_office and p.arguments & set(values["probe_unit"])
+    ]
+
+
+def filled(values: dict, console: bool) -> dict:
+    """A body that passes most routes' validation: the fields the routes read, plausible values."""
+    body = {**FILLED, "unit_id": values["role_unit_id"]}
+    if console:
+        return {k: "1" if v is True else str(v) for k, v in body.items()}
+    return body
 
 
 def query_probes(probes: list[Probe], values: dict) -> list[Probe]:
@@ -265,6 +307,8 @@ async def seed(deps) -> dict:
     await send_letter_reminders(deps)
     await add_ad_rule(deps, await _actor("admin"), {"kind": "word", "pattern": "探针广告"})
     token, _ = await create_api_token(deps, await _actor(OWNER), "探针")
+    gjj_target = await _add_staff(deps, "probe_gjj", units[PROBE_UNIT], ["editor"], "17700001002")
+    gjj_account = await Account.get(unit_id=units[PROBE_UNIT].id)
     model = await MatcherModel.first()
     code = (await Letter.get(id=answered.id)).code
     return {
@@ -281,7 +325,17 @@ async def seed(deps) -> dict:
         "unit_id": units["QY-RSJ-BGS"].id,
         "token_id": token.id,
         "probe_unit_id": units[PROBE_UNIT].id,
-        "probe_account_id": (await Account.get(unit_id=units[PROBE_UNIT].id)).id,
+        "probe_account_id": gjj_account.id,
+        "role_unit_id": units[ROLE_UNIT].id,
+        # URL arguments naming objects of the probe letters' unit, which the roles must not change.
+        "probe_unit": {
+            "letter_id": open_.id,
+            "account_id": gjj_account.id,
+            "post_id": (await Post.filter(account=gjj_account).first()).id,
+            "entry_id": (await Letter.get(id=answered.id)).kb_entry_id,
+            "staff_id": gjj_target.id,
+            "unit_id": units[PROBE_UNIT].id,
+        },
         "code": account.code,
         "letters_public:code": code,
         "webchat:code": code,
@@ -301,9 +355,11 @@ async def snapshot() -> dict[str, list]:
     return state
 
 
-async def send(identity: Identity, probe: Probe, *, csrf: bool) -> tuple[int, str, str]:
+async def send(
+    identity: Identity, probe: Probe, *, csrf: bool, body: dict | None = None
+) -> tuple[int, str, str]:
     headers = {"X-CSRF-Token": identity.csrf} if csrf and identity.csrf else {}
-    kwargs = {"form": {}} if probe.path.startswith("/console") else {"json": {}}
+    kwargs = {"form": body or {}} if probe.path.startswith("/console") else {"json": body or {}}
     if probe.method not in CHANGING:
         kwargs = {}
     r = await identity.client.open(probe.path, method=probe.method, headers=headers, **kwargs)
@@ -347,8 +403,10 @@ async def test_access_matrix(app, deps, sender, db, _verify_once):
     seeded = time.monotonic()
     sent: list[Sent] = []
 
-    async def record(pass_: str, who: Identity, probe: Probe, *, csrf: bool) -> Sent:
-        status, location, text = await send(who, probe, csrf=csrf)
+    async def record(
+        pass_: str, who: Identity, probe: Probe, *, csrf: bool, body: dict | None = None
+    ) -> Sent:
+        status, location, text = await send(who, probe, csrf=csrf, body=body)
         s = Sent(pass_, who.name, probe, status, location, leaks_in(text))
         sent.append(s)
         return s
@@ -383,7 +441,22 @@ async def test_access_matrix(app, deps, sender, db, _verify_once):
         for probe in query_probes(probes, values):
             await record("query", who, probe, csrf=True)
 
-    # 4. URL arguments that name nothing: 4xx, never 5xx.
+    # 4. The roles, with bodies that pass validation, change nothing of another unit's (but the
+    # supervisors' supervision notes).
+    before = await snapshot()
+    outsiders_wrote = []
+    for who in staff[:-1]:
+        for probe in outsider_probes(app, values):
+            if who.name == "probe_supervisor" and "supervis" in probe.endpoint:
+                continue
+            body = filled(values, probe.path.startswith("/console"))
+            s = await record("outsider", who, probe, csrf=True, body=body)
+            if 200 <= s.status < 300:
+                outsiders_wrote.append(f"{who.name} {probe.method} {probe.path} -> {s.status}")
+    after = await snapshot()
+    outsiders_changed = sorted(t for t in before if before[t] != after[t])
+
+    # 5. URL arguments that name nothing: 4xx, never 5xx.
     for who in (by_name["probe_admin"], by_name["probe_supervisor"], by_name[OWNER]):
         for probe in missing_probes(app):
             await record("missing", who, probe, csrf=True)
@@ -418,6 +491,8 @@ async def test_access_matrix(app, deps, sender, db, _verify_once):
         f"2xx {sum(200 <= s.status < 300 for s in sent)}, 5xx {len(errors)}, "
         f"leaks found {len(leaks)}, anonymous let in {len(anonymous_in)}, "
         f"CSRF not refused {len(csrf_failures)}, tables changed without CSRF {len(changed)}, "
+        f"another unit's objects changed {len(outsiders_wrote)} "
+        f"(tables {len(outsiders_changed)}), "
         f"positive control saw {sorted(control)}, "
         f"{elapsed:.1f} s ({seeded - started:.1f} s seeding and logging in)"
     )
@@ -437,6 +512,8 @@ async def test_access_matrix(app, deps, sender, db, _verify_once):
         ("changes without a CSRF token not refused", "\n".join(csrf_failures[:40])),
         ("tables changed by requests without a CSRF token", ", ".join(changed)),
         ("sessions ended before the logout routes", ", ".join(logged_out)),
+        ("another unit's objects changed by the roles", "\n".join(outsiders_wrote[:40])),
+        ("tables changed by the roles' changes to another unit", ", ".join(outsiders_changed)),
     ]
     if not control >= {"name", "mobile", "openid"}:
         problems.append(("the probe letters' handler did not see the writer", str(control)))
