@@ -8,6 +8,7 @@ import datetime as dt
 from accounts.models import Account, Post
 from accounts.posts import add_post
 from accounts.service import file_opening, set_credentials
+from infra.clock import beijing_date
 from infra.deps import Deps
 from org.access import Actor
 from org.auth import actor_for
@@ -46,7 +47,7 @@ async def seed_demo_accounts(deps: Deps) -> int:
             certified_subject=unit.name,
             status="active",
             live_slot=f"{unit.id}:{platform}",
-            opened_on=(now - dt.timedelta(days=400)).date(),
+            opened_on=beijing_date(now - dt.timedelta(days=400)),
             created_at=now,
             updated_at=now,
         )

@@ -22,7 +22,7 @@ from tortoise.queryset import QuerySet, ValuesQuery
 from tortoise.transactions import in_transaction
 
 from accounts.models import LIVE_STATUSES, Account, ActivitySnapshot, Post
-from infra.clock import SHANGHAI, Clock
+from infra.clock import Clock, beijing_date, beijing_midnight
 from infra.deps import Deps
 from infra.settings import Settings
 from org.access import Actor
@@ -131,19 +131,6 @@ def classify(idle_days: int, settings: Settings) -> str:
     return "ok"
 
 
-def local_midnight(day: dt.date) -> dt.datetime:
-    """The UTC instant at which ``day`` begins in Shanghai."""
-    return dt.datetime.combine(day, dt.time(0), tzinfo=SHANGHAI).astimezone(dt.UTC)
-
-
-def _local_date(moment: dt.datetime | str) -> dt.date:
-    if isinstance(moment, str):  # SQLite hands MAX() of a datetime back as text
-        moment = dt.datetime.fromisoformat(moment)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(SHANGHAI).date()
-
-
 def _aware(moment: dt.datetime | str) -> dt.datetime:
     if isinstance(moment, str):
         moment = dt.datetime.fromisoformat(moment)
@@ -151,7 +138,7 @@ def _aware(moment: dt.datetime | str) -> dt.datetime:
 
 
 def _opened_day(row: dict[str, Any]) -> dt.date:
-    return row["opened_on"] or _local_date(row["created_at"])
+    return row["opened_on"] or beijing_date(row["created_at"])
 
 
 _ACCOUNT_FIELDS = (
@@ -181,9 +168,9 @@ def _account_querysets(accounts: AccountsArg) -> Iterable[QuerySet[Account]]:
 def activity_stats_query(accounts: QuerySet[Account], today: dt.date) -> ValuesQuery:
     """One grouped pass over these accounts' posts up to the end of ``today``: the latest post,
     the posts of the last 7 days and of the last AVERAGE_WEEKS weeks."""
-    end = local_midnight(today + dt.timedelta(days=1))
-    since_7d = local_midnight(today - dt.timedelta(days=6))
-    since_avg = local_midnight(today - dt.timedelta(days=7 * AVERAGE_WEEKS - 1))
+    end = beijing_midnight(today + dt.timedelta(days=1))
+    since_7d = beijing_midnight(today - dt.timedelta(days=6))
+    since_avg = beijing_midnight(today - dt.timedelta(days=7 * AVERAGE_WEEKS - 1))
     return (
         Post.filter(account_id__in=Subquery(accounts.values("id")), published_at__lt=end)
         .annotate(
@@ -216,7 +203,7 @@ async def account_activity(
         for row in rows:
             s = by_account.get(row["id"])
             last = _aware(s["last"]) if s and s["last"] else None
-            days_since = (today - _local_date(last)).days if last else None
+            days_since = (today - beijing_date(last)).days if last else None
             idle = days_since if days_since is not None else (today - _opened_day(row)).days
             idle = max(idle, 0)
             result.append(
@@ -285,9 +272,9 @@ def weekly_counts_query(
     accounts: QuerySet[Account], starts: list[dt.date], today: dt.date
 ) -> ValuesQuery:
     """One grouped pass: each account's posts in each week beginning on ``starts`` (w0, w1, ..)."""
-    bounds = [local_midnight(s) for s in starts]
+    bounds = [beijing_midnight(s) for s in starts]
     # The running week counts up to the end of today, like the daily figures.
-    bounds.append(local_midnight(today + dt.timedelta(days=1)))
+    bounds.append(beijing_midnight(today + dt.timedelta(days=1)))
     counts = {
         f"w{i}": Count("id", _filter=Q(published_at__gte=bounds[i], published_at__lt=bounds[i + 1]))
         for i in range(len(starts))

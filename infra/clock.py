@@ -1,9 +1,11 @@
 """Time: an injectable clock and the official working-day calendar.
 
-Times are stored in UTC and shown in Asia/Shanghai. Deadlines count either calendar days or
-working days on the official calendar (holidays and make-up workdays: rows of ``cal_day``, seeded
-from ``chinese_calendar`` and entered by admins). A year neither knows falls back to "weekdays are
-working days", with a warning.
+Times are stored in UTC and shown in Asia/Shanghai. A date shown to anyone or counted from (a
+letter's received and accepted days, deadlines, reports by day) is the Beijing date of the moment:
+``beijing_date``, never ``moment.date()``, which is the UTC date and a day early before 08:00.
+Deadlines count either calendar days or working days on the official calendar (holidays and
+make-up workdays: rows of ``cal_day``, seeded from ``chinese_calendar`` and entered by admins).
+A year neither knows falls back to "weekdays are working days", with a warning.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class Clock:
 
     def today(self) -> dt.date:
         """Today's date in China, which is what deadlines and reports count in."""
-        return self.now().astimezone(SHANGHAI).date()
+        return beijing_date(self.now())
 
 
 class FixedClock(Clock):
@@ -50,6 +52,21 @@ class FixedClock(Clock):
 
 def to_local(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(SHANGHAI)
+
+
+def beijing_date(moment: dt.datetime | str) -> dt.date:
+    """The day it was in Beijing at this moment. Naive moments and ISO text (SQLite hands some
+    aggregates back as text) are UTC, as everything is stored."""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(SHANGHAI).date()
+
+
+def beijing_midnight(day: dt.date) -> dt.datetime:
+    """The UTC moment at which ``day`` begins in Beijing: the bound of a query by Beijing day."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=SHANGHAI).astimezone(dt.UTC)
 
 
 class WorkCalendar:

@@ -19,7 +19,7 @@ from tortoise.expressions import F, Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from infra.clock import SHANGHAI, Clock
+from infra.clock import SHANGHAI, Clock, beijing_midnight
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
 from knowledge.access import check_may_write, require_staff
@@ -214,8 +214,7 @@ def _moment(value: dt.datetime | dt.date, *, end: bool) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
     if isinstance(value, dt.date):
-        day = value + dt.timedelta(days=1) if end else value
-        return dt.datetime.combine(day, dt.time(), SHANGHAI)
+        return beijing_midnight(value + dt.timedelta(days=1) if end else value)
     raise DomainError("bad_field", "时间段格式不正确", field="until" if end else "since")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from infra.clock import Clock
+from infra.clock import Clock, beijing_date
 from knowledge.live import announce_all
 from knowledge.models import Ask, Entry, EntryVersion, SynonymGroup, Topic
 from knowledge.text import normalize
@@ -229,7 +229,7 @@ async def seed_knowledge_demo(clock: Clock, redis: aioredis.Redis | None = None)
             unit=unit,
             status="published",
             live=_live(question, similar, answer),
-            review_by=(now + dt.timedelta(days=180)).date(),
+            review_by=beijing_date(now + dt.timedelta(days=180)),
             version=1,
             source="manual",
             created_by_id=editor_id,

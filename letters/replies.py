@@ -21,7 +21,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from infra.clock import to_local
+from infra.clock import beijing_date
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
 from infra.fields import text_field
@@ -277,7 +277,7 @@ async def public_letter_status(deps: Deps, code: Any) -> dict[str, Any]:
         # The day the chat promised when the letter was left (bot.letters_port.submit_letter):
         # the period counted from the day it was received, until acceptance sets the real one.
         await deps.calendar.refresh(deps.redis)
-        received = to_local(letter.received_at).date()
+        received = beijing_date(letter.received_at)
         expected = compute_due(deps.settings, deps.calendar, letter.kind, received).isoformat()
     return {
         "code": format_code(letter.code),
@@ -286,12 +286,14 @@ async def public_letter_status(deps: Deps, code: Any) -> dict[str, Any]:
         "status": letter.status,
         "status_label": STATUSES[letter.status],
         "unit_name": letter.unit.name if in_work else "",
-        "received_on": letter.received_at.date().isoformat(),
-        "accepted_on": letter.accepted_at.date().isoformat() if letter.accepted_at else None,
+        "received_on": beijing_date(letter.received_at).isoformat(),
+        "accepted_on": beijing_date(letter.accepted_at).isoformat() if letter.accepted_at else None,
         "due_on": letter.due_on.isoformat() if letter.due_on and in_work else None,
         "expected_due_on": expected,
-        "replied_on": letter.replied_at.date().isoformat() if letter.replied_at else None,
-        "replies": [{"text": r.text, "sent_on": r.sent_at.date().isoformat()} for r in replies],
+        "replied_on": beijing_date(letter.replied_at).isoformat() if letter.replied_at else None,
+        "replies": [
+            {"text": r.text, "sent_on": beijing_date(r.sent_at).isoformat()} for r in replies
+        ],
         "may_rate": letter.status == "replied" and letter.reopened not in rated,
     }
 

@@ -24,7 +24,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from accounts.monitor import local_midnight
+from infra.clock import beijing_midnight
 from infra.deps import Deps
 from infra.errors import DomainError, Forbidden
 from infra.fields import text_field
@@ -357,7 +357,7 @@ async def record_missed_checks(deps: Deps, day: dt.date | None = None) -> int:
     day = day or last_working_day(deps, deps.clock.today())
     if not deps.calendar.is_working_day(day):
         return 0
-    end = local_midnight(day + dt.timedelta(days=1))
+    end = beijing_midnight(day + dt.timedelta(days=1))
     pending = (
         await Letter.filter(status__in=PENDING_STATUSES, received_at__lt=end)
         .annotate(n=Count("id"))

@@ -6,6 +6,7 @@ import datetime as dt
 
 from quart import Blueprint, Response, g, jsonify, request
 
+from infra.clock import beijing_midnight
 from infra.errors import DomainError
 from org import auth, service
 from org.audit import export_audit_csv, search_audit
@@ -199,9 +200,8 @@ def audit_filters() -> dict:
                 raise DomainError("bad_field", "日期格式应为 YYYY-MM-DD", field=key) from exc
             if key == "until":
                 day += dt.timedelta(days=1)
-            # Midnight in Shanghai, given in UTC: SQLite compares the stored UTC text as text.
-            local = dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))
-            f[key] = local.astimezone(dt.UTC)
+            # Midnight in Beijing, given in UTC: SQLite compares the stored UTC text as text.
+            f[key] = beijing_midnight(day)
     if f["unit_id"]:
         try:
             int(f["unit_id"])

@@ -140,3 +140,20 @@ def test_real_clock_is_utc_and_current():
     now = Clock().now()
     assert now.utcoffset() == dt.timedelta(0)
     assert abs(now - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=5)
+
+
+def test_beijing_date_is_the_day_in_beijing_not_the_utc_day():
+    from infra.clock import beijing_date, beijing_midnight
+
+    early = dt.datetime(2026, 11, 23, 21, 32, tzinfo=dt.UTC)  # 05:32 on the 24th in Beijing
+    assert early.date() == D(2026, 11, 23)
+    assert beijing_date(early) == D(2026, 11, 24)
+    assert beijing_date(dt.datetime(2026, 11, 23, 15, 59, tzinfo=dt.UTC)) == D(2026, 11, 23)
+    # Naive moments and SQLite's text are UTC, as stored.
+    assert beijing_date(dt.datetime(2026, 11, 23, 21, 32)) == D(2026, 11, 24)
+    assert beijing_date("2026-11-23 21:32:00+00:00") == D(2026, 11, 24)
+    assert FixedClock(early).today() == beijing_date(early)
+    midnight = beijing_midnight(D(2026, 11, 24))
+    assert midnight == dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.UTC)
+    assert beijing_date(midnight) == D(2026, 11, 24)
+    assert beijing_date(midnight - dt.timedelta(seconds=1)) == D(2026, 11, 23)
