@@ -147,6 +147,7 @@ class Sent:
     status: int
     location: str
     leaks: list[str]
+    cache_control: str = ""
 
 
 @dataclass
@@ -357,7 +358,7 @@ async def snapshot() -> dict[str, list]:
 
 async def send(
     identity: Identity, probe: Probe, *, csrf: bool, body: dict | None = None
-) -> tuple[int, str, str]:
+) -> tuple[int, str, str, str]:
     headers = {"X-CSRF-Token": identity.csrf} if csrf and identity.csrf else {}
     kwargs = {"form": body or {}} if probe.path.startswith("/console") else {"json": body or {}}
     if probe.method not in CHANGING:
@@ -365,7 +366,8 @@ async def send(
     r = await identity.client.open(probe.path, method=probe.method, headers=headers, **kwargs)
     body = (await r.get_data()).decode("utf-8", "replace")
     head = "\n".join(f"{k}: {v}" for k, v in r.headers.items())
-    return r.status_code, r.headers.get("Location", ""), body + "\n" + head
+    cache = r.headers.get("Cache-Control", "")
+    return r.status_code, r.headers.get("Location", ""), body + "\n" + head, cache
 
 
 def refused(status: int, location: str) -> bool:
@@ -406,8 +408,8 @@ async def test_access_matrix(app, deps, sender, db, _verify_once):
     async def record(
         pass_: str, who: Identity, probe: Probe, *, csrf: bool, body: dict | None = None
     ) -> Sent:
-        status, location, text = await send(who, probe, csrf=csrf, body=body)
-        s = Sent(pass_, who.name, probe, status, location, leaks_in(text))
+        status, location, text, cache = await send(who, probe, csrf=csrf, body=body)
+        s = Sent(pass_, who.name, probe, status, location, leaks_in(text), cache)
         sent.append(s)
         return s
 
@@ -472,6 +474,8 @@ async def test_access_matrix(app, deps, sender, db, _verify_once):
     errors = [s for s in sent if s.status >= 500]
     leaks = [s for s in sent if s.leaks and s.who != OWNER]
     control = {k for s in sent if s.who == OWNER for k in s.leaks}
+    # What shows the writer must stay out of browsers' and proxies' caches.
+    cached = [s for s in sent if s.leaks and "no-store" not in s.cache_control]
     anonymous_in = [
         s
         for s in sent
@@ -489,7 +493,8 @@ async def test_access_matrix(app, deps, sender, db, _verify_once):
         f"{sum(refused(s.status, s.location) for s in sent)}, "
         f"other 4xx {sum(400 <= s.status < 500 and s.status not in (401, 403) for s in sent)}, "
         f"2xx {sum(200 <= s.status < 300 for s in sent)}, 5xx {len(errors)}, "
-        f"leaks found {len(leaks)}, anonymous let in {len(anonymous_in)}, "
+        f"leaks found {len(leaks)}, cacheable identity {len(cached)}, "
+        f"anonymous let in {len(anonymous_in)}, "
         f"CSRF not refused {len(csrf_failures)}, tables changed without CSRF {len(changed)}, "
         f"another unit's objects changed {len(outsiders_wrote)} "
         f"(tables {len(outsiders_changed)}), "
@@ -508,6 +513,7 @@ async def test_access_matrix(app, deps, sender, db, _verify_once):
     problems = [
         ("5xx", show(errors)),
         ("the probe writer's identity shown to others", show(leaks)),
+        ("the probe writer's identity in a response that may be cached", show(cached)),
         ("anonymous let into the back office", show(anonymous_in)),
         ("changes without a CSRF token not refused", "\n".join(csrf_failures[:40])),
         ("tables changed by requests without a CSRF token", ", ".join(changed)),
