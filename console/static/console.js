@@ -1,4 +1,5 @@
-// Keep what a staff member typed when a form could not be sent (the session ran out, or was
+// The console's small behaviours: the 菜单 button that unfolds the navigation on a phone, and
+// keeping what a staff member typed when a form could not be sent (the session ran out, or was
 // ended in another tab): the form's fields go to sessionStorage when it is submitted; the
 // 页面已过期 page marks them to be restored; after logging in again, the same page fills
 // them back in. A form that went through leaves nothing behind.
@@ -29,6 +30,12 @@
         { page: here, action: form.getAttribute("action") || "", at: Date.now(), fields: fields }));
     } catch (e) { /* storage full or off: nothing kept */ }
   }, true);
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest && ev.target.closest("header.top button.menu");
+    if (!button) return;
+    var open = button.parentNode.classList.toggle("open");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
   document.addEventListener("DOMContentLoaded", function () {
     var expired = document.body.hasAttribute("data-session-expired");
     var last = read(LAST);
