@@ -383,6 +383,10 @@ async def anonymous(app) -> Identity:
     return Identity("anonymous", client, cookie.split(";")[0].partition("=")[2])
 
 
+def session_cookie(identity: Identity) -> str:
+    return next(c.value for c in identity.client.cookie_jar if c.name == "ms_session")
+
+
 @pytest.fixture
 def _verify_once(monkeypatch):
     """argon2 is slow on purpose and the matrix tries both login routes as every identity: each
@@ -465,10 +469,17 @@ async def test_access_matrix(app, deps, sender, db, _verify_once):
 
     # Nothing above may have ended a session: a logged-out identity would probe as anonymous.
     logged_out = [who.name for who in staff if (await who.client.get("/api/me")).status_code != 200]
+    cookies = {who.name: session_cookie(who) for who in staff}
     for who in identities:
         for probe in probes:
             if probe.ends_session:
                 await record("matrix", who, probe, csrf=True)
+    # Logging out ends the session on the server, not only in the browser.
+    replayed = []
+    for name, cookie in cookies.items():
+        r = await app.test_client().get("/api/me", headers={"Cookie": f"ms_session={cookie}"})
+        if r.status_code != 401:
+            replayed.append(f"{name}: GET /api/me with the old cookie -> {r.status_code}")
 
     elapsed = time.monotonic() - started
     errors = [s for s in sent if s.status >= 500]
@@ -518,6 +529,7 @@ async def test_access_matrix(app, deps, sender, db, _verify_once):
         ("changes without a CSRF token not refused", "\n".join(csrf_failures[:40])),
         ("tables changed by requests without a CSRF token", ", ".join(changed)),
         ("sessions ended before the logout routes", ", ".join(logged_out)),
+        ("sessions alive after logging out", "\n".join(replayed)),
         ("another unit's objects changed by the roles", "\n".join(outsiders_wrote[:40])),
         ("tables changed by the roles' changes to another unit", ", ".join(outsiders_changed)),
     ]
