@@ -142,9 +142,8 @@ async def chat():
     text = data.get("text", "")
     action = data.get("action", "")
     token = ""
-    if session is None:  # the chat page: the cookie names the conversation (issued if missing)
-        token = _cookie_token() or secrets.token_urlsafe(32)
-        session = token
+    if session is None:  # the chat page: its cookie (from GET /chat) names the conversation
+        token = session = _cookie_token()
     if not isinstance(session, str) or not SESSION.match(session):
         raise DomainError("bad_session", "会话标识无效，请刷新页面后重试")
     if not isinstance(text, str) or not isinstance(action, str):

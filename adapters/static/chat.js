@@ -76,6 +76,7 @@
     setBusy(true);
     if (shown) bubble(shown, "me");
     var body = { text: text, action: action || "", shown: shown || "", message_id: newId() };
+    var renewed = false;
     var attempt = function (left) {
       return fetch("/api/chat", {
         method: "POST", credentials: "same-origin",
@@ -83,6 +84,12 @@
       })
         .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); })
         .then(function (res) {
+          if (!res.ok && !renewed && res.data.error && res.data.error.code === "bad_session") {
+            // The cookie lapsed while the page stayed open (a day without a message): the page
+            // hands out a new one, and the message goes to a new conversation.
+            renewed = true;
+            return fetch("/chat", { credentials: "same-origin" }).then(function () { return attempt(left); });
+          }
           if (!res.ok) { bubble((res.data.error && res.data.error.message) || "出错了，请稍后再试", "bot error"); return; }
           res.data.replies.forEach(showReply);
         })

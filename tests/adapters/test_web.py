@@ -144,10 +144,14 @@ async def test_a_shown_label_must_belong_to_what_was_sent(bot_app):
     ]
 
 
-async def test_a_page_without_its_cookie_gets_a_new_conversation(bot_app):
+async def test_a_message_without_the_page_s_cookie_or_a_session_is_refused(bot_app):
     client = bot_app.test_client()
     resp = await client.post("/api/chat", json={"text": "留言"})
-    assert resp.status_code == 200 and "ms_chat=" in resp.headers["Set-Cookie"]
+    assert resp.status_code == 400 and "刷新页面" in (await resp.get_json())["error"]["message"]
+    assert await transcript(client) == []
+    await client.get("/chat")
+    resp = await client.post("/api/chat", json={"text": "留言"})
+    assert resp.status_code == 200 and "ms_chat=" in resp.headers["Set-Cookie"]  # renewed
     assert len(await transcript(client)) == 2
 
 

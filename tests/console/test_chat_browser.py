@@ -184,6 +184,12 @@ async def test_the_transcript_and_the_draft_survive_a_reload_and_the_status_page
     await expect(stranger.locator("#log")).to_contain_text("智能问答服务")
     await expect(stranger.locator("#log")).not_to_contain_text("路灯")
     await other.close()
+
+    # The cookie lapses while the page stays open: the next message still gets its answer.
+    await context.clear_cookies()
+    await _ask(page, "帮助")
+    await expect(log).to_contain_text("使用说明：")
+    await expect(page.locator("#log .msg.error")).to_have_count(0)
     await context.close()
 
 
