@@ -39,6 +39,9 @@ def _database_errors() -> tuple[type[BaseException], ...]:
         pg.PostgresConnectionError,  # class 08: the connection failed or was lost
         pg.OperatorInterventionError,  # shutdown, starting up, or a statement cancelled
         pg.TooManyConnectionsError,
+        # A pooled connection the server dropped mid-operation (a restart): asyncpg finds its
+        # protocol still busy when the pool resets it for the next user, and discards it.
+        pg.InternalClientError,
     )
 
 
