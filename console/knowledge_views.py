@@ -165,6 +165,7 @@ async def new_entry():
         form={k: args.get(k, "") for k in ENTRY_FIELDS},
         ask_ids=args.get("ask_ids", ""),
         topics=await kb_topics.list_topics(),
+        form_key=secrets.token_urlsafe(24),  # sending this form twice makes one entry
     )
 
 
@@ -173,6 +174,8 @@ async def new_entry():
 async def create_entry():
     form = await request.form
     data = _entry_data(form)
+    data["form_key"] = form.get("form_key", "")
+    data["allow_duplicate"] = bool(form.get("allow_duplicate"))
     d = deps()
     a = actor()
     try:
@@ -195,9 +198,14 @@ async def create_entry():
             form=data,
             ask_ids=form.get("ask_ids", ""),
             topics=await kb_topics.list_topics(),
+            form_key=data["form_key"],
+            same_question=err.details.get("entry_id") if err.code == "same_question" else None,
         )
-        return html, 400
-    await flash(f"已新建条目「{entry.question}」（草稿），提交审核后才会回答群众", "ok")
+        return html, err.status
+    if getattr(entry, "replayed", False):
+        await flash(f"这份表单已提交过，没有重复新建：这是先前新建的「{entry.question}」", "ok")
+    else:
+        await flash(f"已新建条目「{entry.question}」（草稿），提交审核后才会回答群众", "ok")
     return redirect(url_for("console_knowledge.entry", entry_id=entry.id))
 
 
@@ -559,11 +567,17 @@ async def add_asks():
         await record_domain_failure(err)
         await flash(err.message, "error")
         return redirect(back)
-    await flash(
-        f"已加为条目 #{entry.id}「{entry.question}」的相似问法，审核通过后生效",
-        "ok",
-    )
+    await flash(ADDED_AS_SIMILAR[entry.status].format(id=entry.id, q=entry.question), "ok")
     return redirect(back)
+
+
+# What happens after 加为相似问法, by the entry's status afterwards.
+ADDED_AS_SIMILAR = {
+    "review": "已加为条目 #{id}「{q}」的相似问法，并已提交审核；审核员审核通过后，机器人即按此回答",
+    "draft": "已加为条目 #{id}「{q}」的相似问法；该条目还没有答案，请补全答案后提交审核",
+    "published": "条目 #{id}「{q}」已有这个问法，提问已标记为已处理",
+    "retired": "条目 #{id}「{q}」已停用",
+}
 
 
 @bp.post("/unanswered/dismiss")

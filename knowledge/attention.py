@@ -32,6 +32,7 @@ from knowledge.offers import scores, worth_offering
 from knowledge.privacy import mask_personal
 from knowledge.text import normalize
 from knowledge.views import audit_view
+from knowledge.workflow import submit_entry
 from org.access import Actor
 from org.audit import record_audit
 
@@ -505,8 +506,9 @@ async def add_asks_to_entry(
     redis: aioredis.Redis | None,
 ) -> Entry:
     """Add the asks' question (``question``, or their most frequent wording) to the entry's
-    similar questions. This is an edit like any other: the working copy becomes a draft that
-    answers only after review; the published version keeps answering meanwhile."""
+    similar questions. This is an edit like any other, submitted for review at once (an entry
+    with an answer): the reviewer's publishing makes it answer; the published version keeps
+    answering meanwhile. An entry without an answer stays a draft for its editor to finish."""
     entry = await load_entry(entry_id)
     check_may_write(actor, entry)
     if entry.status == "retired":
@@ -541,6 +543,8 @@ async def add_asks_to_entry(
             before=before,
             after={**audit_view(fresh), "ask_ids": [a.id for a in asks]},
         )
+    if fresh.status == "draft" and fresh.answer.strip():
+        fresh = await submit_entry(actor, fresh.id, clock=clock, redis=redis)
     return fresh
 
 

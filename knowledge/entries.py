@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 import redis.asyncio as aioredis
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -22,6 +23,7 @@ from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
 from knowledge.access import check_may_write, own_unit, require_staff
 from knowledge.entry_fields import MAX_NOTE, bad_field, clean_fields, clean_similar
 from knowledge.models import STATUSES, Entry, EntryVersion
+from knowledge.text import normalize
 from knowledge.views import audit_view
 from org.access import Actor
 from org.audit import record_audit
@@ -138,30 +140,83 @@ async def create_entry(
     source = data.get("source") or "manual"
     if source not in SOURCES:
         raise bad_field("source", f"未知来源：{source}")
+    form_key = str(data.get("form_key") or "").strip()[:64] or None
+    if form_key and (earlier := await _made_by_form(actor, form_key)):
+        return earlier  # the same form sent again (back button, double click): one entry
+    if not data.get("allow_duplicate"):
+        await _refuse_same_question(unit.id, fields["question"])
     now = clock.now()
-    async with in_transaction():
-        entry = await Entry.create(
-            **fields,
-            unit_id=unit.id,
-            status="draft",
-            version=1,
-            source=source,
-            created_by_id=actor.staff_id,
-            updated_by_id=actor.staff_id,
-            created_at=now,
-            updated_at=now,
-        )
-        await write_version(entry, "create", actor, now)
-        await record_audit(
-            actor,
-            "kb.entry.create",
-            clock=clock,
-            object_type="kb_entry",
-            object_id=entry.id,
-            summary=f"新建知识条目「{entry.question}」（草稿）",
-            after=audit_view(entry),
-        )
+    try:
+        async with in_transaction():
+            entry = await _insert_draft(actor, unit, fields, source, form_key, now, clock)
+    except IntegrityError:
+        if form_key and (earlier := await _made_by_form(actor, form_key)):
+            return earlier  # the twin request won the race
+        raise
     return await load_entry(entry.id)
+
+
+async def _made_by_form(actor: Actor, form_key: str) -> Entry | None:
+    entry = await Entry.get_or_none(form_key=form_key)
+    if entry is None:
+        return None
+    if entry.created_by_id != actor.staff_id:  # type: ignore[attr-defined]
+        raise Conflict("form_used", "该表单已被使用，请重新打开新建页面")
+    entry = await load_entry(entry.id)
+    entry.replayed = True  # type: ignore[attr-defined]
+    return entry
+
+
+async def _refuse_same_question(unit_id: int, question: str) -> None:
+    """Warn before a second entry of the unit with the same standard question (as normalised
+    for matching: punctuation, width and case aside)."""
+    wanted = normalize(question)
+    rows = await Entry.filter(unit_id=unit_id, status__not="retired").values_list(
+        "id", "question", "status"
+    )
+    for entry_id, other, status in rows:
+        if normalize(other) == wanted:
+            raise Conflict(
+                "same_question",
+                f"本单位已有标准问题相同的条目 #{entry_id}「{other}」（{STATUSES[status]}）。"
+                "可在该条目中修改，或加为其相似问法；确需另建，请勾选“仍然新建”后再提交",
+                entry_id=entry_id,
+            )
+
+
+async def _insert_draft(
+    actor: Actor,
+    unit: Unit,
+    fields: dict[str, Any],
+    source: str,
+    form_key: str | None,
+    now: dt.datetime,
+    clock: Clock,
+) -> Entry:
+    """Inside the caller's transaction: the draft, its first version and the audit record."""
+    entry = await Entry.create(
+        **fields,
+        unit_id=unit.id,
+        status="draft",
+        version=1,
+        source=source,
+        form_key=form_key,
+        created_by_id=actor.staff_id,
+        updated_by_id=actor.staff_id,
+        created_at=now,
+        updated_at=now,
+    )
+    await write_version(entry, "create", actor, now)
+    await record_audit(
+        actor,
+        "kb.entry.create",
+        clock=clock,
+        object_type="kb_entry",
+        object_id=entry.id,
+        summary=f"新建知识条目「{entry.question}」（草稿）",
+        after=audit_view(entry),
+    )
+    return entry
 
 
 CONTENT_FIELDS = ("question", "similar", "answer")

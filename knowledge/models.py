@@ -34,6 +34,8 @@ class Entry(Model):
 
     id = fields.IntField(primary_key=True)
     external_id = fields.CharField(max_length=64, null=True, unique=True)  # id in an import file
+    # The new-entry form's one-time key: sending the same form twice makes one entry.
+    form_key = fields.CharField(max_length=64, null=True, unique=True)
     question = fields.CharField(max_length=1000)
     similar = fields.JSONField(default=list)  # 相似问法
     answer = fields.TextField(default="")

@@ -408,6 +408,7 @@ async def propose_kb_entry(deps: Deps, actor: Actor, letter_id: Any, data: dict[
         "review_by": data.get("review_by")
         or (deps.clock.today() + dt.timedelta(days=365)).isoformat(),
         "source": "letter",
+        "allow_duplicate": True,  # a proposal for reviewers, who see the entries alike
     }
     async with in_transaction():
         entry = await create_entry(actor, entry_data, clock=deps.clock, redis=deps.redis)

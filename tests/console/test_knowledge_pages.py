@@ -127,6 +127,41 @@ async def test_editor_creates_an_entry_and_finds_it_in_the_list(app, sender, clo
         assert ("没有符合条件的条目" in page) is not found, query
 
 
+async def test_the_new_entry_form_sent_twice_makes_one_entry_and_warns_of_the_same_question(
+    app,
+    sender,
+    demo_units,  # noqa: F811
+):
+    """Issue 13 item 16: going back and sending the form again (or a double click) opens the
+    entry it made; a new form with the same standard question (punctuation aside) is held
+    back naming the existing entry, until 仍然新建 is ticked."""
+    editor = await login_as(app, sender, "editor")
+    body = (await (await editor.get(f"{KB}/new")).get_data()).decode()
+    key = re.search(r'name="form_key" value="([^"]+)"', body).group(1)
+    _, page = await post_form(editor, f"{KB}/entries", entry_form(form_key=key))
+    assert "已新建条目「社保卡丢了怎么补办」（草稿）" in page
+    again = await editor.client.post(
+        f"{KB}/entries", form={"csrf_token": editor.csrf, **entry_form(form_key=key)}
+    )
+    [entry] = await Entry.all()
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/{entry.id}")
+    _, page = await page_of(editor, again.headers["Location"])
+    assert "这份表单已提交过，没有重复新建" in page
+
+    body = (await (await editor.get(f"{KB}/new")).get_data()).decode()
+    other = re.search(r'name="form_key" value="([^"]+)"', body).group(1)
+    assert other != key
+    form = entry_form(form_key=other, question="社保卡丢了，怎么补办？", answer="另一个答案")
+    resp, page = await post_form(editor, f"{KB}/entries", form)
+    assert resp.status_code == 409
+    assert f"本单位已有标准问题相同的条目 #{entry.id}「社保卡丢了怎么补办」（草稿）" in page
+    assert "仍然新建" in page and "另一个答案" in page  # the form keeps what was typed
+    assert await Entry.all().count() == 1
+    _, page = await post_form(editor, f"{KB}/entries", {**form, "allow_duplicate": "1"})
+    assert "已新建条目「社保卡丢了，怎么补办？」（草稿）" in page
+    assert await Entry.all().count() == 2
+
+
 async def test_bad_entry_is_refused_in_chinese_and_the_form_keeps_what_was_typed(
     app,
     sender,
@@ -515,10 +550,11 @@ async def test_unanswered_questions_become_similar_questions_entries_or_are_dism
     _, page = await post_form(
         editor, f"{KB}/unanswered/add", {"ask_ids": ids, "entry_id": str(permit.id)}
     )
-    assert f"已加为条目 #{permit.id}「外地人怎么办理居住证」的相似问法，审核通过后生效" in page
+    assert f"已加为条目 #{permit.id}「外地人怎么办理居住证」的相似问法，并已提交审核" in page
     assert "居住证怎么办理" not in page  # dealt with: off the list
     entry = await Entry.get(id=permit.id)
-    assert entry.similar == ["居住证怎么办理"] and entry.status == "draft"
+    # Submitted at once (issue 13 item 16): the reviewer's queue has it, no draft left behind.
+    assert entry.similar == ["居住证怎么办理"] and entry.status == "review"
     assert entry.live["similar"] == []  # citizens' answers change only after review
     assert await Ask.filter(id__in=group, resolved="added").count() == 3
 

@@ -277,10 +277,10 @@ async def test_asks_join_an_entry_as_a_similar_question_through_review(unanswere
         actors["editrev"], ids, entry.id, clock=kb.clock, redis=kb.redis
     )
     assert fresh.similar[-1] == "怎么办理居住证" and fresh.version == 2
-    assert fresh.status == "draft" and fresh.live == entry.live  # live until reviewed
-    assert (await EntryVersion.filter(entry_id=entry.id).order_by("-id").first()).action == (
-        "add_similar"
-    )
+    # Submitted for review at once (issue 13 item 16); the published text answers meanwhile.
+    assert fresh.status == "review" and fresh.live == entry.live
+    versions = await EntryVersion.filter(entry_id=entry.id).order_by("-id").limit(2)
+    assert [v.action for v in versions] == ["submit", "add_similar"]
     assert set(await Ask.filter(id__in=ids).values_list("resolved", flat=True)) == {"added"}
     assert set(await Ask.filter(id__in=ids).values_list("resolved_entry_id", flat=True)) == {
         entry.id
@@ -289,7 +289,6 @@ async def test_asks_join_an_entry_as_a_similar_question_through_review(unanswere
     groups = await attention.list_unanswered(actors["editor"], **NOVEMBER)
     assert "怎么办理居住证" not in {g.text for g in groups}
     # Whoever added the question edited this version: someone else reviews it.
-    await kb.submit(fresh, "editor")
     with pytest.raises(Forbidden) as exc:
         await kb.review(fresh, "editrev")
     assert exc.value.code == "self_review"

@@ -251,6 +251,22 @@ async def test_handlers_edit_their_proposals_but_not_published_entries(kb):
         await kb.edit(published, "handler", answer="办理人改已发布条目")
 
 
+async def test_a_second_entry_of_the_same_question_is_held_back_until_confirmed(kb):
+    """Issue 13 item 16: punctuation and width aside, the same standard question in the same
+    unit is refused naming the entry, unless confirmed; the same form key twice gives the
+    one entry."""
+    first = await kb.create(allow_duplicate=False, form_key="k1")
+    assert await kb.create(allow_duplicate=False, form_key="k1") == first
+    with pytest.raises(Conflict) as exc:
+        await kb.create(allow_duplicate=False, question=first.question + "？")
+    assert exc.value.code == "same_question" and f"#{first.id}" in exc.value.message
+    with pytest.raises(Conflict):  # another person cannot reuse someone's form
+        await kb.create("handler", allow_duplicate=True, form_key="k1")
+    second = await kb.create(allow_duplicate=True)
+    assert second.id != first.id
+    assert await Entry.filter(question=first.question).count() == 2
+
+
 async def test_editors_of_another_unit_cannot_edit(kb):
     entry = await kb.create()
     with pytest.raises(Forbidden):
