@@ -1,15 +1,20 @@
-"""Faults on demand for the outage tests: a throwaway redis-server to kill -9 and restart, and a
-TCP proxy in front of a server (the shared PostgreSQL) that can drop every connection, refuse
-new ones or swallow traffic without answering, so nothing shared is ever stopped."""
+"""Faults on demand for the outage tests: a throwaway redis-server to kill -9 and restart, a
+throwaway PostgreSQL cluster to restart, and a TCP proxy in front of a server (the shared
+PostgreSQL) that can drop every connection, refuse new ones or swallow traffic without
+answering, so nothing shared is ever stopped."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
+import os
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -29,10 +34,7 @@ class RedisServer:
 
     def __init__(self) -> None:
         if not shutil.which("redis-server"):
-            message = "redis-server not installed (apt install redis-server)"
-            if IN_CI:
-                pytest.fail(message + " - CI must run every test", pytrace=False)
-            pytest.skip(message)
+            _unavailable("redis-server not installed (apt install redis-server)")
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -75,6 +77,104 @@ class RedisServer:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+def _unavailable(message: str) -> None:
+    if IN_CI:
+        pytest.fail(message + " - CI must run every test", pytrace=False)
+    pytest.skip(message)
+
+
+def postgres_bin() -> str | None:
+    """The newest installed PostgreSQL's binaries (Debian keeps them off the PATH)."""
+    found = [
+        d
+        for d in glob.glob("/usr/lib/postgresql/*/bin")
+        if os.path.exists(f"{d}/initdb") and os.path.exists(f"{d}/pg_ctl")
+    ]
+    found.sort(key=lambda d: int(d.split("/")[-2]) if d.split("/")[-2].isdigit() else 0)
+    return found[-1] if found else None
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb into a temporary directory, a free loopback port,
+    trust authentication) that a test may restart or stop; the shared server is never touched.
+    PostgreSQL refuses to run as root: as root (CI) the cluster belongs to the ``postgres`` user.
+    Durability settings are off: these clusters live for one test."""
+
+    def __init__(self, *, skip: bool = True) -> None:
+        bindir = postgres_bin()
+        self.as_postgres = os.geteuid() == 0
+        if bindir is None:
+            message = "PostgreSQL not installed (apt install postgresql: /usr/lib/postgresql/*/bin)"
+        elif self.as_postgres and not shutil.which("su"):
+            message = "su not available to run PostgreSQL as the postgres user"
+        else:
+            message = ""
+        if message:
+            if not skip:
+                raise RuntimeError(message)
+            _unavailable(message)
+        self.bin = bindir
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="minsheng-pg-")
+        self.data = f"{self.dir}/data"
+        if self.as_postgres:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._initialised = False
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        cmd = [f"{self.bin}/{args[0]}", *args[1:]]
+        if self.as_postgres:
+            cmd = ["su", "postgres", "-c", shlex.join(cmd)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {done.stdout}{done.stderr}"[-2000:])
+
+    def _ctl(self, action: str, *extra: str) -> None:
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            self.data,
+            "-l",
+            f"{self.dir}/log",
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            action,
+            *extra,
+        )
+
+    def start(self) -> PostgresServer:
+        if not self._initialised:
+            self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8")
+            self._initialised = True
+        self._ctl("start")
+        return self
+
+    def restart(self, mode: str = "fast") -> None:
+        """Every connection is dropped (``-m fast``: sessions are terminated, transactions
+        roll back); returns once the server accepts connections again."""
+        self._ctl("restart", "-m", mode)
+
+    def stop(self, mode: str = "fast") -> None:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def destroy(self) -> None:
+        if self._initialised:
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class TcpProxy:
