@@ -319,6 +319,13 @@ async def list_posts(
     return total, rows
 
 
+async def count_flagged(actor: Actor) -> int:
+    """Flagged posts of the reviewer's unit that wait for someone to look at them."""
+    if not actor.has("reviewer") or actor.unit_id is None:
+        return 0
+    return await Post.filter(review_status="flagged", account__unit_id=actor.unit_id).count()
+
+
 async def clear_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Post:
     """A reviewer other than the one who recorded it looked at a flagged post and found no ad."""
     post = (

@@ -286,6 +286,7 @@ async def file_opening(deps: Deps, actor: Actor, data: dict[str, Any]) -> Filing
         # decided); now that the transaction is rolled back, name the winner.
         await _refuse_second_account(unit, platform)
         raise Conflict("duplicate_platform_account", "同一单位同一平台只能开设一个账号") from exc
+    await _tell_approvers(deps, filing)
     return filing
 
 
@@ -359,6 +360,7 @@ async def file_request(
             object_id=filing.id,
             summary=f"申请{FILING_KINDS[kind]}账号「{account.name}」",
         )
+    await _tell_approvers(deps, filing)
     return filing
 
 
@@ -450,7 +452,25 @@ async def approve_filing(deps: Deps, actor: Actor, filing_id: Any, comment: str 
             summary=f"审批通过{FILING_KINDS[filing.kind]}申请"
             + ("（终审，已生效）" if last else f"（第{filing.step}级）"),
         )
+    await _tell_approvers(deps, filing)
     return filing
+
+
+async def _tell_approvers(deps: Deps, filing: Filing) -> None:
+    """After commit: an SMS to the leaders of the unit whose step it now is (not to the
+    requester, who may not approve their own request)."""
+    if filing.status != "pending":
+        return
+    step = filing.chain[filing.step]
+    account = await Account.get(id=filing.account_id)  # type: ignore[attr-defined]
+    body = (
+        f"【民声】{FILING_KINDS[filing.kind]}账号申请#{filing.id}"
+        f"（{PLATFORMS.get(account.platform, account.platform)}「{account.name}」）待您审批，"
+        "请登录系统「备案审批」查看。"
+    )
+    for staff in await Staff.filter(unit_id=step["unit_id"], active=True).order_by("id"):
+        if "leader" in staff.roles and staff.id != filing.requested_by_id:  # type: ignore[attr-defined]
+            await deps.notifier.send_notification(staff.mobile, body, purpose="filing.approve")
 
 
 async def _apply(deps: Deps, filing: Filing) -> None:

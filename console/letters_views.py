@@ -43,6 +43,13 @@ PROPOSALS = {
 }
 
 
+@bp.context_processor
+async def todo_counts() -> dict:
+    """The counts beside the letters' queues in their navigation."""
+    a = actor()
+    return {"todo": await service.count_todo(a) if a.staff_id is not None else {}}
+
+
 @bp.app_context_processor
 def inject() -> dict:
     return {
@@ -115,6 +122,31 @@ async def inbox():
     )
     return await render_template(
         "letters_inbox.html",
+        rows=[service.letter_view(d, a, r) for r in rows],
+        total=total,
+        page=page,
+        pages=(total + PAGE_SIZE - 1) // PAGE_SIZE,
+    )
+
+
+@bp.get("/reviews")
+@login_required
+async def reviews():
+    """待审核的答复: letters whose reply waits for a reviewer of the unit (leaders: and below)."""
+    a = actor()
+    if not a.has("reviewer", "leader"):
+        raise Forbidden("只有审核员或领导审核答复")
+    page = _page()
+    d = deps()
+    total, rows = await service.list_inbox(
+        d, a, queue="reviewing", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return await render_template(
+        "letters_inbox.html",
+        heading="待审核的答复",
+        intro=f"答复已提交、等待审核的来信，按答复期限排列，共 {total} 件。"
+        "审核通过即发送给来信人；不能审核自己拟写的答复。",
+        empty="暂无待审核的答复",
         rows=[service.letter_view(d, a, r) for r in rows],
         total=total,
         page=page,

@@ -8,8 +8,13 @@ from functools import wraps
 import segno
 from quart import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 
+from accounts import service as accounts_service
+from accounts.posts import count_flagged
 from infra.clock import to_local
 from infra.errors import DomainError
+from knowledge.entries import count_to_review
+from letters import service as letters_service
+from letters.supervision import list_supervision
 from org import auth, service
 from org.access import ROLES
 from org.api import audit_filters
@@ -152,7 +157,34 @@ async def logout():
 @bp.get("/")
 @login_required
 async def dashboard():
-    return await render_template("dashboard.html")
+    return await render_template("dashboard.html", todo=await _todo(actor()))
+
+
+async def _todo(a) -> list[tuple[str, int, str]]:
+    """(what, how many, where) for each queue that waits for this person and is not empty."""
+    letters = await letters_service.count_todo(a)
+    rows = [
+        ("待甄别的来信", letters.get("screening", 0), url_for("console_letters.screening")),
+        ("办理中的来信", letters.get("handling", 0), url_for("console_letters.inbox")),
+        ("待审核的答复", letters.get("reviewing", 0), url_for("console_letters.reviews")),
+        ("待批示的来信", letters.get("instructing", 0), url_for("console_letters.approvals")),
+        ("待审批的延期", letters.get("extensions", 0), url_for("console_letters.approvals")),
+        (
+            "待审批的账号备案",
+            len(await accounts_service.approver_inbox(a)),
+            url_for("console_accounts.filings"),
+        ),
+        (
+            "待审核的知识条目",
+            await count_to_review(a),
+            url_for("console_knowledge.entries", status="review"),
+        ),
+        ("待核查的疑似广告", await count_flagged(a), url_for("console_accounts.accounts")),
+    ]
+    if a.has("supervisor", "leader"):
+        total, _ = await list_supervision(a, limit=0)
+        rows.append(("逾期督办件", total, url_for("console_letters.supervision_page")))
+    return [row for row in rows if row[1]]
 
 
 # ------------------------------------------------------------------ units and staff (admin)

@@ -92,6 +92,17 @@ async def list_entries(
     return list(rows), total
 
 
+async def count_to_review(actor: Actor) -> int:
+    """Entries submitted for review that this reviewer (own unit) or leader (and below) may
+    decide."""
+    if actor.unit_id is None or not actor.has("reviewer", "leader"):
+        return 0
+    qs = Entry.filter(status="review")
+    if actor.has("leader"):
+        return await qs.filter(unit__path__startswith=actor.unit_path).count()
+    return await qs.filter(unit_id=actor.unit_id).count()
+
+
 async def list_versions(actor: Actor, entry_id: Any) -> list[EntryVersion]:
     entry = await get_entry(actor, entry_id)
     return list(await EntryVersion.filter(entry_id=entry.id).order_by("id"))

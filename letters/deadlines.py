@@ -29,11 +29,16 @@ from letters.service import (
     add_event,
     audit_letter,
     bool_field,
+    deliver_notices,
+    due_text,
     load_letter,
+    queue_unit_notice,
     require_status,
     require_unit_role,
+    role_recipients,
 )
 from org.access import Actor
+from org.models import Unit
 
 WORKING_DAY_KINDS = {"disclosure", "site_error"}
 
@@ -107,9 +112,31 @@ async def request_extension(
                 clock=deps.clock,
                 days=days,
             )
+            await _tell_extension_approvers(deps, letter, ext)
     except IntegrityError as exc:
         raise Conflict("extension_used", "每件来信只能申请延期一次（001 §26）") from exc
+    await deliver_notices(deps)
     return ext
+
+
+async def _tell_extension_approvers(deps: Deps, letter: Letter, ext: Extension) -> None:
+    """Inside the transaction: an SMS to the leaders who decide, those of the letter's unit,
+    else of the nearest unit above that has one."""
+    unit: Unit | None = letter.unit
+    while unit is not None:
+        if mobiles := await role_recipients(unit.id, "leader"):
+            await queue_unit_notice(
+                letter,
+                unit.id,
+                "extension",
+                f"extension:{ext.id}",
+                f"【民声】来信#{letter.id}申请延期{ext.days}天，待您审批，"
+                f"原答复期限{due_text(letter)}，请登录系统「来信 · 领导审批」查看。",
+                clock=deps.clock,
+                recipients=mobiles,
+            )
+            return
+        unit = await Unit.get_or_none(id=unit.parent_id) if unit.parent_id else None  # type: ignore[attr-defined]
 
 
 async def decide_extension(

@@ -36,9 +36,12 @@ from letters.service import (
     audit_letter,
     bool_field,
     deliver_notices,
+    due_text,
     load_letter,
+    queue_unit_notice,
     require_status,
     require_unit_role,
+    role_recipients,
 )
 from letters.writer import mask_writer, unseal
 from org.access import Actor
@@ -193,6 +196,7 @@ async def write_reply(deps: Deps, actor: Actor, letter_id: Any, data: dict[str, 
             if not moved:
                 raise Conflict("changed", "来信状态刚被他人修改，请刷新后重试")
             letter.status = "reviewing"
+            await _tell_reviewers(deps, letter, reply)
         else:
             await _send(deps, actor, letter, reply)
         await audit_letter(
@@ -202,9 +206,24 @@ async def write_reply(deps: Deps, actor: Actor, letter_id: Any, data: dict[str, 
             f"答复来信 #{letter.id}" + ("，提交审核" if review else "，已发送"),
             clock=deps.clock,
         )
-    if not review:
-        await deliver_notices(deps)
+    await deliver_notices(deps)
     return reply
+
+
+async def _tell_reviewers(deps: Deps, letter: Letter, reply: Reply) -> None:
+    """Inside the transaction: an SMS to the unit's reviewers (its leaders when it has none)
+    that a reply waits for them; each reply once."""
+    unit: Unit = letter.unit
+    await queue_unit_notice(
+        letter,
+        unit.id,
+        "review",
+        f"review:{reply.id}",
+        f"【民声】来信#{letter.id}（{KINDS[letter.kind]}）的答复已提交，待您审核，"
+        f"答复期限{due_text(letter)}，请登录系统「来信 · 待审核答复」查看。",
+        clock=deps.clock,
+        recipients=await role_recipients(unit.id, "reviewer", "leader"),
+    )
 
 
 async def review_reply(deps: Deps, actor: Actor, letter_id: Any, data: dict[str, Any]) -> Reply:

@@ -165,6 +165,15 @@ async def unit_recipients(unit_id: int) -> list[str]:
     return handlers or [s.mobile for s in staff if "leader" in s.roles]
 
 
+async def role_recipients(unit_id: int, role: str, *fallback: str) -> list[str]:
+    """Mobiles of the unit's active staff holding ``role``; else those holding a fallback."""
+    staff = await Staff.filter(unit_id=unit_id, active=True).order_by("id")
+    for wanted in (role, *fallback):
+        if found := [s.mobile for s in staff if wanted in s.roles]:
+            return found
+    return []
+
+
 async def queue_unit_notice(
     letter: Letter,
     unit_id: int,
@@ -439,29 +448,65 @@ async def list_letters(
     return total, rows
 
 
+# Queue: the statuses it holds, its order.
+QUEUES = {
+    "screening": (("new",), ("received_at", "id")),
+    "handling": (OPEN_STATUSES, ("due_on", "id")),
+    "reviewing": (("reviewing",), ("due_on", "id")),
+}
+
+
+def _of_my_units(actor: Actor, qs):
+    """A leader's unit and those below it; anyone else's own unit."""
+    if "leader" in actor.roles:
+        return qs.filter(unit__path__startswith=actor.unit_path)
+    return qs.filter(unit_id=actor.unit_id)
+
+
+# What waits for whom: queue -> (roles it waits for, statuses).
+TODO = {
+    "screening": (("handler", "leader"), ("new",)),
+    "handling": (("handler", "leader"), ("handling",)),
+    "reviewing": (("reviewer", "leader"), ("reviewing",)),
+    "instructing": (("leader",), ("instructing",)),
+}
+
+
+async def count_todo(actor: Actor) -> dict[str, int]:
+    """The letters waiting for this person, by queue (and leaders' pending extensions), in
+    their own unit (leaders: and below). Reading it is not the daily check."""
+    if actor.unit_id is None:
+        return {}
+    counts = {
+        queue: await _of_my_units(actor, Letter.filter(status__in=statuses)).count()
+        for queue, (roles, statuses) in TODO.items()
+        if actor.has(*roles)
+    }
+    if actor.has("leader"):
+        counts["extensions"] = await Extension.filter(
+            status="pending", letter__unit__path__startswith=actor.unit_path
+        ).count()
+    return counts
+
+
 async def list_inbox(
     deps: Deps, actor: Actor, *, queue: str = "handling", limit: int = 50, offset: int = 0
 ) -> tuple[int, list[Letter]]:
     """The pending list of the actor's unit (handlers, reviewers) or subtree (leaders).
 
     queue "handling": letters with a running deadline, soonest first (index unit, status,
-    due_on); "screening": new letters waiting to be accepted or declined, oldest first.
+    due_on); "screening": new letters waiting to be accepted or declined, oldest first;
+    "reviewing": letters whose reply waits for a reviewer, soonest deadline first.
     Opening it is the daily check of 001 §28 and is recorded (supervision.record_inbox_open).
     """
     from letters.supervision import record_inbox_open
 
     if not actor.has("handler", "reviewer", "leader") or actor.unit_id is None:
         raise Forbidden("只有办理人、审核员和领导有待办来信")
-    if queue == "screening":
-        qs, order = Letter.filter(status="new"), ("received_at", "id")
-    elif queue == "handling":
-        qs, order = Letter.filter(status__in=OPEN_STATUSES), ("due_on", "id")
-    else:
+    if queue not in QUEUES:
         raise DomainError("bad_field", f"未知待办类别：{queue}", field="queue")
-    if "leader" in actor.roles:
-        qs = qs.filter(unit__path__startswith=actor.unit_path)
-    else:
-        qs = qs.filter(unit_id=actor.unit_id)
+    status, order = QUEUES[queue]
+    qs = _of_my_units(actor, Letter.filter(status__in=status))
     total = await qs.count()
     rows = await qs.select_related("unit").order_by(*order).offset(offset).limit(min(limit, 500))
     await record_inbox_open(deps, actor)

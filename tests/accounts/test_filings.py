@@ -321,3 +321,16 @@ async def test_the_approval_page_shows_what_is_approved_and_leaders_list_it(
     await service.approve_filing(deps, people["cityleader"], filing.id)
     page = await read(f"/console/filings/{filing.id}")  # after: the values it had
     assert "账号名称 清源人社 清源人社发布" in page
+
+
+async def test_each_approver_is_told_by_sms_when_a_request_reaches_them(deps, people, sender):
+    """Issue 13 item 8: the unit's leader when the editor files, the city leader after that."""
+    sender.sent.clear()
+    filing = await service.file_opening(deps, people["editor"], OPEN)
+    [(mobile, body)] = sender.sent
+    assert mobile == "13800000005" and f"开设账号申请#{filing.id}" in body
+    assert "微信公众号「清源人社」" in body and "待您审批" in body
+    await service.approve_filing(deps, people["leader"], filing.id)
+    assert sender.sent[-1][0] == "13800000006" and len(sender.sent) == 2
+    await service.approve_filing(deps, people["cityleader"], filing.id)
+    assert len(sender.sent) == 2  # approved: nobody else to tell

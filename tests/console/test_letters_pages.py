@@ -393,3 +393,42 @@ async def test_staff_find_a_letter_by_its_tracking_code(app, sender, units, hand
     assert status == 200 and "共 2 件" in page and "查找" in page
     editor = await login_as(app, sender, "editor")
     assert (await editor.get(f"{L}/search")).status_code == 403
+
+
+async def test_reviewers_and_approvers_are_told_and_see_their_queues(
+    app, sender, deps, handling
+):
+    """Issue 13 item 8: a reply submitted for review reaches the unit's reviewer by SMS (not
+    its text) and the 待审核的答复 queue with its count; an extension request reaches the
+    unit's leader; the dashboard shows each person's to-do counts."""
+    letter = await handling()
+    handler = await login_as(app, sender, "handler")
+    sender.sent.clear()
+    _, page = await post_form(handler, f"{L}/{letter.id}/reply", {"text": REPLY})
+    assert "答复已提交审核" in page
+    [(mobile, body)] = sender.sent
+    assert mobile == "13800000003"  # 张志强, the unit's reviewer
+    assert f"来信#{letter.id}" in body and "待您审核" in body and REPLY[:10] not in body
+
+    reviewer = await login_as(app, sender, "reviewer")
+    status, page = await page_of(reviewer, f"{L}/reviews")
+    assert status == 200 and "待审核的答复" in page and "共 1 件" in page
+    assert f"#{letter.id}" in page and "待审核答复 1" in page
+    _, page = await page_of(reviewer, "/console/")
+    assert "我的待办" in page and "待审核的答复 1" in page
+    _, page = await page_of(handler, "/console/")
+    assert "待审核的答复" not in page  # not the handler's to do
+    assert (await handler.get(f"{L}/reviews")).status_code == 403
+
+    other = await handling()
+    sender.sent.clear()
+    form = {"days": "10", "reason": "需要现场核查"}
+    _, page = await post_form(handler, f"{L}/{other.id}/extension", form)
+    assert "已申请延期 10 天" in page
+    [(mobile, body)] = sender.sent
+    assert mobile == "13800000005" and "申请延期10天" in body and "待您审批" in body
+    leader = await login_as(app, sender, "leader")
+    _, page = await page_of(leader, "/console/")
+    assert "待审批的延期 1" in page and "待审核的答复 1" in page and "办理中的来信 1" in page
+    _, page = await page_of(leader, f"{L}/approvals")
+    assert "领导审批 1" in page

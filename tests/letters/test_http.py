@@ -157,7 +157,8 @@ async def test_a_web_writer_with_a_mobile_is_told_by_sms_that_the_reply_is_ready
     r = await handler.post(f"/api/letters/{letter.id}/reply", json={"text": REPLY})
     assert r.status_code == 200, await r.get_json()
     if review:
-        assert sender.sent == []  # not before the reply is sent
+        # Not before the reply is sent; only the reviewer hears of it.
+        assert [to for to, _ in sender.sent] == ["13800000003"]
         r = await reviewer.post(f"/api/letters/{letter.id}/reply/review", json={"approve": True})
         assert r.status_code == 200, await r.get_json()
     assert (await Letter.get(id=letter.id)).status == "replied"

@@ -9,7 +9,7 @@ import pytest
 
 from infra.deps import build_deps
 from infra.errors import DomainError
-from letters.models import InboxOpen, Letter, LetterEvent, MissedCheck, Reminder
+from letters.models import Extension, InboxOpen, Letter, LetterEvent, MissedCheck, Reminder
 from letters.service import list_inbox
 from letters.supervision import (
     add_supervision_note,
@@ -80,7 +80,8 @@ async def test_an_extension_brings_new_reminders_for_the_new_deadline(
     clock.set(dt.datetime(2026, 12, 13, 1, tzinfo=dt.UTC))
     await send_letter_reminders(deps)
     keys = await Reminder.filter(letter_id=letter.id).order_by("id").values_list("key", flat=True)
-    assert keys[1:] == ["due3:2026-12-08", "due3:2026-12-15"]
+    ext = await Extension.get(letter_id=letter.id)
+    assert keys[1:] == ["due3:2026-12-08", f"extension:{ext.id}", "due3:2026-12-15"]
 
 
 async def test_supervision_list_and_instructions(deps, handling, clock, actors, sender):
