@@ -32,7 +32,7 @@ async def test_acknowledged_letters_survive_redis_kill_and_postgres_restart(stac
     write_figures(
         "fault-probe.txt",
         "Fault probe: redis-server kill -9 and PostgreSQL restart",
-        [*figures.lines(), f"setup (s since start)          {stack.phases_text()}"],
+        [*figures.lines(), f"setup (seconds)               {stack.phases_text()}"],
     )
     context = "\n".join(figures.lines()) + "\n" + stack.tails()
     t = figures.tally

@@ -33,7 +33,7 @@ async def test_retried_messages_make_one_letter_and_one_reply(stack, stub):
     write_figures(
         "retry-storm.txt",
         "Retry storm: 2 serve + 2 worker processes, each message delivered 3 times",
-        [*figures.lines(), f"setup (s since start)          {stack.phases_text()}"],
+        [*figures.lines(), f"setup (seconds)               {stack.phases_text()}"],
     )
     context = "\n".join(figures.lines()) + "\n" + stack.tails()
     t = figures.tally
