@@ -216,6 +216,10 @@ class Engine:
             question = conv.question if conv.step in QUESTION_STEPS else ""
             return self._start_letter(conv, question)
         step = conv.step
+        if step == "submitted" and word in CONFIRM_WORDS:
+            # "1" again after the letter went in (a second tap once the first was answered):
+            # the letter, not a question "1".
+            return [Reply(texts.LETTER_DONE_EARLIER.format(code=conv.letter_code))]
         if step.startswith("letter_"):
             return await self._letter_step(msg, conv, text, word)
         if step == "status_code":
@@ -471,6 +475,7 @@ class Engine:
         )
         conv.reset()
         conv.unsolved = 0
+        conv.step, conv.letter_code = "submitted", code
         return [Reply(texts.LETTER_DONE.format(code=code, deadline=deadline))]
 
     async def _status(self, msg: IncomingMessage, code: str) -> Reply:

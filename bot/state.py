@@ -20,6 +20,7 @@ class Conversation:
     suggestions: list[str] = field(default_factory=list)
     unsolved: int = 0
     draft: dict[str, Any] = field(default_factory=dict)
+    letter_code: str = ""  # the letter just submitted (step "submitted"): a second 1 shows it
 
     def reset(self) -> None:
         keep = self.unsolved

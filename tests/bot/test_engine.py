@@ -82,6 +82,16 @@ async def test_a_retried_confirmation_returns_the_same_letter(chat, world):
     assert await Letter.all().count() == 1
 
 
+async def test_a_second_tap_on_submit_after_the_answer_shows_the_same_letter(chat, world):
+    """Issue 13 item 1: "1" again (its own message id) once the letter went in is not taken
+    for a question: the citizen sees the same code; the next real question is answered."""
+    code = await leave_letter(chat, "我家小区门口的路灯坏了三个月一直没人来修")
+    again = await chat.say("1", message_id="second-tap")
+    assert code in again and "已提交成功" in again and "无法准确回答" not in again
+    assert await Letter.all().count() == 1
+    assert "派出所" in await chat.say("外地人在清源怎么申领居住证")
+
+
 async def test_concurrent_deliveries_of_one_message_are_answered_once(chat, world, monkeypatch):
     """WeChat's retries can arrive while the first delivery is still being answered: they wait
     for its replies, and the conversation moves once."""

@@ -41,10 +41,13 @@ async def test_a_confirmation_retried_after_redis_lost_everything_gets_the_code(
     assert await Letter.all().count() == 1
 
 
-async def test_a_later_one_in_a_finished_conversation_is_an_ordinary_message(chat, world):
+async def test_a_later_one_in_a_finished_conversation_shows_the_same_letter(chat, world):
+    """A second tap once the first was answered (issue 13 item 1): the letter's code again,
+    from the conversation's own state, not a second letter and not a question "1"."""
     await up_to_confirmation(chat)
-    assert CODE.search(await chat.say("1"))
-    assert not CODE.search(await chat.say("1"))  # the conversation is idle, not lost
+    first = CODE.search(await chat.say("1"))
+    again = await chat.say("1")
+    assert first and CODE.search(again).group(1) == first.group(1) and "已提交成功" in again
     assert await Letter.all().count() == 1
 
 
