@@ -108,7 +108,8 @@ class Post(Model):
     is_repost = fields.BooleanField(default=False)
     source_name = fields.CharField(max_length=100, default="")
     source_url = fields.CharField(max_length=1000, default="")
-    # Ad screening: ok | flagged | cleared (a reviewer looked and found no ad)
+    # Ad screening: ok | flagged | cleared (a reviewer looked and found no ad) | confirmed (a
+    # reviewer found an ad: the unit is to take it down) | removed (the unit recorded that it did)
     review_status = fields.CharField(max_length=12, default="ok", db_index=True)
     findings = fields.JSONField(default=list)
     external_id = fields.CharField(max_length=128, null=True)
@@ -118,6 +119,17 @@ class Post(Model):
     created_by = fields.ForeignKeyField(
         "minsheng.Staff", related_name="posts_recorded", null=True, on_delete=fields.SET_NULL
     )
+    # The reviewer who confirmed the ad, when, and why; then who recorded the take-down.
+    confirmed_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="posts_confirmed", null=True, on_delete=fields.SET_NULL
+    )
+    confirmed_at = fields.DatetimeField(null=True)
+    confirm_note = fields.CharField(max_length=1000, default="")
+    removed_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="posts_removed", null=True, on_delete=fields.SET_NULL
+    )
+    removed_at = fields.DatetimeField(null=True)
+    removal_note = fields.CharField(max_length=1000, default="")
 
     class Meta:
         table = "acc_post"

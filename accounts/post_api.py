@@ -19,7 +19,10 @@ def _arg_flag(name: str) -> bool:
 async def list_posts(account_id: int):
     limit, offset = page_args()
     flagged_only = _arg_flag("flagged")
-    total, rows = await posts.list_posts(staff_actor(), account_id, flagged_only, limit, offset)
+    status = request.args.get("status", "").strip()
+    total, rows = await posts.list_posts(
+        staff_actor(), account_id, flagged_only, limit, offset, status=status
+    )
     return jsonify({"total": total, "items": [posts.post_view(p) for p in rows]})
 
 
@@ -44,6 +47,22 @@ async def clear_post(post_id: int):
     a = staff_actor()
     data = await json_body()
     post = await posts.clear_post(deps(), a, post_id, data.get("note") or "")
+    return jsonify(posts.post_view(post))
+
+
+@bp.post("/posts/<int:post_id>/confirm")
+async def confirm_post(post_id: int):
+    a = staff_actor()
+    data = await json_body()
+    post = await posts.confirm_post(deps(), a, post_id, data.get("note") or "")
+    return jsonify(posts.post_view(post))
+
+
+@bp.post("/posts/<int:post_id>/removed")
+async def mark_post_removed(post_id: int):
+    a = staff_actor()
+    data = await json_body()
+    post = await posts.mark_post_removed(deps(), a, post_id, data.get("note") or "")
     return jsonify(posts.post_view(post))
 
 

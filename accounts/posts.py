@@ -2,12 +2,15 @@
 
 002 §11 and 004 §6(五): no commercial ads and no links to ad pages, so every post is screened
 when it is recorded and a post with findings waits, flagged, until a reviewer of its unit clears
-it. 000 §14(五) and 002 §11: a repost names its source (注明来源), so a repost without source name
-and source URL is refused.
+it or confirms the ad. A confirmed ad is to be taken down: the unit's editors are told by SMS, the
+post stays on their to-do list until one of them (or a reviewer) records that it was deleted, and
+every step is in the audit log. 000 §14(五) and 002 §11: a repost names its source (注明来源),
+so a repost without source name and source URL is refused.
 
 Who may do what: editors of the account's unit add and import posts; reviewers of that unit clear
-flagged ones, except the one who recorded the post (one person may hold both roles, and 先审后发
-means someone else looks); whoever reads the unit (its own staff, leaders above it, supervisors)
+flagged ones or confirm the ad, except the one who recorded the post (one person may hold both
+roles, and 先审后发 means someone else looks); editors and reviewers of the unit record that a
+confirmed ad was deleted; whoever reads the unit (its own staff, leaders above it, supervisors)
 lists them. Anyone else is told the account does not exist.
 """
 
@@ -42,8 +45,16 @@ from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
 from infra.spreadsheet import xlsx_rows
 from org.access import Actor
 from org.audit import record_audit
+from org.models import Staff
 
-REVIEW_STATUSES = {"ok": "未发现广告", "flagged": "疑似广告待核查", "cleared": "已核查放行"}
+REVIEW_STATUSES = {
+    "ok": "未发现广告",
+    "flagged": "疑似广告待核查",
+    "cleared": "已核查放行",
+    "confirmed": "广告已确认，待删除",
+    "removed": "已删除",
+}
+MAX_NOTE = 1000
 MAX_IMPORT_ROWS = 5000
 # Clocks of the platforms and of staff computers differ a little; beyond this a "published"
 # time in the future is a post that has not been published, and would fake activity.
@@ -76,14 +87,27 @@ def post_view(p: Post) -> dict[str, Any]:
         "created_at": p.created_at.isoformat(),
         "created_by": p.created_by_id,  # type: ignore[attr-defined]
         "created_by_name": author_name(p),
+        "confirmed_by": p.confirmed_by_id,  # type: ignore[attr-defined]
+        "confirmed_by_name": staff_name(p, "confirmed_by"),
+        "confirmed_at": p.confirmed_at.isoformat() if p.confirmed_at else None,
+        "confirm_note": p.confirm_note,
+        "removed_by": p.removed_by_id,  # type: ignore[attr-defined]
+        "removed_by_name": staff_name(p, "removed_by"),
+        "removed_at": p.removed_at.isoformat() if p.removed_at else None,
+        "removal_note": p.removal_note,
     }
 
 
+def staff_name(p: Post, field: str) -> str:
+    """The real name of the staff member in ``field`` (created_by, confirmed_by, removed_by) when
+    the query fetched it; "" otherwise, and when nobody is recorded there."""
+    who = p.__dict__.get(f"_{field}")
+    return who.real_name if who is not None else ""
+
+
 def author_name(p: Post) -> str:
-    """The real name of who recorded the post, when the query fetched it ("" otherwise, and for
-    posts recorded before authors were kept)."""
-    author = p.__dict__.get("_created_by")
-    return author.real_name if author is not None else ""
+    """Who recorded the post ("" for posts recorded before authors were kept)."""
+    return staff_name(p, "created_by")
 
 
 def ad_rule_view(r: AdRule) -> dict[str, Any]:
@@ -245,8 +269,10 @@ async def _account(actor: Actor, account_id: Any) -> Account:
     return await get_account(actor, account_id)
 
 
-def _require_own_unit(actor: Actor, account: Account, role: str, message: str) -> None:
-    actor.require(role)
+def _require_own_unit(
+    actor: Actor, account: Account, role: str | tuple[str, ...], message: str
+) -> None:
+    actor.require(*((role,) if isinstance(role, str) else role))
     if "system" not in actor.roles and actor.unit_id != account.unit_id:  # type: ignore[attr-defined]
         raise Forbidden(message)
 
@@ -303,18 +329,25 @@ async def list_posts(
     flagged_only: bool = False,
     limit: int = 50,
     offset: int = 0,
+    status: str = "",
 ) -> tuple[int, list[Post]]:
+    """The account's posts, newest first; ``status`` keeps those of one review status."""
     account = await _account(actor, account_id)
     qs = Post.filter(account_id=account.id)
     if flagged_only:
         qs = qs.filter(review_status="flagged")
+    if status:
+        if status not in REVIEW_STATUSES:
+            names = "、".join(f"{k}（{v}）" for k, v in REVIEW_STATUSES.items())
+            raise _bad("status", f"广告核查状态应为：{names}")
+        qs = qs.filter(review_status=status)
     total = await qs.count()
     limit = max(1, min(limit, 500))
     rows = (
         await qs.order_by("-published_at", "-id")
         .offset(max(0, offset))
         .limit(limit)
-        .select_related("created_by")
+        .select_related("created_by", "confirmed_by", "removed_by")
     )
     return total, rows
 
@@ -326,8 +359,27 @@ async def count_flagged(actor: Actor) -> int:
     return await Post.filter(review_status="flagged", account__unit_id=actor.unit_id).count()
 
 
-async def clear_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Post:
-    """A reviewer other than the one who recorded it looked at a flagged post and found no ad."""
+def _to_take_down(actor: Actor):
+    return Post.filter(review_status="confirmed", account__unit_id=actor.unit_id)
+
+
+async def count_to_take_down(actor: Actor) -> int:
+    """Confirmed ads of the unit that wait for its editors (or reviewers) to delete them and say
+    so."""
+    if not actor.has("editor", "reviewer") or actor.unit_id is None:
+        return 0
+    return await _to_take_down(actor).count()
+
+
+async def first_to_take_down(actor: Actor) -> int | None:
+    """The account of the unit's longest-waiting confirmed ad, for a link to where it is."""
+    if not actor.has("editor", "reviewer") or actor.unit_id is None:
+        return None
+    post = await _to_take_down(actor).order_by("confirmed_at", "id").first()
+    return post.account_id if post is not None else None  # type: ignore[attr-defined]
+
+
+async def _load_post(actor: Actor, post_id: Any) -> Post:
     post = (
         await Post.filter(id=as_id(post_id, "发布信息"))
         .select_related("account__unit", "created_by")
@@ -335,17 +387,35 @@ async def clear_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Post:
     )
     if post is None or not actor.reads_unit(post.account.unit.path):
         raise NotFound("发布信息")
+    return post
+
+
+async def _post_to_review(actor: Actor, post_id: Any) -> Post:
+    """A post a reviewer of its account's unit may judge: not one they recorded themselves."""
+    post = await _load_post(actor, post_id)
     _require_own_unit(actor, post.account, "reviewer", "只能核查本单位账号的发布信息")
     if actor.staff_id is not None and actor.staff_id == post.created_by_id:  # type: ignore[attr-defined]
         raise Forbidden(
-            "不得审核本人录入的发文：先审后发，疑似广告须由录入人以外的审核人员核查放行",
+            "不得审核本人录入的发文：先审后发，疑似广告须由录入人以外的审核人员核查",
             code="self_review",
         )
-    note = (note or "").strip() if isinstance(note, str) else ""
-    if not note:
-        raise _bad("note", "请填写核查意见，说明为何不属于商业广告", "missing_field")
-    if len(note) > 1000:
-        raise _bad("note", "核查意见不能超过1000个字")
+    return post
+
+
+def _note(value: Any, label: str, missing: str = "") -> str:
+    """A free-text note; ``missing`` is the message when it is required and empty."""
+    note = value.strip() if isinstance(value, str) else ""
+    if not note and missing:
+        raise _bad("note", missing, "missing_field")
+    if len(note) > MAX_NOTE:
+        raise _bad("note", f"{label}不能超过{MAX_NOTE}个字")
+    return note
+
+
+async def clear_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Post:
+    """A reviewer other than the one who recorded it looked at a flagged post and found no ad."""
+    post = await _post_to_review(actor, post_id)
+    note = _note(note, "核查意见", "请填写核查意见，说明为何不属于商业广告")
     not_flagged = Conflict("not_flagged", "该信息未被标记为疑似广告，无需核查放行")
     if post.review_status != "flagged":
         raise not_flagged
@@ -366,6 +436,103 @@ async def clear_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Post:
             before={"review_status": "flagged", "findings": post.findings},
             after={"review_status": "cleared", "note": note},
         )
+    return post
+
+
+def _already(post: Post, status: str) -> Conflict:
+    label = REVIEW_STATUSES.get(status, status)
+    return Conflict("changed", f"「{post.title}」现为“{label}”，无需重复处理，请刷新后查看")
+
+
+async def confirm_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Post:
+    """A reviewer other than the one who recorded it found a commercial ad in a flagged post
+    (002 §11, 004 §6(五)): the unit is to delete it, and its editors are told by SMS."""
+    post = await _post_to_review(actor, post_id)
+    note = _note(note, "认定意见", "请填写认定意见，说明哪些内容属于商业广告")
+    if post.review_status != "flagged":
+        raise _already(post, post.review_status)
+    now = deps.clock.now()
+    async with in_transaction():
+        # Conditional: two reviewers acting at once leave one decision and one record.
+        if not await Post.filter(id=post.id, review_status="flagged").update(
+            review_status="confirmed",
+            confirmed_by_id=actor.staff_id,
+            confirmed_at=now,
+            confirm_note=note,
+        ):
+            current = await Post.filter(id=post.id).values_list("review_status", flat=True)
+            raise _already(post, current[0] if current else "confirmed")
+        post.review_status, post.confirmed_at, post.confirm_note = "confirmed", now, note
+        post.confirmed_by_id = actor.staff_id  # type: ignore[attr-defined]
+        await record_audit(
+            actor,
+            "post.confirm_ad",
+            clock=deps.clock,
+            object_type="post",
+            object_id=post.id,
+            summary=f"认定「{post.title}」为商业广告，要求删除：{note}",
+            before={"review_status": "flagged", "findings": post.findings},
+            after={"review_status": "confirmed", "note": note},
+        )
+    await post.fetch_related("confirmed_by")
+    await _tell_editors(deps, actor, post)
+    return post
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def _tell_editors(deps: Deps, actor: Actor, post: Post) -> None:
+    """After commit: an SMS to the editors of the account's unit (its leaders when it has none)
+    to delete the post. Which account and which post, nothing else: no note, no names."""
+    account: Account = post.account
+    staff = await Staff.filter(unit_id=account.unit_id, active=True).order_by("id")  # type: ignore[attr-defined]
+    editors = [s for s in staff if "editor" in s.roles]
+    to = editors or [s for s in staff if "leader" in s.roles]
+    body = (
+        f"【民声】账号「{_short(account.name, 16)}」的发文「{_short(post.title, 18)}」认定为"
+        "商业广告，请立即删除并在系统中登记。"
+    )
+    for person in to:
+        if person.id != actor.staff_id:  # who confirmed it knows
+            await deps.notifier.send_notification(person.mobile, body, purpose="post.take_down")
+
+
+async def mark_post_removed(deps: Deps, actor: Actor, post_id: Any, note: str = "") -> Post:
+    """An editor or reviewer of the account's unit records that a confirmed ad was deleted from
+    the platform; the note (optional) says when or how."""
+    post = await _load_post(actor, post_id)
+    _require_own_unit(
+        actor, post.account, ("editor", "reviewer"), "只能登记本单位账号发布信息的删除情况"
+    )
+    note = _note(note, "说明")
+    if post.review_status != "confirmed":
+        if post.review_status == "removed":
+            raise _already(post, "removed")
+        raise Conflict("not_confirmed", f"「{post.title}」未被认定为广告，无需登记删除")
+    now = deps.clock.now()
+    async with in_transaction():
+        if not await Post.filter(id=post.id, review_status="confirmed").update(
+            review_status="removed",
+            removed_by_id=actor.staff_id,
+            removed_at=now,
+            removal_note=note,
+        ):
+            raise _already(post, "removed")
+        post.review_status, post.removed_at, post.removal_note = "removed", now, note
+        post.removed_by_id = actor.staff_id  # type: ignore[attr-defined]
+        await record_audit(
+            actor,
+            "post.mark_removed",
+            clock=deps.clock,
+            object_type="post",
+            object_id=post.id,
+            summary=f"登记已删除广告发文「{post.title}」" + (f"：{note}" if note else ""),
+            before={"review_status": "confirmed"},
+            after={"review_status": "removed", "note": note},
+        )
+    await post.fetch_related("confirmed_by", "removed_by")
     return post
 
 

@@ -12,6 +12,7 @@ evidence is cut from the original text, so a reviewer sees what was actually wri
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -21,7 +22,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 KINDS = {"word": "广告用语", "lure": "诱导购买", "domain": "购物或广告链接"}
-CONTEXT = 8  # characters of context each side of a match in the evidence
+CONTEXT = 8  # characters of context wanted each side of a match in the evidence
+# How much further a quote may reach to end between whole words, or to take in the rest of a
+# short text, rather than cut a word in two.
+REACH = 6
+# A quote may start after these and end before them: clause ends and line breaks. Not "." ":"
+# "/", which are inside the links and hosts a quote keeps whole, nor spaces, which often stand
+# just before or after a link (a space is a word boundary all the same).
+_STOPS = frozenset("，。！？；：、…—～（）【】《》〈〉「」『』“”‘’,!?;()[]<>\"'\r\n")
+_ENDS = frozenset("。！？!?")  # sentence ends: a quote that stops at one keeps it
+_ASCII_RUN = re.compile(r"[!-~]+")  # letters, digits and the characters of links, unbroken
 
 
 @dataclass(frozen=True)
@@ -243,12 +253,70 @@ def _rules(rules: Iterable[Any]) -> list[Rule]:
     return out
 
 
+def _word_cuts(text: str, lo: int, hi: int) -> tuple[set[int], set[int]]:
+    """Positions in text[lo:hi] between jieba's words (without HMM, so the same text always splits
+    the same way): those outside any run of Latin letters, digits and link characters (a link or
+    an English word is one word here), and all of them."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    cuts = {lo + start for _, start, _ in jieba.tokenize(text[lo:hi], HMM=False)} | {hi}
+    # The ends of the piece looked at are no word boundaries unless they are the text's own.
+    cuts -= {p for p in (lo, hi) if 0 < p < len(text)}
+    whole = set(cuts)
+    for m in _ASCII_RUN.finditer(text, lo, hi):
+        whole -= set(range(m.start() + 1, m.end()))
+    return whole, cuts
+
+
+def _nearest(points: Iterable[int], want: int, inward: int) -> int | None:
+    """The point nearest ``want``, outward on a tie (``inward`` is +1 for a start, -1 for an
+    end: the direction of the match)."""
+    return min(points, key=lambda p: (abs(p - want), (p - want) * inward > 0), default=None)
+
+
+def _edge(text: str, want: int, limit: int, inward: int, words: tuple[set[int], set[int]]) -> int:
+    """Where a quote starts (``inward`` +1) or ends (-1) near ``want``, never past ``limit`` (the
+    match's own edge): after or before a clause stop when one is near, else between whole words
+    (outward first), else between jieba's words, else at ``want``."""
+    outer = want - REACH * inward  # as far out as the quote may reach
+    near = range(
+        min(outer, want + CONTEXT // 2 * inward), max(outer, want + CONTEXT // 2 * inward) + 1
+    )
+    stop_at = -1 if inward > 0 else 0  # a start follows a stop; an end comes before one
+    stops = [p for p in near if (p - limit) * inward <= 0 and text[p + stop_at] in _STOPS]
+    whole, cuts = words
+    span = range(min(outer, limit), max(outer, limit) + 1)  # from the outermost to the match
+    outward = range(min(outer, want), max(outer, want) + 1)
+    for points in (
+        stops,
+        [p for p in whole if p in outward],
+        [p for p in whole if p in span],
+        [p for p in cuts if p in span],
+    ):
+        found = _nearest(points, want, inward)
+        if found is not None:
+            if inward < 0 and points is stops and text[found] in _ENDS:
+                found += 1  # a quote that ends a sentence keeps its full stop
+            return found
+    return want
+
+
 def _evidence(original: str, index: list[int], start: int, end: int) -> str:
+    """The match in the original text with some context each side, cut between whole words (at a
+    clause end when one is near), each cut marked with "…"."""
     if not index:
         return ""
+    n = len(original)
     a = index[min(start, len(index) - 1)]
     b = index[max(min(end, len(index)) - 1, 0)] + 1
-    return original[max(0, a - CONTEXT) : b + CONTEXT].strip()
+    want_a, want_b = a - CONTEXT, b + CONTEXT
+    words = _word_cuts(original, max(0, want_a - REACH), min(n, want_b + REACH))
+    # When what is left beyond the context is short, the quote takes it in.
+    cut_a = 0 if want_a <= REACH else _edge(original, want_a, a, 1, words)
+    cut_b = n if want_b >= n - REACH else _edge(original, want_b, b, -1, words)
+    quote = " ".join(original[cut_a:cut_b].split())
+    return ("…" if cut_a > 0 else "") + quote + ("…" if cut_b < n else "")
 
 
 def screen_text(

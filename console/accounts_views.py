@@ -26,6 +26,7 @@ def inject() -> dict:
         "ACTIVITY": STATES,
         "REVIEW_STATUSES": posts.REVIEW_STATUSES,
         "posts_author": posts.author_name,
+        "posts_staff": posts.staff_name,
         "RULE_KINDS": KINDS,
         "CREDENTIAL_LABELS": CREDENTIAL_LABELS,
     }
@@ -67,6 +68,7 @@ async def account(account_id: int):
         posts_total=posts_total,
         can_add_posts=own_unit and a.has("editor"),
         can_clear_posts=own_unit and a.has("reviewer"),
+        can_mark_removed=own_unit and a.has("editor", "reviewer"),
         me_id=a.staff_id,
         credential_fields=service.CREDENTIAL_FIELDS.get(acc.platform),
         can_set_credentials=(own_unit and a.has("editor"))
@@ -157,21 +159,40 @@ async def import_posts(account_id: int):
     return redirect(url_for("console_accounts.account", account_id=account_id))
 
 
-@bp.post("/posts/<int:post_id>/clear")
-@login_required
-async def clear_post(post_id: int):
+async def _review_post(post_id: int, act, done: str):
+    """The forms on a post of the account page: call ``act``, say what happened, go back."""
     form = await request.form
     back = form.get("account_id", "")
     try:
-        post = await posts.clear_post(deps(), actor(), post_id, form.get("note", ""))
+        post = await act(deps(), actor(), post_id, form.get("note", ""))
     except DomainError as err:
         await record_domain_failure(err)
         await flash(err.message, "error")
         if back.isdigit():
             return redirect(url_for("console_accounts.account", account_id=int(back)))
         return redirect(url_for("console_accounts.accounts"))
-    await flash(f"已核查放行「{post.title}」", "ok")
+    await flash(done.format(title=post.title), "ok")
     return redirect(url_for("console_accounts.account", account_id=post.account_id))  # type: ignore[attr-defined]
+
+
+@bp.post("/posts/<int:post_id>/clear")
+@login_required
+async def clear_post(post_id: int):
+    return await _review_post(post_id, posts.clear_post, "已核查放行「{title}」")
+
+
+@bp.post("/posts/<int:post_id>/confirm")
+@login_required
+async def confirm_post(post_id: int):
+    return await _review_post(
+        post_id, posts.confirm_post, "已认定「{title}」为商业广告，已通知本单位删除"
+    )
+
+
+@bp.post("/posts/<int:post_id>/removed")
+@login_required
+async def mark_post_removed(post_id: int):
+    return await _review_post(post_id, posts.mark_post_removed, "已登记「{title}」已删除")
 
 
 @bp.get("/ad-rules")

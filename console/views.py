@@ -9,7 +9,7 @@ import segno
 from quart import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 
 from accounts import service as accounts_service
-from accounts.posts import count_flagged
+from accounts.posts import count_flagged, count_to_take_down, first_to_take_down
 from infra.clock import to_local
 from infra.errors import DomainError
 from knowledge.entries import count_to_review
@@ -181,6 +181,14 @@ async def _todo(a) -> list[tuple[str, int, str]]:
         ),
         ("待核查的疑似广告", await count_flagged(a), url_for("console_accounts.accounts")),
     ]
+    if take_down := await count_to_take_down(a):
+        account_id = await first_to_take_down(a)
+        where = (
+            url_for("console_accounts.account", account_id=account_id)
+            if account_id is not None
+            else url_for("console_accounts.accounts")
+        )
+        rows.append(("待删除的广告发文", take_down, where))
     if a.has("supervisor", "leader"):
         total, _ = await list_supervision(a, limit=0)
         rows.append(("逾期督办件", total, url_for("console_letters.supervision_page")))

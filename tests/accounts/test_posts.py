@@ -497,3 +497,276 @@ async def test_http_self_clearing_is_refused_and_audited(
     assert [p["created_by_name"] for p in body["items"]] == ["吴双"]
     r = await reviewer.post(f"/api/posts/{post['id']}/clear", json={"note": "核实为政务信息"})
     assert r.status_code == 200 and (await r.get_json())["review_status"] == "cleared"
+
+
+# ---------------------------------------------------------------- confirming an ad, its removal
+
+AD_NOTE = "推销社保卡套并附淘宝推广链接，属商业广告"
+
+
+async def _flagged_post(deps, actors, acc) -> Post:
+    post = (await posts.add_post(deps, actors["editor"], acc.id, AD)).post
+    assert post.review_status == "flagged"
+    return post
+
+
+async def test_a_reviewer_confirms_an_ad_and_the_editors_are_told_to_delete_it(
+    deps, actors, demo_accounts, sender, clock
+):
+    """Issue 13 item 13: a flagged post can be confirmed as an ad, not only cleared."""
+    from infra.models import Notification
+
+    acc = demo_accounts["rsj"]
+    post = await _flagged_post(deps, actors, acc)
+    sender.sent.clear()
+    # Not the editor, not a reviewer of another unit, not a supervisor or the unit's leader.
+    for who, status in (
+        ("editor", 403),
+        ("gjjreviewer", 404),
+        ("supervisor", 403),
+        ("leader", 403),
+    ):
+        with pytest.raises(DomainError) as exc:
+            await posts.confirm_post(deps, actors[who], post.id, AD_NOTE)
+        assert exc.value.status == status, who
+    # The reason is required, and kept within bounds.
+    for note in ("", "   ", None):
+        with pytest.raises(DomainError) as exc:
+            await posts.confirm_post(deps, actors["reviewer"], post.id, note)
+        assert exc.value.details["field"] == "note" and "认定意见" in exc.value.message
+    with pytest.raises(DomainError) as exc:
+        await posts.confirm_post(deps, actors["reviewer"], post.id, "广" * 1001)
+    assert exc.value.details["field"] == "note"
+    assert (await Post.get(id=post.id)).review_status == "flagged"
+    assert await audits("post.confirm_ad") == [] and sender.sent == []
+
+    confirmed = await posts.confirm_post(deps, actors["reviewer"], post.id, f"  {AD_NOTE} ")
+    row = await Post.get(id=post.id)
+    assert row.review_status == "confirmed" and row.confirm_note == AD_NOTE
+    assert row.confirmed_by_id == actors["reviewer"].staff_id and row.confirmed_at == clock.now()
+    assert row.removed_at is None and row.removed_by_id is None
+    view = posts.post_view(confirmed)
+    assert view["review_status_label"] == "广告已确认，待删除"
+    assert view["confirmed_by_name"] == "张志强" and view["confirm_note"] == AD_NOTE
+    [rec] = await audits("post.confirm_ad")
+    assert rec.actor_name == "张志强" and rec.object_id == str(post.id)
+    assert rec.before["review_status"] == "flagged" and rec.before["findings"]
+    assert rec.after == {"review_status": "confirmed", "note": AD_NOTE}
+
+    # One SMS, to the unit's editor: which account, which post, what to do; nothing else.
+    [(mobile, body)] = sender.sent
+    assert mobile == "13800000002"  # 李晓梅, the editor of 人社局
+    assert "清源人社" in body and AD["title"] in body and "请立即删除并在系统中登记" in body
+    for private in (AD_NOTE, "淘宝", "taobao", "张志强", "李晓梅", "13800000003", "限时抢购"):
+        assert private not in body, private
+    assert len(body) <= 70  # one text message
+    assert await Notification.filter(purpose="post.take_down").count() == 1
+
+    # Decided: neither confirmed again nor cleared, and nothing more recorded or sent.
+    with pytest.raises(DomainError) as exc:
+        await posts.confirm_post(deps, actors["reviewer"], post.id, AD_NOTE)
+    assert exc.value.status == 409 and "广告已确认，待删除" in exc.value.message
+    with pytest.raises(DomainError) as exc:
+        await posts.clear_post(deps, actors["reviewer"], post.id, "不是广告")
+    assert exc.value.status == 409
+    assert len(await audits("post.confirm_ad")) == 1 and len(sender.sent) == 1
+    assert await audits("post.clear") == []
+    # A post that was never flagged cannot be confirmed either.
+    clean = (await posts.add_post(deps, actors["editor"], acc.id, CLEAN)).post
+    with pytest.raises(DomainError) as exc:
+        await posts.confirm_post(deps, actors["reviewer"], clean.id, AD_NOTE)
+    assert exc.value.status == 409
+    assert (await Post.get(id=clean.id)).review_status == "ok"
+
+
+async def test_the_author_may_not_confirm_their_own_post(deps, actors, demo_units, demo_accounts):
+    acc = demo_accounts["rsj"]
+    await editor_reviewer(deps, demo_units)
+    from org.auth import actor_for
+    from org.models import Staff
+
+    both = await actor_for(await Staff.get(username="both").select_related("unit"))
+    post = (await posts.add_post(deps, both, acc.id, AD)).post
+    with pytest.raises(DomainError) as exc:
+        await posts.confirm_post(deps, both, post.id, AD_NOTE)
+    assert exc.value.status == 403 and exc.value.code == "self_review"
+    assert (await Post.get(id=post.id)).review_status == "flagged"
+    assert await audits("post.confirm_ad") == []
+
+
+async def test_two_reviewers_confirming_at_once_leave_one_decision(
+    deps, actors, demo_units, demo_accounts, sender
+):
+    import asyncio
+
+    from org.access import Actor
+    from org.auth import actor_for
+    from org.models import Staff
+    from org.service import create_staff
+
+    await create_staff(
+        deps,
+        Actor.system(),
+        {
+            "username": "reviewer2",
+            "real_name": "钱多多",
+            "mobile": "13700000032",
+            "unit_id": demo_units["QY-RSJ"].id,
+            "roles": ["reviewer"],
+            "password": OTHER_PASSWORD,
+        },
+    )
+    second = await actor_for(await Staff.get(username="reviewer2").select_related("unit"))
+    post = await _flagged_post(deps, actors, demo_accounts["rsj"])
+    sender.sent.clear()
+    results = await asyncio.gather(
+        posts.confirm_post(deps, actors["reviewer"], post.id, AD_NOTE),
+        posts.confirm_post(deps, second, post.id, "确属广告"),
+        return_exceptions=True,
+    )
+    wins = [r for r in results if isinstance(r, Post)]
+    losses = [r for r in results if isinstance(r, DomainError)]
+    assert len(wins) == 1 and len(losses) == 1, results
+    assert losses[0].status == 409
+    assert len(await audits("post.confirm_ad")) == 1
+    assert len(sender.sent) == 1
+    row = await Post.get(id=post.id)
+    assert row.confirmed_by_id == wins[0].confirmed_by_id
+
+
+async def test_the_unit_records_the_removal_and_the_to_do_count_follows(
+    deps, actors, demo_accounts, clock
+):
+    acc = demo_accounts["rsj"]
+    post = await _flagged_post(deps, actors, acc)
+    # Before the confirmation there is nothing to take down, and no removal to record.
+    assert await posts.count_to_take_down(actors["editor"]) == 0
+    with pytest.raises(DomainError) as exc:
+        await posts.mark_post_removed(deps, actors["editor"], post.id)
+    assert exc.value.status == 409 and exc.value.code == "not_confirmed"
+    await posts.confirm_post(deps, actors["reviewer"], post.id, AD_NOTE)
+
+    counts = {who: await posts.count_to_take_down(actors[who]) for who in actors}
+    assert counts["editor"] == 1 and counts["reviewer"] == 1
+    assert {w for w, n in counts.items() if n} == {"editor", "reviewer"}  # not other units
+    assert await posts.first_to_take_down(actors["editor"]) == acc.id
+    assert await posts.first_to_take_down(actors["gjjeditor"]) is None
+    total, rows = await posts.list_posts(actors["supervisor"], acc.id, status="confirmed")
+    assert total == 1 and rows[0].id == post.id
+    with pytest.raises(DomainError) as exc:
+        await posts.list_posts(actors["editor"], acc.id, status="gone")
+    assert exc.value.details["field"] == "status"
+
+    # Only the unit's editors and reviewers record it.
+    for who, status in (("gjjeditor", 404), ("supervisor", 403), ("leader", 403)):
+        with pytest.raises(DomainError) as exc:
+            await posts.mark_post_removed(deps, actors[who], post.id, "已删除")
+        assert exc.value.status == status, who
+    with pytest.raises(DomainError) as exc:
+        await posts.mark_post_removed(deps, actors["editor"], post.id, "删" * 1001)
+    assert exc.value.details["field"] == "note"
+    assert (await Post.get(id=post.id)).review_status == "confirmed"
+
+    clock.advance(hours=3)
+    removed = await posts.mark_post_removed(deps, actors["editor"], post.id)  # no note needed
+    row = await Post.get(id=post.id)
+    assert row.review_status == "removed" and row.removal_note == ""
+    assert row.removed_by_id == actors["editor"].staff_id and row.removed_at == clock.now()
+    assert row.confirm_note == AD_NOTE  # the decision stays on record
+    view = posts.post_view(removed)
+    assert view["review_status_label"] == "已删除" and view["removed_by_name"] == "李晓梅"
+    assert view["confirmed_by_name"] == "张志强"
+    [rec] = await audits("post.mark_removed")
+    assert rec.actor_name == "李晓梅" and rec.object_id == str(post.id)
+    assert rec.before == {"review_status": "confirmed"} and rec.after["review_status"] == "removed"
+    assert await posts.count_to_take_down(actors["editor"]) == 0
+    with pytest.raises(DomainError) as exc:
+        await posts.mark_post_removed(deps, actors["reviewer"], post.id, "我也删了")
+    assert exc.value.status == 409 and "已删除" in exc.value.message
+    assert len(await audits("post.mark_removed")) == 1
+
+
+async def test_a_reviewer_may_record_the_removal_with_a_note(deps, actors, demo_accounts):
+    post = await _flagged_post(deps, actors, demo_accounts["rsj"])
+    await posts.confirm_post(deps, actors["reviewer"], post.id, AD_NOTE)
+    await posts.mark_post_removed(deps, actors["reviewer"], post.id, "已在公众号后台删除")
+    row = await Post.get(id=post.id)
+    assert row.review_status == "removed" and row.removal_note == "已在公众号后台删除"
+    [rec] = await audits("post.mark_removed")
+    assert "已在公众号后台删除" in rec.summary
+
+
+async def test_a_unit_without_editors_has_its_leaders_told(deps, actors, demo_units, sender, clock):
+    from accounts.models import Account
+    from org.access import Actor
+    from org.auth import actor_for
+    from org.models import Staff
+    from org.service import create_staff
+    from tests.accounts.conftest import make_account
+
+    unit = demo_units["QY-HX-JYJ"]
+    for username, roles, mobile in (
+        ("jyjreviewer", ["reviewer"], "13700000041"),
+        ("jyjleader", ["leader"], "13700000042"),
+        ("jyjhandler", ["handler"], "13700000043"),
+    ):
+        await create_staff(
+            deps,
+            Actor.system(),
+            {
+                "username": username,
+                "real_name": f"教育局{username}",
+                "mobile": mobile,
+                "unit_id": unit.id,
+                "roles": roles,
+                "password": OTHER_PASSWORD,
+            },
+        )
+    acc: Account = await make_account(unit, "weibo", "河西教育", clock)
+    post = (await posts.add_post(deps, Actor.system(), acc.id, AD)).post
+    reviewer = await actor_for(await Staff.get(username="jyjreviewer").select_related("unit"))
+    sender.sent.clear()
+    await posts.confirm_post(deps, reviewer, post.id, AD_NOTE)
+    assert [m for m, _ in sender.sent] == ["13700000042"]
+    assert "河西教育" in sender.sent[0][1]
+
+
+async def test_http_confirming_an_ad_and_recording_its_removal(app, sender, demo_accounts):
+    acc = demo_accounts["rsj"]
+    editor = await login_as(app, sender, "editor")
+    r = await editor.post(f"/api/accounts/{acc.id}/posts", json=AD)
+    post = await r.get_json()
+    url = f"/api/posts/{post['id']}"
+
+    r = await editor.post(f"{url}/confirm", json={"note": AD_NOTE})
+    assert r.status_code == 403
+    reviewer = await login_as(app, sender, "reviewer")
+    r = await reviewer.post(f"{url}/confirm", json={})
+    assert r.status_code == 400
+    assert (await r.get_json())["error"]["details"]["field"] == "note"
+    sender.sent.clear()
+    r = await reviewer.post(f"{url}/confirm", json={"note": AD_NOTE})
+    assert r.status_code == 200
+    body = await r.get_json()
+    assert body["review_status"] == "confirmed" and body["confirmed_by_name"] == "张志强"
+    assert body["confirm_note"] == AD_NOTE and body["confirmed_at"]
+    assert [m for m, _ in sender.sent] == ["13800000002"]
+    r = await reviewer.post(f"{url}/confirm", json={"note": AD_NOTE})
+    assert r.status_code == 409
+
+    r = await editor.get(f"/api/accounts/{acc.id}/posts?status=confirmed")
+    listed = await r.get_json()
+    assert listed["total"] == 1 and listed["items"][0]["confirmed_by_name"] == "张志强"
+    assert (await editor.get(f"/api/accounts/{acc.id}/posts?status=x")).status_code == 400
+
+    other = await login_as(app, sender, "gjjeditor", OTHER_PASSWORD)
+    r = await other.post(f"{url}/removed", json={})
+    assert r.status_code == 404
+    r = await editor.post(f"{url}/removed", json={"note": "已于平台删除"})
+    assert r.status_code == 200
+    body = await r.get_json()
+    assert body["review_status"] == "removed" and body["removed_by_name"] == "李晓梅"
+    assert body["removal_note"] == "已于平台删除" and body["removed_at"]
+    assert (await editor.post(f"{url}/removed", json={})).status_code == 409
+    for action in ("post.confirm_ad", "post.mark_removed"):
+        assert await AuditRecord.filter(action=action, object_id=str(post["id"])).count() == 1

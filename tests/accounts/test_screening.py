@@ -137,3 +137,52 @@ def test_government_links_are_not_ad_links():
         "https://www.gov.cn/zhengce/",
     ]
     assert screen_text("关于社保待遇调整的通知", "", urls) == []
+
+
+# Issue 13 item 13: a finding quoted "时抢购！", cut in the middle of a word. These sentences are
+# long enough that the old fixed eight characters each side cut a word at one end.
+LONG_AD = (
+    "年终岁末，为答谢广大客户长期以来的支持与厚爱，本公司特别推出年货大礼包限时抢购活动，"
+    "数量有限先到先得，详情请咨询门店工作人员"
+)
+LONG_WARNING = (
+    "市人社局提醒近期有不法分子冒充社保工作人员推销所谓社保卡套声称限时抢购扫码领取优惠券"
+    "请广大市民提高警惕谨防上当受骗"
+)
+
+
+def _finding(findings, pattern):
+    return next(f for f in findings if f.pattern == pattern)
+
+
+def test_evidence_quotes_whole_words_and_marks_the_cuts():
+    f = _finding(screen_text("", LONG_AD), "限时抢购")
+    # Before: "别推出年货大礼包限时抢购活动，数量有限先" (half of 特别).
+    assert f.evidence == "…本公司特别推出年货大礼包限时抢购活动，数量有限先到先得…"
+    f = _finding(screen_text("", LONG_WARNING), "优惠券")
+    # Before: "限时抢购扫码领取优惠券请广大市民提高警" (half of 提高警惕).
+    assert f.evidence == "…限时抢购扫码领取优惠券请广大市民提高警惕…"
+
+
+def test_evidence_ends_at_a_nearby_full_stop_and_keeps_it():
+    text = "近日我市开展了冬季送温暖活动。商家现场推出限时抢购，欢迎市民参与。活动持续到本月底结束"
+    f = _finding(screen_text("", text), "限时抢购")
+    assert f.evidence == "…商家现场推出限时抢购，欢迎市民参与。…"
+
+
+def test_evidence_of_a_short_text_is_the_whole_text():
+    assert _finding(screen_text("限时抢购！扫码领取社保卡套", ""), "扫码领取").evidence == (
+        "限时抢购！扫码领取社保卡套"
+    )
+    text = "为回馈广大居民现推出限时抢购活动名额有限请尽快报名参加"
+    assert _finding(screen_text("", text), "限时抢购").evidence == text
+
+
+def test_evidence_keeps_links_and_latin_words_whole():
+    text = "本店福利多多详情请访问 https://m.tb.cn/h.abc 查看并下单购买，更多好物等你来"
+    f = _finding(screen_text("", text), "tb.cn")
+    assert f.evidence == "…https://m.tb.cn/h.abc 查看并下单购买…"
+    assert not f.evidence.startswith(("…ttps", "…tps", "…ps", "…s:"))
+    # Only "…" is added: what is quoted is what was written.
+    for f in screen_text("", LONG_AD + text):
+        assert f.evidence.strip("…") in LONG_AD + text

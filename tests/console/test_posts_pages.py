@@ -118,7 +118,8 @@ async def test_ad_post_is_flagged_with_evidence_and_a_reviewer_clears_it(
     )
     assert "发现疑似广告" in page
     assert "疑似广告待核查" in page
-    assert "广告用语（限时抢购）：“限时抢购！扫码领取社保卡”" in page
+    # The title is short: the quote is all of it, not cut in the middle of a word.
+    assert "广告用语（限时抢购）：“限时抢购！扫码领取社保卡套”" in page
     assert "诱导购买（扫码领取或购买）：" in page
     assert "确认无广告" not in page  # the editor may not clear it
     post = await Post.get(account_id=acc.id)
@@ -394,7 +395,7 @@ async def test_reviewer_sees_the_author_and_may_not_clear_their_own(
         {"title": AD_TITLE, "published_at": local_input(clock.now())},
     )
     assert "疑似广告待核查" in page and "录入人" in page and "吴双" in page
-    assert "本人录入，须由其他审核人员核查放行" in page
+    assert "本人录入，须由其他审核人员核查" in page
     assert "确认无广告" not in page
     post = await Post.get(account_id=acc.id)
     _, page = await post_form(
@@ -415,3 +416,76 @@ async def test_reviewer_sees_the_author_and_may_not_clear_their_own(
     )
     assert f"已核查放行「{AD_TITLE}」" in page
     assert (await Post.get(id=post.id)).review_status == "cleared"
+
+
+async def test_a_reviewer_confirms_an_ad_and_the_editor_records_its_removal(
+    app,
+    sender,
+    clock,
+    demo_accounts,  # noqa: F811
+):
+    """Issue 13 item 13: 确认为广告 beside 确认无广告; the unit's editor is told by SMS, sees
+    待删除的广告发文 on the dashboard and records the deletion with 登记已删除."""
+    acc = demo_accounts["rsj"]
+    account_page = f"/console/accounts/{acc.id}"
+    editor = await login_as(app, sender, "editor")
+    await post_form(
+        editor,
+        f"{account_page}/posts",
+        {"title": AD_TITLE, "published_at": local_input(clock.now())},
+    )
+    post = await Post.get(account_id=acc.id)
+    confirm, removed = f"/console/posts/{post.id}/confirm", f"/console/posts/{post.id}/removed"
+    page = text(await (await editor.get(account_page)).get_data())
+    assert "确认为广告" not in page and "登记已删除" not in page
+
+    reviewer = await login_as(app, sender, "reviewer")
+    body = (await (await reviewer.get(account_page)).get_data()).decode()
+    assert "确认无广告" in text(body.encode()) and "确认为广告" in text(body.encode())
+    assert f'formaction="{confirm}"' in body
+    # Without a reason the reviewer is asked for one.
+    _, page = await post_form(reviewer, confirm, {"account_id": str(acc.id), "note": " "})
+    assert "请填写认定意见" in page
+    assert (await Post.get(id=post.id)).review_status == "flagged"
+
+    sender.sent.clear()
+    _, page = await post_form(
+        reviewer, confirm, {"account_id": str(acc.id), "note": "推销社保卡套，属商业广告"}
+    )
+    assert f"已认定「{AD_TITLE}」为商业广告" in page
+    assert "广告已确认，待删除" in page and "疑似广告待核查" not in page
+    assert "张志强于 2026-11-23 10:00 认定为广告：推销社保卡套，属商业广告" in page
+    assert "确认为广告" not in page and "确认无广告" not in page
+    assert "说明（选填）" in page and "登记已删除" in page  # a reviewer may record it too
+    assert [mobile for mobile, _ in sender.sent] == ["13800000002"]
+    assert (await Post.get(id=post.id)).review_status == "confirmed"
+
+    # The editor's to-do list counts it and leads to the account.
+    body = (await (await editor.get("/console/")).get_data()).decode()
+    assert "待删除的广告发文 1" in text(body.encode())
+    assert f'href="{account_page}"' in body
+    page = text(await (await editor.get(account_page)).get_data())
+    assert "广告已确认，待删除" in page and "登记已删除" in page and "确认为广告" not in page
+
+    # A supervisor sees where it stands but records nothing; another unit's editor is refused.
+    supervisor = await login_as(app, sender, "supervisor")
+    page = text(await (await supervisor.get(account_page)).get_data())
+    assert "广告已确认，待删除" in page and "待本单位删除后登记" in page
+    assert "说明（选填）" not in page
+    other = await login_as(app, sender, "gjjeditor", "Other2026ms")
+    await post_form(other, removed, {"account_id": str(acc.id)})
+    assert (await Post.get(id=post.id)).review_status == "confirmed"
+
+    clock.advance(hours=2)
+    _, page = await post_form(
+        editor, removed, {"account_id": str(acc.id), "note": "已在公众号后台删除"}
+    )
+    assert f"已登记「{AD_TITLE}」已删除" in page
+    assert "李晓梅于 2026-11-23 12:00 登记已删除：已在公众号后台删除" in page
+    assert "广告已确认，待删除" not in page and "说明（选填）" not in page
+    row = await Post.get(id=post.id)
+    assert row.review_status == "removed" and row.removal_note == "已在公众号后台删除"
+    page = text(await (await editor.get("/console/")).get_data())
+    assert "待删除的广告发文" not in page
+    for action in ("post.confirm_ad", "post.mark_removed"):
+        assert await AuditRecord.filter(action=action, object_id=str(post.id)).count() == 1
