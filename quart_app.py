@@ -311,7 +311,17 @@ def _wants_html() -> bool:
 
 
 # Form fields never echoed back on the 登录已过期 page (secrets and the form's own plumbing).
-NOT_TYPED = {"csrf_token", "challenge", "next", "back", "decision", "use_sms", "method", "code"}
+NOT_TYPED = {
+    "csrf_token",
+    "form_key",
+    "challenge",
+    "next",
+    "back",
+    "decision",
+    "use_sms",
+    "method",
+    "code",
+}
 
 
 async def _expired_form_page(err: DomainError):
