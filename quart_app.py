@@ -64,6 +64,7 @@ def create_app(
     app.extensions["minsheng"] = deps
 
     from accounts.api import bp as accounts_bp
+    from accounts.draft_api import bp as drafts_bp
     from accounts.monitor_api import bp as monitor_bp
     from accounts.post_api import bp as posts_bp
     from adapters.telegram import bp as telegram_bp
@@ -84,6 +85,7 @@ def create_app(
     app.register_blueprint(accounts_bp)
     app.register_blueprint(knowledge_bp)
     app.register_blueprint(posts_bp)
+    app.register_blueprint(drafts_bp)
     app.register_blueprint(monitor_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(console_accounts_bp)

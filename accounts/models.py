@@ -167,3 +167,74 @@ class ActivitySnapshot(Model):
     class Meta:
         table = "acc_activity"
         unique_together = (("account", "day"),)
+
+
+# A draft's life (issue 14, 先审后发): written, submitted, approved or returned, scheduled,
+# published through the publishers; withdrawn at any point before publishing starts.
+DRAFT_STATUSES = {
+    "draft": "草稿",
+    "submitted": "待审核",
+    "returned": "已退回",
+    "approved": "已审核",
+    "scheduled": "已排期",
+    "publishing": "发布中",
+    "published": "已发布",
+    "failed": "发布失败",
+    "withdrawn": "已撤回",
+}
+
+
+class Draft(Model):
+    """Something media staff write or repost, reviewed by another person before it goes out to
+    one or more accounts of the unit."""
+
+    id = fields.IntField(primary_key=True)
+    unit = fields.ForeignKeyField(
+        "minsheng.Unit", related_name="drafts", on_delete=fields.RESTRICT
+    )
+    account_ids = fields.JSONField(default=list)  # the unit's accounts it goes to
+    title = fields.CharField(max_length=300)
+    body = fields.TextField(default="")  # Markdown
+    cover_url = fields.CharField(max_length=1000, default="")
+    is_repost = fields.BooleanField(default=False)
+    source_name = fields.CharField(max_length=100, default="")
+    source_url = fields.CharField(max_length=1000, default="")
+    lead = fields.TextField(default="")  # 编者按 before a repost's unchanged text
+    status = fields.CharField(max_length=12, default="draft", db_index=True)
+    version = fields.IntField(default=1)
+    # The screening of the current version: [{kind, pattern, evidence, where, note}, ...] and
+    # the reviewer's acceptances of some of them: [{finding, note, by, at}, ...].
+    findings = fields.JSONField(default=list)
+    accepted = fields.JSONField(default=list)
+    scheduled_at = fields.DatetimeField(null=True, db_index=True)
+    return_reason = fields.TextField(default="")
+    created_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="drafts_created", null=True, on_delete=fields.SET_NULL
+    )
+    reviewed_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="drafts_reviewed", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "acc_draft"
+
+
+class DraftEvent(Model):
+    """The timeline of a draft, each written version kept whole in ``snapshot``."""
+
+    id = fields.BigIntField(primary_key=True)
+    draft = fields.ForeignKeyField(
+        "minsheng.Draft", related_name="events", on_delete=fields.CASCADE
+    )
+    at = fields.DatetimeField()
+    actor_id = fields.IntField(null=True)
+    actor_name = fields.CharField(max_length=64, default="")
+    action = fields.CharField(max_length=16)  # create edit submit approve return accept ...
+    version = fields.IntField()
+    note = fields.TextField(default="")
+    snapshot = fields.JSONField(null=True)
+
+    class Meta:
+        table = "acc_draft_event"

@@ -40,6 +40,7 @@ async def _args(admin_session) -> dict[str, int]:
         "group_id": 1,
         "letter_id": 1,
         "model_id": 1,
+        "draft_id": 1,
         "code": "ABCDE-FGHJK",
         "day": "2027-01-01",
     }
@@ -99,6 +100,7 @@ async def test_every_state_changing_route_records_anonymous_calls(app, deps, set
         "group_id": 1,
         "letter_id": 1,
         "model_id": 1,
+        "draft_id": 1,
         "code": "ABCDE-FGHJK",
         "day": "2027-01-01",
     }
