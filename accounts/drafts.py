@@ -1,7 +1,8 @@
 """Drafts and their review before publishing (先审后发; RULES.md section 1, issue 14).
 
 An editor of a unit writes (or reposts) for one or more of the unit's live accounts; submitting
-screens the text for ads (accounts.screening, the admins' lists); a reviewer who neither wrote
+screens the text for ads (accounts.screening, the admins' lists) and for wrong and sensitive
+wording (accounts.wording, 错敏词); a reviewer who neither wrote
 nor edited the draft approves it or returns it with a reason. A finding blocks approval until a
 reviewer accepts it as intended, with a note; screening runs again at approval. Every step is on
 the draft's timeline (each written version kept whole) and in the audit log. A draft can be
@@ -20,6 +21,7 @@ from tortoise.transactions import in_transaction
 from accounts.models import DRAFT_STATUSES, LIVE_STATUSES, Account, AdRule, Draft, DraftEvent
 from accounts.posts import parse_time
 from accounts.screening import screen_text
+from accounts.wording import check_wording
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
 from infra.fields import text_field
@@ -76,7 +78,8 @@ def _snapshot(d: Draft) -> dict[str, Any]:
 
 
 def _key(finding: dict[str, Any]) -> str:
-    return f"{finding.get('kind')}|{finding.get('pattern')}|{finding.get('where')}"
+    parts = ("check", "kind", "pattern", "where")
+    return "|".join(str(finding.get(k, "")) for k in parts)
 
 
 def blocking_findings(d: Draft) -> list[dict[str, Any]]:
@@ -170,11 +173,15 @@ async def _fields(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-async def _screen(d: Draft) -> list[dict[str, str]]:
+async def _screen(d: Draft) -> list[dict[str, Any]]:
+    """Ads (the admins' lists) and wrong or sensitive wording (错敏词: the built-in lists), each
+    finding marked with the check that raised it."""
     rules = await AdRule.filter(active=True).order_by("id")
     body = "\n".join(x for x in (d.lead, d.body) if x)
     urls = [u for u in (d.source_url, d.cover_url) if u]
-    return [f.to_dict() for f in screen_text(d.title, body, urls, rules)]
+    ads = [{**f.to_dict(), "check": "ad"} for f in screen_text(d.title, body, urls, rules)]
+    wording = [{**f.to_dict(), "check": "wording"} for f in check_wording(d.title, body)]
+    return ads + wording
 
 
 # ------------------------------------------------------------------ the timeline

@@ -220,3 +220,24 @@ async def test_the_api_carries_the_same_rules(app, sender, demo_accounts):
     r = await reviewer.get("/api/drafts", query_string={"status": "submitted"})
     assert (await r.get_json())["total"] == 1
     assert (await reviewer.get("/api/drafts", query_string={"status": "x"})).status_code == 400
+
+
+async def test_wrong_wording_blocks_approval_with_its_correction(deps, actors, demo_accounts):
+    """错敏词: a misused word and an outdated name are shown with their corrections and block
+    approval like an ad finding, until a reviewer accepts them or the editor fixes them."""
+    editor, reviewer = actors["editor"], actors["reviewer"]
+    body = "请再接再励，按照国家工商行政管理总局的要求，登陆“清源人社”公众号办理。"
+    d = await drafts.create_draft(deps, editor, data([demo_accounts["rsj"]], body=body))
+    d = await drafts.submit_draft(deps, editor, d.id)
+    wording = [f for f in d.findings if f["check"] == "wording"]
+    corrections = {f["correction"] for f in wording}
+    assert {"再接再厉", "国家市场监督管理总局"} <= corrections, wording
+    with pytest.raises(Conflict):
+        await drafts.review_draft(deps, reviewer, d.id, {"approve": True})
+    d = await drafts.review_draft(deps, reviewer, d.id, {"approve": False, "reason": "改错别字"})
+    fixed = "请再接再厉，按照国家市场监督管理总局的要求，登录“清源人社”公众号办理。"
+    await drafts.edit_draft(deps, editor, d.id, data([demo_accounts["rsj"]], body=fixed))
+    d = await drafts.submit_draft(deps, editor, d.id)
+    assert d.findings == []
+    d = await drafts.review_draft(deps, reviewer, d.id, {"approve": True})
+    assert d.status == "approved"
