@@ -437,6 +437,7 @@ async def _unexpected_error(err: Exception):
 def jobs() -> list[Job]:
     """Every periodic job of every package, composed here at the top."""
     from accounts.monitor import record_daily_activity
+    from accounts.sources import remind_repost_tasks, watch_sources
     from adapters.delivery import deliver_replies
     from knowledge.attention import flush_asks
     from knowledge.tuning import fit_matcher_job
@@ -463,6 +464,9 @@ def jobs() -> list[Job]:
         Job("letter_daily_check", 6 * 3600, record_missed_checks),
         # Rows are claimed with a conditional update: a reply is never sent twice.
         Job("deliver_replies", 30, deliver_replies),
+        # Tasks are unique per source, unit and item; reminders claimed by a conditional update.
+        Job("watch_sources", 15 * 60, watch_sources),
+        Job("repost_reminders", 10 * 60, remind_repost_tasks),
         # The bot queues its question log in Redis; replaying a batch writes nothing twice.
         Job("flush_asks", 5, flush_asks),
         # Anonymous refusals are counted in Redis per minute; closed minutes go to the database.

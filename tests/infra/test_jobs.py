@@ -64,7 +64,9 @@ async def test_app_jobs_purge_and_retry(deps, sender):
         "letter_reminders",
         "purge_audit",
         "record_activity",
+        "repost_reminders",
         "retry_notifications",
+        "watch_sources",
     ]
     assert not await AuditRecord.filter(action="old.thing").exists()
     await note.refresh_from_db()
