@@ -1,12 +1,17 @@
-"""The WeChat HTTP API the bot needs, called asynchronously (wechatpy's client is synchronous):
-the access token, customer-service messages and template messages.
+"""The WeChat HTTP API the bot and the publisher need, called asynchronously (wechatpy's client
+is synchronous): the access token, customer-service messages, template messages, and `call` for
+any other endpoint (adapters/wechat_publish.py).
 
 The base URL is a setting so that tests point it at a local fake server.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import uuid
+from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
@@ -15,6 +20,14 @@ log = logging.getLogger(__name__)
 
 # A customer-service message may follow a citizen's message for 48 hours (WeChat's rule).
 SERVICE_WINDOW_SECONDS = 48 * 3600
+# Codes saying the access token is invalid, expired or replaced by a newer one.
+TOKEN_ERRORS = (40001, 40014, 42001)
+# Only one process fetches a new token: a second fetch would invalidate the first one's token
+# (WeChat keeps the newest only, with a five-minute overlap). The others wait for its result.
+TOKEN_LOCK_MS = 10_000
+TOKEN_WAIT_SECONDS = 0.05
+# Compare-and-delete: a holder whose lock expired must not release the next holder's lock.
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
 
 class WechatApiError(Exception):
@@ -40,12 +53,33 @@ class WechatApi:
         self.redis = redis
         self.client = client or httpx.AsyncClient(timeout=5.0)
 
-    async def access_token(self, *, fresh: bool = False) -> str:
+    async def access_token(self, *, fresh: bool = False, rejected: str | None = None) -> str:
+        """The shared token. `rejected` is one the platform refused: any other cached token is
+        newer and is used; `fresh` forces a new fetch past whatever is cached now."""
         key = f"wx:token:{self.app_id}"
-        if not fresh:
-            cached = await self.redis.get(key)
-            if cached:
-                return cached.decode() if isinstance(cached, bytes) else cached
+        cached = _text(await self.redis.get(key))
+        if fresh:
+            rejected = cached
+        elif cached and cached != rejected:
+            return cached
+        lock = f"wx:token-lock:{self.app_id}"
+        me = uuid.uuid4().hex
+        while True:
+            if await self.redis.set(lock, me, nx=True, px=TOKEN_LOCK_MS):
+                try:
+                    cached = _text(await self.redis.get(key))
+                    if cached and cached != rejected:
+                        return cached  # refreshed by another process while this one waited
+                    return await self._fetch_token(key)
+                finally:
+                    await self.redis.eval(_RELEASE, 1, lock, me)
+            # Another process is fetching: wait for its token, or for its lock to lapse.
+            await asyncio.sleep(TOKEN_WAIT_SECONDS)
+            cached = _text(await self.redis.get(key))
+            if cached and cached != rejected:
+                return cached
+
+    async def _fetch_token(self, key: str) -> str:
         resp = await self.client.get(
             f"{self.base}/cgi-bin/token",
             params={
@@ -61,20 +95,40 @@ class WechatApi:
         await self.redis.set(key, data["access_token"], ex=max(60, int(data["expires_in"]) - 300))
         return data["access_token"]
 
-    async def _post(self, path: str, payload: dict) -> dict:
+    async def call(
+        self,
+        path: str,
+        payload: dict | None = None,
+        *,
+        params: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> dict[str, Any]:
+        """POST to an endpoint with the token; an expired token is replaced once and the call
+        repeated. JSON goes as UTF-8 without escapes (WeChat shows escaped titles literally)."""
+        token: str | None = None
         for attempt in range(2):
-            token = await self.access_token(fresh=attempt > 0)
-            resp = await self.client.post(
-                f"{self.base}{path}", params={"access_token": token}, json=payload
-            )
+            token = await self.access_token(rejected=token if attempt else None)
+            query = {"access_token": token, **(params or {})}
+            if files is not None:
+                resp = await self.client.post(f"{self.base}{path}", params=query, files=files)
+            else:
+                resp = await self.client.post(
+                    f"{self.base}{path}",
+                    params=query,
+                    content=json.dumps(payload or {}, ensure_ascii=False).encode(),
+                    headers={"Content-Type": "application/json; charset=utf-8"},
+                )
             data = resp.json()
-            errcode = int(data.get("errcode", 0))
-            if errcode in (40001, 40014, 42001) and attempt == 0:
+            errcode = int(data.get("errcode", 0) or 0)
+            if errcode in TOKEN_ERRORS and attempt == 0:
                 continue  # the token expired or was replaced elsewhere: fetch a new one
             if errcode:
                 raise WechatApiError(errcode, str(data.get("errmsg", "")))
             return data
         raise WechatApiError(-1, "unreachable")
+
+    async def _post(self, path: str, payload: dict) -> dict:
+        return await self.call(path, payload)
 
     async def send_text(self, openid: str, text: str) -> None:
         """A customer-service message (客服消息), allowed within 48 h of the citizen's message."""
@@ -94,3 +148,7 @@ class WechatApi:
         if url:
             payload["url"] = url
         await self._post("/cgi-bin/message/template/send", payload)
+
+
+def _text(value: str | bytes | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value

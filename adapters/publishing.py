@@ -1,0 +1,207 @@
+"""The publishers' one small interface: what goes out (`PublishItem`), what came of it
+(`PublishResult`), the `Publisher` protocol, and the registry by platform.
+
+This module imports nothing of the platforms, so that the port can move into the publishing
+domain package unchanged once it exists; the platform modules register themselves in
+`publisher_for`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import httpx
+
+# published: public, with its URL where the platform gives one.
+# submitted: handed to the platform, outcome not known yet (WeChat still reviewing): never
+#   publish it again; ask the publisher's `check(platform_id)` later.
+# check: it may or may not be public (the connection broke mid-submit): people must look.
+# retry: nothing public happened; try again after `retry_after` seconds.
+# failed: retrying cannot help (quota, permissions, bad content); `reason` says why in Chinese.
+# manual: the platform has no API for us: staff copy `copy_text` and record the URL themselves.
+Status = Literal["published", "submitted", "check", "retry", "failed", "manual"]
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str  # a file name with its extension: the platforms judge the type by it
+    data: bytes
+    content_type: str = "image/jpeg"
+
+
+@dataclass(frozen=True)
+class PublishItem:
+    title: str
+    body_html: str  # see `markdown_to_html` for a Markdown body
+    digest: str = ""
+    author: str = ""
+    cover: Image | None = None
+    cover_url: str = ""  # fetched by the publisher when `cover` is not given
+    # Body images by the src they have in body_html; an <img> not listed here is fetched.
+    images: dict[str, Image] = field(default_factory=dict)
+    source_name: str = ""  # a repost's source: "来源：…" is appended
+    source_url: str = ""
+    link: str = ""  # 阅读原文 / the link previewed under the text
+    key: str = ""  # the caller's id for this item, for logs
+
+    @property
+    def source_line(self) -> str:
+        if not self.source_name:
+            return ""
+        return f"来源：{self.source_name}"
+
+    def html_with_source(self) -> str:
+        if not self.source_name:
+            return self.body_html
+        name = html.escape(self.source_name)
+        if self.source_url:
+            url = html.escape(self.source_url, quote=True)
+            line = f'<p>来源：<a href="{url}">{name}</a></p>'
+        else:
+            line = f"<p>来源：{name}</p>"
+        return f"{self.body_html}\n{line}"
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    status: Status
+    url: str = ""
+    platform_id: str = ""  # the platform's id of what was published or submitted
+    reason: str = ""  # for people, in Chinese
+    retry_after: float | None = None
+    copy_text: str = ""  # status manual: the text to paste into the platform
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == "published"
+
+
+class Publisher(Protocol):
+    platform: str
+
+    async def publish(self, item: PublishItem) -> PublishResult: ...
+
+
+@dataclass
+class PublishTarget:
+    """One account to publish to, with its decrypted credentials (adapters only)."""
+
+    platform: str
+    code: str
+    name: str = ""
+    handle: str = ""  # e.g. a Telegram channel's @username
+    credentials: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PublishEnv:
+    """What publishers share within a process: Redis, the platforms' base URLs (local fakes in
+    tests), an HTTP client for images, and the pacing of retries and polls."""
+
+    redis: Any
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    telegram_api_base: str = "https://api.telegram.org"
+    client: httpx.AsyncClient | None = None
+    poll_interval: float = 3.0  # between freepublish/get calls
+    poll_attempts: int = 20  # then the item stays "submitted" and is checked later
+    call_attempts: int = 3  # tries of one call on "system busy" or a network error
+    backoff: float = 1.0  # first pause between those tries, doubled each time
+    retry_after: float = 300.0  # what a "retry" result suggests to the scheduler
+    bots: dict[str, Any] = field(default_factory=dict)  # Telegram Bot per token
+
+    def http(self) -> httpx.AsyncClient:
+        if self.client is None:
+            self.client = httpx.AsyncClient(timeout=15.0, follow_redirects=True)
+        return self.client
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+        for bot in self.bots.values():
+            await bot.session.close()
+        self.bots.clear()
+
+
+Factory = Callable[[PublishTarget, PublishEnv], Publisher]
+_registry: dict[str, Factory] = {}
+
+
+def register(platform: str, factory: Factory) -> None:
+    _registry[platform] = factory
+
+
+def publisher_for(target: PublishTarget, env: PublishEnv) -> Publisher:
+    """The platform's publisher; platforms without a publishing API get the manual one."""
+    if not _registry:
+        from adapters import manual_publish, telegram_publish, wechat_publish
+
+        register("wechat", wechat_publish.WechatPublisher.for_target)
+        register("telegram", telegram_publish.TelegramPublisher.for_target)
+        register("*", manual_publish.ManualPublisher.for_target)
+    factory = _registry.get(target.platform) or _registry["*"]
+    return factory(target, env)
+
+
+async def fetch_image(client: httpx.AsyncClient, url: str) -> Image:
+    """An image named by URL (a draft's cover or an <img> of its body), size-limited."""
+    async with client.stream("GET", url) as resp:
+        resp.raise_for_status()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_IMAGE_BYTES:
+                raise ValueError(f"图片超过 {MAX_IMAGE_BYTES // 1024 // 1024} MB：{url}")
+            chunks.append(chunk)
+        content_type = resp.headers.get("content-type", "image/jpeg").split(";")[0].strip()
+    ext = {"image/png": "png", "image/gif": "gif", "image/webp": "webp"}.get(content_type, "jpg")
+    stem = re.sub(r"[^A-Za-z0-9_-]", "", url.rsplit("/", 1)[-1].split("?")[0].rsplit(".", 1)[0])
+    return Image(f"{stem or 'image'}.{ext}", b"".join(chunks), content_type)
+
+
+IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+
+
+def image_sources(body_html: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for m in IMG_SRC.finditer(body_html):
+        seen.setdefault(html.unescape(m.group(3)), None)
+    return list(seen)
+
+
+def replace_image_sources(body_html: str, new: dict[str, str]) -> str:
+    def swap(m: re.Match[str]) -> str:
+        src = html.unescape(m.group(3))
+        if src not in new:
+            return m.group(0)
+        return f"{m.group(1)}{m.group(2)}{html.escape(new[src], quote=True)}{m.group(2)}"
+
+    return IMG_SRC.sub(swap, body_html)
+
+
+def markdown_to_html(text: str) -> str:
+    """A draft's Markdown body as HTML. Raw HTML in the Markdown is shown as text, not run."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).render(text)
+
+
+def plain_text(body_html: str) -> str:
+    """The body as text to read or copy: paragraphs and line breaks kept, tags dropped."""
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", "", body_html)
+    text = re.sub(r"(?i)<br\s*/?>", "\n", text)
+    text = re.sub(r"(?i)<li\b[^>]*>", "• ", text)
+    text = re.sub(r"(?i)</(p|div|h[1-6]|blockquote|pre|section)>", "\n\n", text)
+    text = re.sub(r"(?i)</(li|tr)>", "\n", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    text = html.unescape(text)
+    lines = [line.strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
