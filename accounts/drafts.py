@@ -18,9 +18,18 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from accounts.models import DRAFT_STATUSES, LIVE_STATUSES, Account, AdRule, Draft, DraftEvent
+from accounts.models import (
+    DRAFT_STATUSES,
+    LIVE_STATUSES,
+    Account,
+    AdRule,
+    Draft,
+    DraftEvent,
+    RepostTask,
+)
 from accounts.posts import parse_time
 from accounts.screening import screen_text
+from accounts.sources import whitelisted
 from accounts.wording import check_wording
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
@@ -156,7 +165,17 @@ def _url(data: dict[str, Any], key: str, label: str, *, required: bool = False) 
     return value
 
 
-async def _fields(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+async def _fields(
+    actor: Actor, data: dict[str, Any], *, task: RepostTask | None = None
+) -> dict[str, Any]:
+    if task is not None:  # a repost of a task's item: its source, link and title as published
+        data = {
+            **data,
+            "is_repost": True,
+            "source_name": task.source.name,
+            "source_url": task.link,
+            "title": task.title[:MAX_TITLE],
+        }
     is_repost = data.get("is_repost") in (True, "1", "true", "on")
     fields = {
         "account_ids": await _accounts(actor, data),
@@ -170,6 +189,12 @@ async def _fields(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     }
     if not is_repost:
         fields.update(source_name="", source_url="", lead="")
+    elif await whitelisted(fields["source_name"], fields["source_url"]) is None:
+        raise DomainError(
+            "not_whitelisted",
+            f"「{fields['source_name']}」不在转载来源白名单中，或链接不在其网站上：转载须来自权威来源",
+            field="source_name",
+        )
     return fields
 
 
@@ -227,9 +252,21 @@ async def _move(d: Draft, expected: str | tuple[str, ...], **changes: Any) -> No
 # ------------------------------------------------------------------ the steps
 
 
+async def _task(actor: Actor, task_id: Any) -> RepostTask:
+    task = await RepostTask.get_or_none(id=as_id(task_id, "转载任务")).select_related("source")
+    if task is None or task.unit_id != actor.unit_id:  # type: ignore[attr-defined]
+        raise NotFound("转载任务")
+    if task.status != "open":
+        raise Conflict("bad_status", "该转载任务已处理")
+    return task
+
+
 async def create_draft(deps: Deps, actor: Actor, data: dict[str, Any]) -> Draft:
+    """A new draft; with ``task_id``, the repost of that task's item (source, link and title
+    taken from it, the task linked to the draft)."""
     _require_editor(actor, None)
-    fields = await _fields(actor, data)
+    task = await _task(actor, data["task_id"]) if data.get("task_id") else None
+    fields = await _fields(actor, data, task=task)
     now = deps.clock.now()
     async with in_transaction():
         d = await Draft.create(
@@ -243,6 +280,8 @@ async def create_draft(deps: Deps, actor: Actor, data: dict[str, Any]) -> Draft:
         )
         await _event(d, actor, "create", now, snap=True)
         await _audit(deps, actor, "create", d, f"撰写稿件「{d.title}」")
+        if task is not None:
+            await RepostTask.filter(id=task.id).update(draft_id=d.id)
     return await _load(actor, d.id)
 
 
@@ -251,6 +290,10 @@ async def edit_draft(deps: Deps, actor: Actor, draft_id: Any, data: dict[str, An
     _require_editor(actor, d.unit_id)  # type: ignore[attr-defined]
     _require_status(d, *EDITABLE)
     fields = await _fields(actor, data)
+    if d.is_repost and fields["title"] != d.title:
+        raise DomainError(
+            "repost_title", "转载稿件不得修改原标题；可在“编者按”中加说明", field="title"
+        )
     now = deps.clock.now()
     async with in_transaction():
         await _move(d, EDITABLE, **fields, version=d.version + 1, status="draft", updated_at=now)

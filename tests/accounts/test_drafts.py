@@ -241,3 +241,53 @@ async def test_wrong_wording_blocks_approval_with_its_correction(deps, actors, d
     assert d.findings == []
     d = await drafts.review_draft(deps, reviewer, d.id, {"approve": True})
     assert d.status == "approved"
+
+
+async def test_a_repost_comes_from_the_whitelist_and_keeps_its_title(
+    deps, actors, demo_accounts, clock
+):
+    from accounts.models import RepostTask, Source
+
+    editor = actors["editor"]
+    repost = {"is_repost": True, "source_name": "某自媒体", "source_url": "https://x.example/1"}
+    with pytest.raises(DomainError) as exc:
+        await drafts.create_draft(deps, editor, data([demo_accounts["rsj"]], **repost))
+    assert exc.value.code == "not_whitelisted" and "白名单" in exc.value.message
+    source = await Source.create(
+        name="中国政府网",
+        home_url="https://www.gov.cn/",
+        level="central",
+        urgent=True,
+        created_at=clock.now(),
+    )
+    task = await RepostTask.create(
+        source=source,
+        unit_id=editor.unit_id,
+        item_id="gov-1",
+        title="国务院办公厅关于进一步优化社保经办服务的通知",
+        link="https://www.gov.cn/zhengce/content/1.htm",
+        urgent=True,
+        created_at=clock.now(),
+    )
+    d = await drafts.create_draft(
+        deps,
+        editor,
+        data([demo_accounts["rsj"]], task_id=task.id, title="改了的标题", lead="编者按：请关注"),
+    )
+    assert d.is_repost and d.title == task.title and d.source_name == "中国政府网"
+    assert d.source_url == task.link and d.lead == "编者按：请关注"
+    assert (await RepostTask.get(id=task.id)).draft_id == d.id  # type: ignore[attr-defined]
+    same = {"is_repost": True, "source_name": d.source_name, "source_url": d.source_url}
+    with pytest.raises(DomainError) as exc:
+        await drafts.edit_draft(
+            deps, editor, d.id, data([demo_accounts["rsj"]], **same, title="标题改短")
+        )
+    assert exc.value.code == "repost_title"
+    d = await drafts.edit_draft(
+        deps, editor, d.id, data([demo_accounts["rsj"]], **same, title=d.title, lead="编者按二")
+    )
+    assert d.version == 2 and d.lead == "编者按二"
+    with pytest.raises(NotFound):  # another unit's task
+        await drafts.create_draft(
+            deps, actors["gjjeditor"], data([demo_accounts["gjj"]], task_id=task.id)
+        )
