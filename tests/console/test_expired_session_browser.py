@@ -9,7 +9,14 @@ import re
 import pytest
 
 from org.demo import DEMO_PASSWORD
-from tests.console.conftest import choose_option, enter_code, flash, sms_login, submit_password
+from tests.console.conftest import (
+    LOGIN,
+    choose_option,
+    enter_code,
+    flash,
+    sms_login,
+    submit_password,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +36,7 @@ async def test_typed_text_survives_a_session_ended_elsewhere(new_page, sender):
     other_tab = await editor.context.new_page()  # same browser, same cookie
     await other_tab.goto("/console/")
     await other_tab.get_by_role("button", name="退出").click()
-    await other_tab.close()
+    await other_tab.wait_for_url(LOGIN)  # logged out; the tab stays open until the end
 
     await editor.get_by_role("button", name="保存为草稿").click()
     await expect(editor.get_by_role("heading", name="登录已过期，内容尚未提交")).to_be_visible()
