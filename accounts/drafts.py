@@ -61,7 +61,7 @@ def draft_view(d: Draft) -> dict[str, Any]:
         "version": d.version,
         "findings": d.findings,
         "accepted": d.accepted,
-        "blocking": [f for f in blocking_findings(d)],
+        "blocking": blocking_findings(d),
         "scheduled_at": d.scheduled_at.isoformat() if d.scheduled_at else None,
         "return_reason": d.return_reason,
         "created_by_id": d.created_by_id,  # type: ignore[attr-defined]

@@ -115,17 +115,22 @@ async def inbox():
     a = actor()
     if not a.has("handler", "reviewer", "leader") and a.has("supervisor"):
         return redirect(url_for("console_letters.supervision_page"))
-    page = _page()
-    d = deps()
+    return await _queue_page(a, "handling")
+
+
+async def _queue_page(a, queue: str, template: str = "letters_inbox.html", **extra):
+    """One page of a unit's queue (handling, reviewing, screening), soonest first."""
+    d, page = deps(), _page()
     total, rows = await service.list_inbox(
-        d, a, queue="handling", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        d, a, queue=queue, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     return await render_template(
-        "letters_inbox.html",
+        template,
         rows=[service.letter_view(d, a, r) for r in rows],
         total=total,
         page=page,
         pages=(total + PAGE_SIZE - 1) // PAGE_SIZE,
+        **extra,
     )
 
 
@@ -136,21 +141,13 @@ async def reviews():
     a = actor()
     if not a.has("reviewer", "leader"):
         raise Forbidden("只有审核员或领导审核答复")
-    page = _page()
-    d = deps()
-    total, rows = await service.list_inbox(
-        d, a, queue="reviewing", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    return await render_template(
-        "letters_inbox.html",
+    return await _queue_page(
+        a,
+        "reviewing",
         heading="待审核的答复",
-        intro=f"答复已提交、等待审核的来信，按答复期限排列，共 {total} 件。"
+        intro="答复已提交、等待审核的来信，按答复期限排列。"
         "审核通过即发送给来信人；不能审核自己拟写的答复。",
         empty="暂无待审核的答复",
-        rows=[service.letter_view(d, a, r) for r in rows],
-        total=total,
-        page=page,
-        pages=(total + PAGE_SIZE - 1) // PAGE_SIZE,
     )
 
 
@@ -189,19 +186,8 @@ async def search():
 @bp.get("/screening")
 @login_required
 async def screening():
-    a = actor()
-    page = _page()
-    d = deps()
-    total, rows = await service.list_inbox(
-        d, a, queue="screening", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    return await render_template(
-        "letters_screening.html",
-        rows=[service.letter_view(d, a, r) for r in rows],
-        total=total,
-        page=page,
-        pages=(total + PAGE_SIZE - 1) // PAGE_SIZE,
-        units=await _units(),
+    return await _queue_page(
+        actor(), "screening", "letters_screening.html", units=await _units()
     )
 
 
