@@ -87,10 +87,23 @@ async def read_heartbeat(deps: Deps) -> str | None:
     return await deps.redis.get(HEARTBEAT_KEY)
 
 
+def _stop_if_cancelled() -> None:
+    """Raise CancelledError when this task was asked to stop, even if the request was lost.
+
+    A cancel that lands just as a library's own timeout completes (asyncio.timeout / wait_for
+    inside redis-py) can be swallowed on Python 3.11: the task then runs on with its cancel
+    pending, and whoever awaits it (shutdown, a test) waits forever. ``Task.cancelling()``
+    still counts the request, so each turn of a long-running loop checks it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def _beat_forever(deps: Deps) -> None:
     # Beside the jobs, not between them: a long job (a nightly fit) does not look like a dead
     # worker. Failures are the main loop's to report.
     while True:
+        _stop_if_cancelled()
         try:
             await write_heartbeat(deps)
         except Exception:  # reported by the main loop
@@ -111,6 +124,7 @@ async def run_forever(deps: Deps, jobs: list[Job], tick_seconds: float = 15) -> 
     down_since = 0.0
     try:
         while True:
+            _stop_if_cancelled()
             try:
                 await run_due_jobs(deps, jobs)
             except Exception as err:

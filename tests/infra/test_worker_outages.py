@@ -126,3 +126,27 @@ async def test_a_job_failing_on_a_database_outage_pauses_the_tick_and_logs_once(
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
+
+
+async def test_a_cancel_swallowed_inside_a_job_still_stops_the_worker(deps):
+    """A library that loses a cancel (redis-py's timeouts can, on Python 3.11) must not leave
+    the worker running with its stop request pending: shutdown would wait for it forever."""
+    started = asyncio.Event()
+
+    async def swallowing(_):
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            pass  # lost, as in a timeout race
+
+    worker = asyncio.ensure_future(
+        run_forever(deps, [Job("swallowing", 1, swallowing)], tick_seconds=0.02)
+    )
+    await asyncio.wait_for(started.wait(), 5)
+    worker.cancel()
+    done, _ = await asyncio.wait([worker], timeout=2)
+    if not done:
+        worker.cancel()  # still running: stop it for good before failing
+        await asyncio.wait([worker], timeout=1)
+    assert done and worker.cancelled()
