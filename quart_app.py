@@ -64,7 +64,6 @@ def create_app(
     app.extensions["minsheng"] = deps
 
     from accounts.api import bp as accounts_bp
-    from accounts.draft_api import bp as drafts_bp
     from accounts.monitor_api import bp as monitor_bp
     from accounts.post_api import bp as posts_bp
     from adapters.telegram import bp as telegram_bp
@@ -80,6 +79,7 @@ def create_app(
     from letters.api import bp as letters_bp
     from letters.public_api import bp as letters_public_bp
     from org.api import bp as org_bp
+    from publishing.api import bp as drafts_bp
 
     app.register_blueprint(org_bp)
     app.register_blueprint(accounts_bp)
@@ -437,13 +437,13 @@ async def _unexpected_error(err: Exception):
 def jobs() -> list[Job]:
     """Every periodic job of every package, composed here at the top."""
     from accounts.monitor import record_daily_activity
-    from accounts.sources import remind_repost_tasks, watch_sources
     from adapters.delivery import deliver_replies
     from knowledge.attention import flush_asks
     from knowledge.tuning import fit_matcher_job
     from letters.supervision import record_missed_checks, send_letter_reminders
     from org.audit import purge_audit
     from org.security_log import flush_security_log
+    from publishing.sources import remind_repost_tasks, watch_sources
 
     async def flush_refusals(d: Deps) -> int:
         return await flush_security_log(d.redis, d.clock)

@@ -20,7 +20,7 @@ import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from accounts.feeds import FeedSource, fetch_all
+from publishing.feeds import FeedSource, fetch_all
 
 TIMEOUT = 10.0
 SUMMARY = (

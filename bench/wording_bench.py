@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.wording_bench [--examples 5]
 
-Runs ``accounts.wording.check_wording`` with the built-in starter set (and the demo city's
+Runs ``publishing.wording.check_wording`` with the built-in starter set (and the demo city's
 leaders) over the 2,080 answers of ../shared/data/gov-qa.jsonl and prints, per list, how many
 answers raise a finding, the rules that fired and a few examples to inspect, and the time taken.
 """
@@ -15,7 +15,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from accounts.wording import DEMO_LEADERS, STYLE_RULES, check_wording
+from publishing.wording import DEMO_LEADERS, STYLE_RULES, check_wording
 
 GOV_QA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gov-qa.jsonl"
 STYLE = {(r.kind, r.pattern) for r in STYLE_RULES}

@@ -22,6 +22,7 @@ MODEL_MODULES = [
     "accounts.models",
     "knowledge.models",
     "letters.models",
+    "publishing.models",
 ]
 
 

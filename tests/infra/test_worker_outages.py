@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 
@@ -135,10 +136,8 @@ async def test_a_cancel_swallowed_inside_a_job_still_stops_the_worker(deps):
 
     async def swallowing(_):
         started.set()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):  # lost, as in a timeout race
             await asyncio.sleep(10)
-        except asyncio.CancelledError:
-            pass  # lost, as in a timeout race
 
     worker = asyncio.ensure_future(
         run_forever(deps, [Job("swallowing", 1, swallowing)], tick_seconds=0.02)

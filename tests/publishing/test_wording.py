@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from accounts.wording import (
+from publishing.wording import (
     DEFAULT_RULES,
     DEMO_LEADERS,
     WordingRule,

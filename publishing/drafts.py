@@ -2,7 +2,7 @@
 
 An editor of a unit writes (or reposts) for one or more of the unit's live accounts; submitting
 screens the text for ads (accounts.screening, the admins' lists) and for wrong and sensitive
-wording (accounts.wording, 错敏词); a reviewer who neither wrote
+wording (publishing.wording, 错敏词); a reviewer who neither wrote
 nor edited the draft approves it or returns it with a reason. A finding blocks approval until a
 reviewer accepts it as intended, with a note; screening runs again at approval. Every step is on
 the draft's timeline (each written version kept whole) and in the audit log. A draft can be
@@ -18,24 +18,17 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from accounts.models import (
-    DRAFT_STATUSES,
-    LIVE_STATUSES,
-    Account,
-    AdRule,
-    Draft,
-    DraftEvent,
-    RepostTask,
-)
+from accounts.models import LIVE_STATUSES, Account, AdRule
 from accounts.posts import parse_time
 from accounts.screening import screen_text
-from accounts.sources import whitelisted
-from accounts.wording import check_wording
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
 from infra.fields import text_field
 from org.access import Actor
 from org.audit import record_audit
+from publishing.models import DRAFT_STATUSES, Draft, DraftEvent, RepostTask
+from publishing.sources import whitelisted
+from publishing.wording import check_wording
 
 # Statuses in which the text may change (a returned draft is edited, then submitted again).
 EDITABLE = ("draft", "returned")
@@ -310,18 +303,14 @@ async def submit_draft(deps: Deps, actor: Actor, draft_id: Any) -> Draft:
     findings = await _screen(d)
     now = deps.clock.now()
     async with in_transaction():
-        await _move(
-            d, EDITABLE, status="submitted", findings=findings, accepted=[], updated_at=now
-        )
+        await _move(d, EDITABLE, status="submitted", findings=findings, accepted=[], updated_at=now)
         note = f"筛查发现 {len(findings)} 处疑似问题" if findings else ""
         await _event(d, actor, "submit", now, note)
         await _audit(deps, actor, "submit", d, f"提交审核稿件「{d.title}」", findings=len(findings))
     return d
 
 
-async def accept_finding(
-    deps: Deps, actor: Actor, draft_id: Any, data: dict[str, Any]
-) -> Draft:
+async def accept_finding(deps: Deps, actor: Actor, draft_id: Any, data: dict[str, Any]) -> Draft:
     """A reviewer looked at a finding and confirms the text is as intended, with a note."""
     d = await _load(actor, draft_id)
     await _require_reviewer(actor, d)
@@ -355,9 +344,7 @@ async def review_draft(deps: Deps, actor: Actor, draft_id: Any, data: dict[str, 
     if not approve:
         reason = text_field(data, "reason", "退回理由", max_len=1000)
         async with in_transaction():
-            await _move(
-                d, "submitted", status="returned", return_reason=reason, updated_at=now
-            )
+            await _move(d, "submitted", status="returned", return_reason=reason, updated_at=now)
             await _event(d, actor, "return", now, reason)
             await _audit(deps, actor, "return", d, f"退回稿件「{d.title}」：{reason}")
         return d

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from accounts.feeds import FeedResult, FeedSource, fetch_all, fetch_feed, new_items
+from publishing.feeds import FeedResult, FeedSource, fetch_all, fetch_feed, new_items
 
 UTC = dt.UTC
 

@@ -9,12 +9,12 @@ import datetime as dt
 
 import pytest
 
-from accounts import sources
-from accounts.models import RepostTask, Source
 from infra.deps import build_deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
 from org.models import AuditRecord
-from tests.accounts.test_feeds import FeedServer, Reply, rss
+from publishing import sources
+from publishing.models import RepostTask, Source
+from tests.publishing.test_feeds import FeedServer, Reply, rss
 
 PUBLISHED = "Tue, 01 Dec 2026 10:00:00 +0800"  # 02:00 UTC
 

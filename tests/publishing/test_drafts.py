@@ -8,13 +8,13 @@ import datetime as dt
 
 import pytest
 
-from accounts import drafts
-from accounts.models import Draft, DraftEvent
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
 from org.access import Actor
 from org.auth import actor_for
 from org.models import AuditRecord, Staff
 from org.service import create_staff
+from publishing import drafts
+from publishing.models import Draft, DraftEvent
 from tests.accounts.conftest import OTHER_PASSWORD, make_account
 from tests.org.conftest import login_as
 
@@ -53,8 +53,10 @@ async def test_written_submitted_approved_scheduled_with_a_timeline(
     second = await make_account(demo_units["QY-RSJ"], "weibo", "清源人社微博", clock)
     editor, reviewer = actors["editor"], actors["reviewer"]
     d = await drafts.create_draft(deps, editor, data([demo_accounts["rsj"], second]))
-    assert d.status == "draft" and d.version == 1 and d.account_ids == sorted(
-        [demo_accounts["rsj"].id, second.id]
+    assert (
+        d.status == "draft"
+        and d.version == 1
+        and d.account_ids == sorted([demo_accounts["rsj"].id, second.id])
     )
     d = await drafts.edit_draft(deps, editor, d.id, data([second], title="城乡居民医保开始缴费"))
     assert d.version == 2 and d.account_ids == [second.id]
@@ -246,7 +248,7 @@ async def test_wrong_wording_blocks_approval_with_its_correction(deps, actors, d
 async def test_a_repost_comes_from_the_whitelist_and_keeps_its_title(
     deps, actors, demo_accounts, clock
 ):
-    from accounts.models import RepostTask, Source
+    from publishing.models import RepostTask, Source
 
     editor = actors["editor"]
     repost = {"is_repost": True, "source_name": "某自媒体", "source_url": "https://x.example/1"}

@@ -1,7 +1,7 @@
 """Authoritative sources and repost tasks (RULES.md section 1; 000 §14(五), 004 §7(一)).
 
 Admins keep the whitelist of sources reposts must come from. Units subscribe to sources; a
-worker job reads the sources' feeds (accounts.feeds) and turns each new item of a central or
+worker job reads the sources' feeds (publishing.feeds) and turns each new item of a central or
 provincial source into a repost task for every subscribed unit. A task of an urgent source is
 due 12 hours after the item's publication; the job reminds the unit's editors before that and
 puts a missed task on the overdue list supervisors see. A task is done when a repost of it is
@@ -17,20 +17,20 @@ from typing import Any
 import httpx
 from tortoise.exceptions import IntegrityError
 
-from accounts.feeds import FeedSource, fetch_all, new_items
-from accounts.models import (
-    SOURCE_LEVELS,
-    TASK_LEVELS,
-    RepostTask,
-    Source,
-    SourceSubscription,
-)
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
 from infra.fields import text_field
 from org.access import Actor
 from org.audit import record_audit
 from org.models import Staff
+from publishing.feeds import FeedSource, fetch_all, new_items
+from publishing.models import (
+    SOURCE_LEVELS,
+    TASK_LEVELS,
+    RepostTask,
+    Source,
+    SourceSubscription,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,14 +178,10 @@ async def watch_sources(deps: Deps, *, client: httpx.AsyncClient | None = None) 
         )
         if not units:
             continue
-        seen = set(
-            await RepostTask.filter(source_id=source.id).values_list("item_id", flat=True)
-        )
+        seen = set(await RepostTask.filter(source_id=source.id).values_list("item_id", flat=True))
         for item in new_items(result, seen):
             published = item.published
-            due = (
-                (published or now) + dt.timedelta(hours=URGENT_HOURS) if source.urgent else None
-            )
+            due = (published or now) + dt.timedelta(hours=URGENT_HOURS) if source.urgent else None
             for unit_id in units:
                 try:
                     await RepostTask.create(

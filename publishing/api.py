@@ -1,11 +1,11 @@
-"""The drafts JSON API (先审后发): a thin blueprint over accounts.drafts."""
+"""The drafts JSON API (先审后发): a thin blueprint over publishing.drafts."""
 
 from __future__ import annotations
 
 from quart import Blueprint, jsonify, request
 
-from accounts import drafts
 from org.web import deps, json_body, page_args, staff_actor
+from publishing import drafts
 
 bp = Blueprint("account_drafts", __name__, url_prefix="/api/drafts")
 

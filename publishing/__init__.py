@@ -1,0 +1,1 @@
+"""Publishing: drafts and review (先审后发), sources and repost tasks, the schedule, the runner."""
