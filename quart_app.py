@@ -80,12 +80,15 @@ def create_app(
     from letters.public_api import bp as letters_public_bp
     from org.api import bp as org_bp
     from publishing.api import bp as drafts_bp
+    from publishing.api import sources_bp, tasks_bp
 
     app.register_blueprint(org_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(knowledge_bp)
     app.register_blueprint(posts_bp)
     app.register_blueprint(drafts_bp)
+    app.register_blueprint(tasks_bp)
+    app.register_blueprint(sources_bp)
     app.register_blueprint(monitor_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(console_accounts_bp)
@@ -174,14 +177,26 @@ class ConsoleCookieSession(SecureCookieSessionInterface):
 def compose(deps: Deps) -> Deps:
     """What the domain packages offer each other against the layers, wired here at the top."""
     from accounts.service import live_accounts_of_unit
+    from adapters.publishing import PublishEnv, make_publishers
     from knowledge.tuning import add_signal_source
     from letters.kb_signals import letter_signals
     from letters.replies import WRITER_RECIPIENT, writer_mobile_lookup
     from org.service import add_unit_holdings
+    from publishing.port import set_publishers
 
     add_signal_source(deps, letter_signals)
     deps.notifier.add_recipient_kind(WRITER_RECIPIENT, writer_mobile_lookup(deps.settings))
     add_unit_holdings(deps, live_accounts_of_unit)
+    set_publishers(
+        deps,
+        make_publishers(
+            PublishEnv(
+                redis=deps.redis,
+                wechat_api_base=deps.settings.wechat_api_base,
+                telegram_api_base=deps.settings.telegram_api_base,
+            )
+        ),
+    )
     return deps
 
 
@@ -443,6 +458,7 @@ def jobs() -> list[Job]:
     from letters.supervision import record_missed_checks, send_letter_reminders
     from org.audit import purge_audit
     from org.security_log import flush_security_log
+    from publishing.runner import check_submitted, publish_due, recover_stalled
     from publishing.sources import remind_repost_tasks, watch_sources
 
     async def flush_refusals(d: Deps) -> int:
@@ -467,6 +483,10 @@ def jobs() -> list[Job]:
         # Tasks are unique per source, unit and item; reminders claimed by a conditional update.
         Job("watch_sources", 15 * 60, watch_sources),
         Job("repost_reminders", 10 * 60, remind_repost_tasks),
+        # Due publications are claimed row by row (SKIP LOCKED): never published twice.
+        Job("publish_due", 5, publish_due),
+        Job("check_submitted", 60, check_submitted),
+        Job("recover_stalled_publications", 5 * 60, recover_stalled),
         # The bot queues its question log in Redis; replaying a batch writes nothing twice.
         Job("flush_asks", 5, flush_asks),
         # Anonymous refusals are counted in Redis per minute; closed minutes go to the database.

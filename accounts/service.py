@@ -40,7 +40,8 @@ CREDENTIAL_FIELDS = {
         "mode": True,
         "reply_template_id": False,  # a template message for replies after 48 h
     },
-    "telegram": {"bot_token": True, "webhook_secret": True},
+    # channel: the chat id or @username posts go to (the account's handle when empty)
+    "telegram": {"bot_token": True, "webhook_secret": True, "channel": False},
 }
 
 

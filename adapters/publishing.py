@@ -1,10 +1,5 @@
-"""The publishers' one small interface: what goes out (`PublishItem`), what came of it
-(`PublishResult`), the `Publisher` protocol, and the registry by platform.
-
-This module imports nothing of the platforms, so that the port can move into the publishing
-domain package unchanged once it exists; the platform modules register themselves in
-`publisher_for`.
-"""
+"""What the publishers share: the port's types (from publishing.port, re-exported here), the
+process-wide `PublishEnv`, the registry by platform, and HTML and image helpers."""
 
 from __future__ import annotations
 
@@ -12,92 +7,21 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import httpx
 
-# published: public, with its URL where the platform gives one.
-# submitted: handed to the platform, outcome not known yet (WeChat still reviewing): never
-#   publish it again; ask the publisher's `check(platform_id)` later.
-# check: it may or may not be public (the connection broke mid-submit): people must look.
-# retry: nothing public happened; try again after `retry_after` seconds.
-# failed: retrying cannot help (quota, permissions, bad content); `reason` says why in Chinese.
-# manual: the platform has no API for us: staff copy `copy_text` and record the URL themselves.
-Status = Literal["published", "submitted", "check", "retry", "failed", "manual"]
-
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Image:
-    name: str  # a file name with its extension: the platforms judge the type by it
-    data: bytes
-    content_type: str = "image/jpeg"
-
-
-@dataclass(frozen=True)
-class PublishItem:
-    title: str
-    body_html: str  # see `markdown_to_html` for a Markdown body
-    digest: str = ""
-    author: str = ""
-    cover: Image | None = None
-    cover_url: str = ""  # fetched by the publisher when `cover` is not given
-    # Body images by the src they have in body_html; an <img> not listed here is fetched.
-    images: dict[str, Image] = field(default_factory=dict)
-    source_name: str = ""  # a repost's source: "来源：…" is appended
-    source_url: str = ""
-    link: str = ""  # 阅读原文 / the link previewed under the text
-    key: str = ""  # the caller's id for this item, for logs
-
-    @property
-    def source_line(self) -> str:
-        if not self.source_name:
-            return ""
-        return f"来源：{self.source_name}"
-
-    def html_with_source(self) -> str:
-        if not self.source_name:
-            return self.body_html
-        name = html.escape(self.source_name)
-        if self.source_url:
-            url = html.escape(self.source_url, quote=True)
-            line = f'<p>来源：<a href="{url}">{name}</a></p>'
-        else:
-            line = f"<p>来源：{name}</p>"
-        return f"{self.body_html}\n{line}"
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    status: Status
-    url: str = ""
-    platform_id: str = ""  # the platform's id of what was published or submitted
-    reason: str = ""  # for people, in Chinese
-    retry_after: float | None = None
-    copy_text: str = ""  # status manual: the text to paste into the platform
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_public(self) -> bool:
-        return self.status == "published"
-
-
-class Publisher(Protocol):
-    platform: str
-
-    async def publish(self, item: PublishItem) -> PublishResult: ...
-
-
-@dataclass
-class PublishTarget:
-    """One account to publish to, with its decrypted credentials (adapters only)."""
-
-    platform: str
-    code: str
-    name: str = ""
-    handle: str = ""  # e.g. a Telegram channel's @username
-    credentials: dict[str, Any] = field(default_factory=dict)
+from publishing.port import (  # noqa: F401 - the port's types, re-exported for the adapters
+    MAX_IMAGE_BYTES,
+    Image,
+    Publisher,
+    PublisherFactory,
+    PublishItem,
+    PublishResult,
+    PublishTarget,
+    Status,
+    markdown_to_html,
+)
 
 
 @dataclass
@@ -150,6 +74,11 @@ def publisher_for(target: PublishTarget, env: PublishEnv) -> Publisher:
     return factory(target, env)
 
 
+def make_publishers(env: PublishEnv) -> PublisherFactory:
+    """The factory the publishing domain asks for a target's publisher (quart_app.compose)."""
+    return lambda target: publisher_for(target, env)
+
+
 async def fetch_image(client: httpx.AsyncClient, url: str) -> Image:
     """An image named by URL (a draft's cover or an <img> of its body), size-limited."""
     async with client.stream("GET", url) as resp:
@@ -185,13 +114,6 @@ def replace_image_sources(body_html: str, new: dict[str, str]) -> str:
         return f"{m.group(1)}{m.group(2)}{html.escape(new[src], quote=True)}{m.group(2)}"
 
     return IMG_SRC.sub(swap, body_html)
-
-
-def markdown_to_html(text: str) -> str:
-    """A draft's Markdown body as HTML. Raw HTML in the Markdown is shown as text, not run."""
-    from markdown_it import MarkdownIt
-
-    return MarkdownIt("commonmark", {"html": False, "linkify": False}).render(text)
 
 
 def plain_text(body_html: str) -> str:

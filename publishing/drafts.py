@@ -27,6 +27,7 @@ from infra.fields import text_field
 from org.access import Actor
 from org.audit import record_audit
 from publishing.models import DRAFT_STATUSES, Draft, DraftEvent, RepostTask
+from publishing.runner import cancel_draft_publications, place_draft
 from publishing.sources import whitelisted
 from publishing.wording import check_wording
 
@@ -376,6 +377,7 @@ async def withdraw_draft(deps: Deps, actor: Actor, draft_id: Any, data: dict[str
     now = deps.clock.now()
     async with in_transaction():
         await _move(d, BEFORE_PUBLISHING, status="withdrawn", updated_at=now)
+        await cancel_draft_publications(d, now)
         await _event(d, actor, "withdraw", now, reason)
         await _audit(deps, actor, "withdraw", d, f"撤回稿件「{d.title}」")
     return d
@@ -393,6 +395,7 @@ async def schedule_draft(deps: Deps, actor: Actor, draft_id: Any, data: dict[str
         raise DomainError("bad_field", "发布时间不能早于现在", field="scheduled_at")
     async with in_transaction():
         await _move(d, ("approved", "scheduled"), status="scheduled", scheduled_at=when)
+        await place_draft(d, when, now)
         await _event(d, actor, "schedule", now, when.isoformat())
         await _audit(deps, actor, "schedule", d, f"稿件「{d.title}」排期发布", at=when.isoformat())
     return d

@@ -142,3 +142,51 @@ class RepostTask(Model):
     class Meta:
         table = "acc_repost_task"
         unique_together = (("source", "unit", "item_id"),)
+
+
+PUBLICATION_STATUSES = {
+    "due": "待发布",
+    "publishing": "发布中",
+    "submitted": "平台审核中",
+    "manual": "待人工发布",
+    "needs_check": "待核实",
+    "published": "已发布",
+    "failed": "发布失败",
+    "cancelled": "已取消",
+}
+# Nothing more will happen to these without a person.
+PUBLICATION_SETTLED = ("published", "failed", "cancelled")
+
+
+class Publication(Model):
+    """One scheduled draft on one of its accounts: claimed by one worker, published once.
+
+    ``due_at`` is when the worker next looks at it: the scheduled time, a retry's time, or the
+    next check of a submitted item."""
+
+    id = fields.BigIntField(primary_key=True)
+    draft = fields.ForeignKeyField(
+        "minsheng.Draft", related_name="publications", on_delete=fields.CASCADE
+    )
+    account = fields.ForeignKeyField(
+        "minsheng.Account", related_name="publications", on_delete=fields.RESTRICT
+    )
+    unit_id = fields.IntField(db_index=True)
+    status = fields.CharField(max_length=12, default="due")
+    due_at = fields.DatetimeField()
+    scheduled_at = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+    claimed_by = fields.CharField(max_length=80, default="")
+    claimed_at = fields.DatetimeField(null=True)
+    url = fields.CharField(max_length=1000, default="")
+    platform_id = fields.CharField(max_length=200, default="")
+    reason = fields.CharField(max_length=500, default="")
+    copy_text = fields.TextField(default="")
+    post_id = fields.BigIntField(null=True)
+    published_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "pub_publication"
+        unique_together = (("draft", "account"),)
+        indexes = (("status", "due_at"), ("account_id", "scheduled_at"))

@@ -1,0 +1,506 @@
+"""Publishing scheduled drafts: placing them on their accounts, claiming what is due, publishing
+each once, retrying where that can help, and leaving to people what only people can settle.
+
+A scheduled draft has one ``Publication`` per target account. A worker claims due rows with a
+conditional update (PostgreSQL: ``FOR UPDATE SKIP LOCKED``), so two workers never take the same
+row. A row left "publishing" past its lease belongs to a worker that died mid-publish: it may
+already be public, so it is never retried blindly but goes to "needs_check" for staff to confirm
+or retry. Published rows become posts of their accounts (the activity monitor counts them) and
+finish the repost tasks they were written for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from typing import Any
+
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from accounts.models import Account, Post
+from accounts.service import read_credentials
+from infra.deps import Deps
+from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
+from infra.fields import text_field
+from org.access import Actor
+from org.audit import record_audit
+from org.models import Staff
+from publishing.models import (
+    PUBLICATION_STATUSES,
+    Draft,
+    DraftEvent,
+    Publication,
+)
+from publishing.port import (
+    PublishItem,
+    PublishResult,
+    PublishTarget,
+    markdown_to_html,
+    publisher_of,
+)
+from publishing.sources import complete_tasks_of
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=10)  # a claim older than this belongs to a dead worker
+MAX_ATTEMPTS = 5
+CHECK_EVERY = dt.timedelta(minutes=5)  # a submitted item's next look
+CHECK_FOR = dt.timedelta(hours=24)  # then people look instead
+IN_FLIGHT = ("publishing", "submitted", "manual", "needs_check")
+BATCH = 200
+CONCURRENCY = 16
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def publication_view(p: Publication) -> dict[str, Any]:
+    account = p.account if isinstance(p.account, Account) else None  # type: ignore[attr-defined]
+    return {
+        "id": p.id,
+        "draft_id": p.draft_id,  # type: ignore[attr-defined]
+        "account_id": p.account_id,  # type: ignore[attr-defined]
+        "account_name": account.name if account else "",
+        "platform": account.platform if account else "",
+        "status": p.status,
+        "status_label": PUBLICATION_STATUSES.get(p.status, p.status),
+        "scheduled_at": p.scheduled_at.isoformat(),
+        "due_at": p.due_at.isoformat(),
+        "attempts": p.attempts,
+        "url": p.url,
+        "reason": p.reason,
+        "copy_text": p.copy_text if p.status == "manual" else "",
+        "published_at": p.published_at.isoformat() if p.published_at else None,
+    }
+
+
+# ------------------------------------------------------------------ placing (drafts.py calls)
+
+
+async def place_draft(draft: Draft, when: dt.datetime, now: dt.datetime) -> None:
+    """One due row per target account; moving a scheduled draft moves its rows that have not
+    started. Called inside the scheduling transaction."""
+    existing = {p.account_id: p for p in await Publication.filter(draft_id=draft.id)}  # type: ignore[attr-defined]
+    started = [p for p in existing.values() if p.status not in ("due", "cancelled")]
+    if started:
+        raise Conflict("publishing_started", "稿件已开始发布，不能再改时间")
+    for account_id in draft.account_ids:
+        row = existing.get(account_id)
+        if row is None:
+            await Publication.create(
+                draft_id=draft.id,
+                account_id=account_id,
+                unit_id=draft.unit_id,  # type: ignore[attr-defined]
+                status="due",
+                due_at=when,
+                scheduled_at=when,
+                updated_at=now,
+            )
+            continue
+        moved = await Publication.filter(id=row.id, status__in=("due", "cancelled")).update(
+            status="due", due_at=when, scheduled_at=when, attempts=0, reason="", updated_at=now
+        )
+        if not moved:
+            raise Conflict("publishing_started", "稿件已开始发布，不能再改时间")
+
+
+async def cancel_draft_publications(draft: Draft, now: dt.datetime) -> None:
+    """Withdrawing: every row that has not started is cancelled; one that has refuses it."""
+    await Publication.filter(draft_id=draft.id, status="due").update(
+        status="cancelled", updated_at=now
+    )
+    if await Publication.filter(draft_id=draft.id).exclude(status="cancelled").exists():
+        raise Conflict("publishing_started", "稿件已开始发布，不能撤回")
+
+
+# ------------------------------------------------------------------ claiming
+
+
+async def claim_due(deps: Deps, worker: str, limit: int = BATCH) -> list[int]:
+    """Take up to ``limit`` due rows of scheduled or publishing drafts, soonest first."""
+    now = deps.clock.now()
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        rows = await conn.execute_query_dict(
+            """
+            UPDATE pub_publication SET status = 'publishing', claimed_by = $1, claimed_at = $2,
+                   attempts = attempts + 1, updated_at = $2
+            WHERE id IN (
+                SELECT p.id FROM pub_publication p JOIN acc_draft d ON d.id = p.draft_id
+                WHERE p.status = 'due' AND p.due_at <= $2
+                  AND d.status IN ('scheduled', 'publishing')
+                ORDER BY p.due_at, p.id LIMIT $3
+                FOR UPDATE OF p SKIP LOCKED)
+            RETURNING id
+            """,
+            [worker, now, limit],
+        )
+        claimed = [r["id"] for r in rows]
+    else:  # SQLite: one writer at a time; a conditional update per row is the claim
+        candidates = (
+            await Publication.filter(
+                status="due", due_at__lte=now, draft__status__in=("scheduled", "publishing")
+            )
+            .order_by("due_at", "id")
+            .limit(limit)
+            .values("id", "attempts")
+        )
+        claimed = []
+        for c in candidates:
+            took = await Publication.filter(id=c["id"], status="due").update(
+                status="publishing",
+                claimed_by=worker,
+                claimed_at=now,
+                attempts=c["attempts"] + 1,
+                updated_at=now,
+            )
+            if took:
+                claimed.append(c["id"])
+    if claimed:
+        drafts = (
+            await Publication.filter(id__in=claimed).distinct().values_list("draft_id", flat=True)
+        )
+        await Draft.filter(id__in=list(drafts), status="scheduled").update(
+            status="publishing", updated_at=now
+        )
+    return claimed
+
+
+# ------------------------------------------------------------------ publishing one
+
+
+def item_of(draft: Draft, account: Account, key: str) -> PublishItem:
+    body = draft.body
+    if draft.lead:
+        body = f"**编者按：** {draft.lead}\n\n{body}"
+    return PublishItem(
+        title=draft.title,
+        body_html=markdown_to_html(body),
+        cover_url=draft.cover_url,
+        source_name=draft.source_name if draft.is_repost else "",
+        source_url=draft.source_url if draft.is_repost else "",
+        link=draft.source_url if draft.is_repost else "",
+        key=key,
+    )
+
+
+async def _target(deps: Deps, account: Account) -> PublishTarget:
+    credentials = await read_credentials(deps, account) if account.credentials else {}
+    return PublishTarget(
+        platform=account.platform,
+        code=account.code,
+        name=account.name,
+        handle=account.handle,
+        credentials=credentials,
+    )
+
+
+async def publish_one(deps: Deps, publication_id: int, worker: str) -> str:
+    """Publish one claimed row; returns its new status."""
+    p = await Publication.get(id=publication_id).select_related("draft", "account")
+    if p.status != "publishing" or p.claimed_by != worker:
+        return p.status  # not ours (recovered as stale meanwhile)
+    draft, account = p.draft, p.account
+    try:
+        publisher = publisher_of(deps, await _target(deps, account))
+        result = await publisher.publish(item_of(draft, account, f"pub{p.id}"))
+    except Exception as err:
+        log.exception("publication %s: publisher raised", p.id)
+        result = PublishResult("check", reason=f"发布时出错（{type(err).__name__}），可能已发布")
+    return await _record(deps, p, result, worker)
+
+
+def _retry_delay(attempts: int, suggested: float | None) -> dt.timedelta:
+    backoff = 60 * 2 ** max(0, attempts - 1)  # 1, 2, 4, 8 minutes
+    return dt.timedelta(seconds=max(backoff, suggested or 0))
+
+
+async def _record(deps: Deps, p: Publication, result: PublishResult, worker: str) -> str:
+    now = deps.clock.now()
+    changes: dict[str, Any] = {"updated_at": now, "reason": result.reason[:500]}
+    if result.platform_id:
+        changes["platform_id"] = result.platform_id[:200]
+    status = result.status
+    if status == "published":
+        return await _published(deps, p, result.url, now, expect=("publishing",), by=worker)
+    if status == "submitted":
+        changes.update(status="submitted", due_at=now + CHECK_EVERY)
+    elif status == "manual":
+        changes.update(status="manual", copy_text=result.copy_text)
+    elif status == "check":
+        changes.update(status="needs_check")
+    elif status == "retry" and p.attempts < MAX_ATTEMPTS:
+        changes.update(status="due", due_at=now + _retry_delay(p.attempts, result.retry_after))
+    else:  # failed, or retries spent
+        if status == "retry":
+            changes["reason"] = f"已重试 {p.attempts} 次仍未成功：{result.reason}"[:500]
+        changes.update(status="failed")
+    moved = await Publication.filter(id=p.id, status=p.status, claimed_by=worker).update(**changes)
+    if not moved:
+        return (await Publication.get(id=p.id)).status
+    for k, v in changes.items():
+        setattr(p, k, v)
+    if p.status in ("failed", "needs_check", "manual"):
+        await _timeline(p, p.status, now, p.reason)
+        await _tell_people(deps, p)
+    await settle_draft(deps, p.draft_id)  # type: ignore[attr-defined]
+    return p.status
+
+
+async def _published(
+    deps: Deps,
+    p: Publication,
+    url: str,
+    now: dt.datetime,
+    *,
+    expect: tuple[str, ...],
+    by: str = "",
+    actor: Actor | None = None,
+) -> str:
+    draft: Draft = p.draft if isinstance(p.draft, Draft) else await Draft.get(id=p.draft_id)  # type: ignore[attr-defined]
+    async with in_transaction():
+        filters: dict[str, Any] = {"id": p.id, "status__in": expect}
+        if by:
+            filters["claimed_by"] = by
+        moved = await Publication.filter(**filters).update(
+            status="published", url=url[:1000], published_at=now, updated_at=now, reason=""
+        )
+        if not moved:
+            return (await Publication.get(id=p.id)).status
+        post, _ = await Post.get_or_create(
+            account_id=p.account_id,  # type: ignore[attr-defined]
+            external_id=f"draft-{draft.id}",
+            defaults={
+                "title": draft.title,
+                "summary": draft.lead[:500],
+                "url": url[:1000],
+                "published_at": now,
+                "is_repost": draft.is_repost,
+                "source_name": draft.source_name,
+                "source_url": draft.source_url,
+                "created_at": now,
+                "created_by_id": draft.created_by_id,  # type: ignore[attr-defined]
+            },
+        )
+        await Publication.filter(id=p.id).update(post_id=post.id)
+        p.status, p.url, p.published_at, p.post_id = "published", url, now, post.id
+        await _timeline(p, "published", now, url, actor=actor)
+        if draft.is_repost:
+            await complete_tasks_of(draft.id)
+    await settle_draft(deps, draft.id)
+    return "published"
+
+
+async def settle_draft(deps: Deps, draft_id: int) -> str:
+    """The draft's status from its rows: published when all are, failed when one failed and
+    nothing is left to happen, else still publishing."""
+    statuses = set(
+        await Publication.filter(draft_id=draft_id)
+        .exclude(status="cancelled")
+        .values_list("status", flat=True)
+    )
+    if not statuses or statuses & {"due", *IN_FLIGHT}:
+        target = "publishing" if statuses - {"due"} else None
+    elif statuses == {"published"}:
+        target = "published"
+    else:
+        target = "failed"
+    if target:
+        await Draft.filter(id=draft_id, status__in=("scheduled", "publishing", "failed")).update(
+            status=target, updated_at=deps.clock.now()
+        )
+    return target or ""
+
+
+async def _timeline(
+    p: Publication, action: str, now: dt.datetime, note: str, *, actor: Actor | None = None
+) -> None:
+    account = p.account if isinstance(p.account, Account) else await Account.get(id=p.account_id)  # type: ignore[attr-defined]
+    version = await Draft.filter(id=p.draft_id).values_list("version", flat=True)  # type: ignore[attr-defined]
+    label = PUBLICATION_STATUSES.get(action, action)
+    await DraftEvent.create(
+        draft_id=p.draft_id,  # type: ignore[attr-defined]
+        at=now,
+        actor_id=actor.staff_id if actor else None,
+        actor_name=actor.name if actor else "发布程序",
+        action=action,
+        version=version[0] if version else 1,
+        note=f"「{account.name}」{label}" + (f"：{note}" if note else ""),
+    )
+
+
+async def _tell_people(deps: Deps, p: Publication) -> None:
+    """The author and the unit's leaders, by SMS in production: a failure, a row to check, or
+    text to paste by hand."""
+    draft = p.draft if isinstance(p.draft, Draft) else await Draft.get(id=p.draft_id)  # type: ignore[attr-defined]
+    account = p.account if isinstance(p.account, Account) else await Account.get(id=p.account_id)  # type: ignore[attr-defined]
+    what = {
+        "failed": f"发布失败：{p.reason}",
+        "needs_check": "可能已发布也可能没有，请核实后确认或重试",
+        "manual": "需人工发布，请复制正文发布后登记网址",
+    }[p.status]
+    body = f"【民声】稿件「{draft.title[:20]}」在「{account.name}」{what[:60]}。请登录控制台处理。"
+    staff = await Staff.filter(unit_id=p.unit_id, active=True).order_by("id")
+    mobiles = {s.mobile for s in staff if s.id == draft.created_by_id and s.mobile}  # type: ignore[attr-defined]
+    if p.status != "manual":
+        mobiles |= {s.mobile for s in staff if "leader" in s.roles and s.mobile}
+    for mobile in sorted(mobiles):
+        await deps.notifier.send_notification(mobile, body, purpose=f"publish.{p.status}")
+
+
+# ------------------------------------------------------------------ the worker's jobs
+
+
+async def publish_due(
+    deps: Deps, *, worker: str | None = None, budget: float = 50.0, batch: int = BATCH
+) -> int:
+    """Claim and publish due rows in batches until none are due or ``budget`` seconds pass."""
+    worker = worker or worker_name()
+    loop = asyncio.get_running_loop()
+    stop_at = loop.time() + budget
+    gate = asyncio.Semaphore(CONCURRENCY)
+    done = 0
+
+    async def one(pid: int) -> None:
+        async with gate:
+            try:
+                await publish_one(deps, pid, worker)
+            except Exception:  # the row stays "publishing" and is recovered as stale
+                log.exception("publication %s: recording the outcome failed", pid)
+
+    while loop.time() < stop_at:
+        claimed = await claim_due(deps, worker, batch)
+        if not claimed:
+            break
+        await asyncio.gather(*(one(pid) for pid in claimed))
+        done += len(claimed)
+    return done
+
+
+async def recover_stalled(deps: Deps) -> int:
+    """Rows a dead worker left "publishing": to needs_check, never retried blindly."""
+    now = deps.clock.now()
+    stale = await Publication.filter(status="publishing", claimed_at__lt=now - LEASE)
+    moved = 0
+    for p in stale:
+        took = await Publication.filter(
+            id=p.id, status="publishing", claimed_at=p.claimed_at
+        ).update(
+            status="needs_check",
+            reason="发布程序中断，可能已发布，请核实后确认或重试",
+            updated_at=now,
+        )
+        if not took:
+            continue
+        moved += 1
+        p.status, p.reason = "needs_check", "发布程序中断，可能已发布，请核实后确认或重试"
+        await _timeline(p, "needs_check", now, p.reason)
+        await _tell_people(deps, p)
+    return moved
+
+
+async def check_submitted(deps: Deps) -> int:
+    """Ask the platform what became of submitted rows (WeChat publishes after its review)."""
+    now = deps.clock.now()
+    worker = worker_name()
+    rows = await Publication.filter(status="submitted", due_at__lte=now).select_related(
+        "draft", "account"
+    )
+    settled = 0
+    for p in rows:
+        took = await Publication.filter(id=p.id, status="submitted", due_at=p.due_at).update(
+            status="publishing", claimed_by=worker, claimed_at=now, updated_at=now
+        )
+        if not took:
+            continue
+        p.status, p.claimed_by = "publishing", worker
+        publisher = publisher_of(deps, await _target(deps, p.account))
+        check = getattr(publisher, "check", None)
+        try:
+            result = await check(p.platform_id) if check else PublishResult("check")
+        except Exception as err:  # noqa: BLE001 - ask again later
+            log.warning("publication %s: check failed: %s", p.id, type(err).__name__)
+            result = PublishResult("submitted", platform_id=p.platform_id)
+        if result.status == "submitted" and now - (p.published_at or p.scheduled_at) > CHECK_FOR:
+            result = PublishResult("check", reason="平台一天内未给出发布结果，请核实")
+        if result.status == "retry":
+            result = PublishResult("submitted", platform_id=p.platform_id)
+        await _record(deps, p, result, worker)
+        settled += 1
+    return settled
+
+
+# ------------------------------------------------------------------ what people settle
+
+
+async def _own(actor: Actor, publication_id: Any) -> Publication:
+    p = await Publication.get_or_none(id=as_id(publication_id, "发布记录")).select_related(
+        "draft", "account"
+    )
+    if p is None or not (actor.unit_id == p.unit_id or actor.has("admin")):
+        raise NotFound("发布记录")
+    if not actor.has("editor", "leader"):
+        raise Forbidden("只有本单位编辑或领导可以处理发布记录")
+    return p
+
+
+async def resolve_publication(
+    deps: Deps, actor: Actor, publication_id: Any, data: dict[str, Any]
+) -> Publication:
+    """Staff settle a row: ``outcome`` "published" (with the URL people found or posted by
+    hand), "retry" (it is not public: publish it again now) or "failed" (give it up)."""
+    p = await _own(actor, publication_id)
+    outcome = data.get("outcome")
+    now = deps.clock.now()
+    if outcome == "published":
+        if p.status not in ("needs_check", "manual", "failed"):
+            raise Conflict("bad_status", f"发布记录当前为「{PUBLICATION_STATUSES[p.status]}」")
+        url = text_field(data, "url", "发布网址", max_len=1000)
+        if not url.startswith(("http://", "https://")):
+            raise DomainError("bad_field", "发布网址须以 http:// 或 https:// 开头", field="url")
+        status = await _published(deps, p, url, now, expect=(p.status,), actor=actor)
+        if status != "published":
+            raise Conflict("changed", "发布记录刚被他人处理，请刷新")
+    elif outcome in ("retry", "failed"):
+        if p.status not in ("needs_check", "failed", "manual") or (
+            outcome == "failed" and p.status == "failed"
+        ):
+            raise Conflict("bad_status", f"发布记录当前为「{PUBLICATION_STATUSES[p.status]}」")
+        note = text_field(data, "note", "说明", required=outcome == "failed", max_len=500)
+        changes: dict[str, Any] = {"updated_at": now, "reason": note}
+        if outcome == "retry":
+            changes.update(status="due", due_at=now, attempts=0, claimed_by="")
+        else:
+            changes.update(status="failed")
+        moved = await Publication.filter(id=p.id, status=p.status).update(**changes)
+        if not moved:
+            raise Conflict("changed", "发布记录刚被他人处理，请刷新")
+        p.status = changes["status"]
+        if outcome == "retry":
+            await Draft.filter(id=p.draft_id, status="failed").update(  # type: ignore[attr-defined]
+                status="publishing", updated_at=now
+            )
+        await _timeline(p, "retry" if outcome == "retry" else "failed", now, note, actor=actor)
+        await settle_draft(deps, p.draft_id)  # type: ignore[attr-defined]
+    else:
+        raise DomainError("bad_field", "请选择处理结果：已发布、重新发布或放弃", field="outcome")
+    await record_audit(
+        actor,
+        f"publication.{outcome}",
+        clock=deps.clock,
+        object_type="draft",
+        object_id=p.draft_id,  # type: ignore[attr-defined]
+        summary=f"「{p.account.name}」的发布记录处理为{outcome}",
+        after={"publication": p.id, "status": p.status},
+    )
+    return await Publication.get(id=p.id).select_related("account")
+
+
+async def publications_of(draft_id: int) -> list[Publication]:
+    return await Publication.filter(draft_id=draft_id).select_related("account").order_by("id")
