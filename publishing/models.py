@@ -190,3 +190,42 @@ class Publication(Model):
         table = "pub_publication"
         unique_together = (("draft", "account"),)
         indexes = (("status", "due_at"), ("account_id", "scheduled_at"))
+
+
+WORDING_KINDS = {
+    "misuse": "错用词",
+    "style": "文风",
+    "outdated": "过时名称",
+    "sensitive": "敏感表述",
+    "leader": "领导姓名职务",
+}
+
+
+class WordingRule(Model):
+    """An entry of the 错敏词 lists that admins maintain, seeded once with the built-in starter
+    set (publishing.wording.STARTER_RULES). A word, or a regular expression naming the context
+    in which a word is wrong, with the correction and the note shown to editors and reviewers.
+    For a leader the pattern is the name, with the official titles and the place in the order."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=12)  # misuse | style | outdated | sensitive | leader
+    pattern = fields.CharField(max_length=500)  # the word, regular expression or leader's name
+    regex = fields.BooleanField(default=False)
+    correction = fields.CharField(max_length=200, default="")
+    note = fields.CharField(max_length=300, default="")
+    title = fields.CharField(max_length=200, default="")  # a leader's titles, joined by 、
+    rank = fields.IntField(default=0)  # a leader's place in the official order, from 1
+    builtin = fields.BooleanField(default=False)  # seeded from the starter set
+    active = fields.BooleanField(default=True)
+    created_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="wording_rules_created", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+    updated_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="wording_rules_updated", null=True, on_delete=fields.SET_NULL
+    )
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "pub_wording_rule"
+        unique_together = (("kind", "pattern"),)
