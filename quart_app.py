@@ -74,6 +74,7 @@ def create_app(
     from console.knowledge_views import bp as console_knowledge_bp
     from console.letters_views import bp as console_letters_bp
     from console.matcher_views import bp as console_matcher_bp
+    from console.schedule_views import bp as console_schedule_bp
     from console.views import bp as console_bp
     from knowledge.api import bp as knowledge_bp
     from letters.api import bp as letters_bp
@@ -95,6 +96,7 @@ def create_app(
     app.register_blueprint(console_knowledge_bp)
     app.register_blueprint(console_matcher_bp)
     app.register_blueprint(console_calendar_bp)
+    app.register_blueprint(console_schedule_bp)
     app.register_blueprint(console_letters_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(letters_public_bp)

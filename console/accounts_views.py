@@ -85,6 +85,7 @@ CREDENTIAL_LABELS = {
     "reply_template_id": "答复通知模板ID（选填，48小时后推送答复用）",
     "bot_token": "Bot Token",
     "webhook_secret": "Webhook Secret Token",
+    "channel": "频道（@用户名或 chat id，选填，默认用平台账号）",
 }
 
 
