@@ -32,6 +32,7 @@ from org.web import (
     record_request_failure,
     refuse_refusing_sources,
 )
+from publishing.wording_rules import seed_demo_leaders, seed_wording_rules
 
 log = logging.getLogger("minsheng")
 
@@ -76,12 +77,14 @@ def create_app(
     from console.matcher_views import bp as console_matcher_bp
     from console.schedule_views import bp as console_schedule_bp
     from console.views import bp as console_bp
+    from console.wording_views import bp as console_wording_bp
     from knowledge.api import bp as knowledge_bp
     from letters.api import bp as letters_bp
     from letters.public_api import bp as letters_public_bp
     from org.api import bp as org_bp
     from publishing.api import bp as drafts_bp
     from publishing.api import sources_bp, tasks_bp
+    from publishing.wording_api import bp as wording_bp
 
     app.register_blueprint(org_bp)
     app.register_blueprint(accounts_bp)
@@ -90,12 +93,14 @@ def create_app(
     app.register_blueprint(drafts_bp)
     app.register_blueprint(tasks_bp)
     app.register_blueprint(sources_bp)
+    app.register_blueprint(wording_bp)
     app.register_blueprint(monitor_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(console_accounts_bp)
     app.register_blueprint(console_knowledge_bp)
     app.register_blueprint(console_matcher_bp)
     app.register_blueprint(console_calendar_bp)
+    app.register_blueprint(console_wording_bp)
     app.register_blueprint(console_schedule_bp)
     app.register_blueprint(console_letters_bp)
     app.register_blueprint(letters_bp)
@@ -110,6 +115,7 @@ def create_app(
         async def _open() -> None:
             await open_db(settings)
             await seed_calendar(deps.clock)
+            await seed_wording_rules(deps.clock)
             # Build the knowledge index now, beside serving, so that the first citizen's
             # question does not wait for it (WeChat allows 5 seconds).
             from knowledge.live import knowledge_index
@@ -581,11 +587,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "migrate":
         asyncio.run(migrate_db(settings.database_url))
 
-        async def seed(d: Deps) -> int:
-            return await seed_calendar(d.clock)
+        async def seed(d: Deps) -> tuple[int, int]:
+            return await seed_calendar(d.clock), await seed_wording_rules(d.clock)
 
-        if n := asyncio.run(_with_db(settings, seed)):
-            print(f"节假日安排：从 chinese_calendar 导入 {n} 天")
+        days, words = asyncio.run(_with_db(settings, seed))
+        if days:
+            print(f"节假日安排：从 chinese_calendar 导入 {days} 天")
+        if words:
+            print(f"错敏词库：写入内置规则 {words} 条")
         print("数据库迁移完成")
         return 0
 
@@ -608,6 +617,9 @@ def main(argv: list[str] | None = None) -> int:
 
             if n := await seed_demo_letters(d):
                 print(f"演示来信：{n} 件，处于不同办理状态")
+            await seed_wording_rules(d.clock)
+            if n := await seed_demo_leaders(d.clock):
+                print(f"演示领导名单：{n} 位（清源市，虚构），用于错敏词检查的姓名职务和排序")
             # The petitions office's handler is created with the letters, after the list above.
             from letters.demo import XF_HANDLER
 

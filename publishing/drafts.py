@@ -1,8 +1,8 @@
 """Drafts and their review before publishing (先审后发; RULES.md section 1, issue 14).
 
 An editor of a unit writes (or reposts) for one or more of the unit's live accounts; submitting
-screens the text for ads (accounts.screening, the admins' lists) and for wrong and sensitive
-wording (publishing.wording, 错敏词); a reviewer who neither wrote
+screens the text for ads (accounts.screening) and for wrong and sensitive wording
+(publishing.wording, 错敏词), both by the lists admins keep; a reviewer who neither wrote
 nor edited the draft approves it or returns it with a reason. A finding blocks approval until a
 reviewer accepts it as intended, with a note; screening runs again at approval. Every step is on
 the draft's timeline (each written version kept whole) and in the audit log. A draft can be
@@ -30,6 +30,7 @@ from publishing.models import DRAFT_STATUSES, Draft, DraftEvent, RepostTask
 from publishing.runner import cancel_draft_publications, place_draft
 from publishing.sources import whitelisted
 from publishing.wording import check_wording
+from publishing.wording_rules import active_wording_rules
 
 # Statuses in which the text may change (a returned draft is edited, then submitted again).
 EDITABLE = ("draft", "returned")
@@ -192,14 +193,15 @@ async def _fields(
     return fields
 
 
-async def _screen(d: Draft) -> list[dict[str, Any]]:
-    """Ads (the admins' lists) and wrong or sensitive wording (错敏词: the built-in lists), each
-    finding marked with the check that raised it."""
+async def _screen(deps: Deps, d: Draft) -> list[dict[str, Any]]:
+    """Ads and wrong or sensitive wording (错敏词), both by the admins' lists, each finding marked
+    with the check that raised it."""
     rules = await AdRule.filter(active=True).order_by("id")
     body = "\n".join(x for x in (d.lead, d.body) if x)
     urls = [u for u in (d.source_url, d.cover_url) if u]
     ads = [{**f.to_dict(), "check": "ad"} for f in screen_text(d.title, body, urls, rules)]
-    wording = [{**f.to_dict(), "check": "wording"} for f in check_wording(d.title, body)]
+    words = await active_wording_rules(deps)
+    wording = [{**f.to_dict(), "check": "wording"} for f in check_wording(d.title, body, words)]
     return ads + wording
 
 
@@ -301,7 +303,7 @@ async def submit_draft(deps: Deps, actor: Actor, draft_id: Any) -> Draft:
     d = await _load(actor, draft_id)
     _require_editor(actor, d.unit_id)  # type: ignore[attr-defined]
     _require_status(d, *EDITABLE)
-    findings = await _screen(d)
+    findings = await _screen(deps, d)
     now = deps.clock.now()
     async with in_transaction():
         await _move(d, EDITABLE, status="submitted", findings=findings, accepted=[], updated_at=now)
@@ -349,7 +351,7 @@ async def review_draft(deps: Deps, actor: Actor, draft_id: Any, data: dict[str, 
             await _event(d, actor, "return", now, reason)
             await _audit(deps, actor, "return", d, f"退回稿件「{d.title}」：{reason}")
         return d
-    findings = await _screen(d)  # the lists may have changed since submission
+    findings = await _screen(deps, d)  # the lists may have changed since submission
     fresh = {_key(f) for f in findings} - {_key(f) for f in d.findings}
     if fresh:
         d.findings = d.findings + [f for f in findings if _key(f) in fresh]

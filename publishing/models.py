@@ -192,15 +192,6 @@ class Publication(Model):
         indexes = (("status", "due_at"), ("account_id", "scheduled_at"))
 
 
-WORDING_KINDS = {
-    "misuse": "错用词",
-    "style": "文风",
-    "outdated": "过时名称",
-    "sensitive": "敏感表述",
-    "leader": "领导姓名职务",
-}
-
-
 class WordingRule(Model):
     """An entry of the 错敏词 lists that admins maintain, seeded once with the built-in starter
     set (publishing.wording.STARTER_RULES). A word, or a regular expression naming the context
@@ -208,7 +199,7 @@ class WordingRule(Model):
     For a leader the pattern is the name, with the official titles and the place in the order."""
 
     id = fields.IntField(primary_key=True)
-    kind = fields.CharField(max_length=12)  # misuse | style | outdated | sensitive | leader
+    kind = fields.CharField(max_length=12)  # publishing.wording.KINDS
     pattern = fields.CharField(max_length=500)  # the word, regular expression or leader's name
     regex = fields.BooleanField(default=False)
     correction = fields.CharField(max_length=200, default="")
