@@ -130,6 +130,10 @@ class Post(Model):
     )
     removed_at = fields.DatetimeField(null=True)
     removal_note = fields.CharField(max_length=1000, default="")
+    # When a reviewer cleared it (supervision reads ads still unhandled at a past check), and
+    # whether the confirmed problem was a serious content error (a single veto in scoring).
+    cleared_at = fields.DatetimeField(null=True)
+    serious = fields.BooleanField(default=False)
 
     class Meta:
         table = "acc_post"

@@ -54,7 +54,9 @@ async def clear_post(post_id: int):
 async def confirm_post(post_id: int):
     a = staff_actor()
     data = await json_body()
-    post = await posts.confirm_post(deps(), a, post_id, data.get("note") or "")
+    post = await posts.confirm_post(
+        deps(), a, post_id, data.get("note") or "", serious=data.get("serious") is True
+    )
     return jsonify(posts.post_view(post))
 
 

@@ -421,11 +421,12 @@ async def clear_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Post:
         raise not_flagged
     async with in_transaction():
         # Conditional, so that two reviewers clearing at once leave one record, not two.
+        now = deps.clock.now()
         if not await Post.filter(id=post.id, review_status="flagged").update(
-            review_status="cleared"
+            review_status="cleared", cleared_at=now
         ):
             raise not_flagged
-        post.review_status = "cleared"
+        post.review_status, post.cleared_at = "cleared", now
         await record_audit(
             actor,
             "post.clear",
@@ -444,9 +445,13 @@ def _already(post: Post, status: str) -> Conflict:
     return Conflict("changed", f"「{post.title}」现为“{label}”，无需重复处理，请刷新后查看")
 
 
-async def confirm_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Post:
+async def confirm_post(
+    deps: Deps, actor: Actor, post_id: Any, note: str, *, serious: bool = False
+) -> Post:
     """A reviewer other than the one who recorded it found a commercial ad in a flagged post
-    (002 §11, 004 §6(五)): the unit is to delete it, and its editors are told by SMS."""
+    (002 §11, 004 §6(五)): the unit is to delete it, and its editors are told by SMS.
+    ``serious``: the reviewer judged it a serious content error, which fails the account in
+    supervision's scoring (a single veto)."""
     post = await _post_to_review(actor, post_id)
     note = _note(note, "认定意见", "请填写认定意见，说明哪些内容属于商业广告")
     if post.review_status != "flagged":
@@ -459,10 +464,12 @@ async def confirm_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Pos
             confirmed_by_id=actor.staff_id,
             confirmed_at=now,
             confirm_note=note,
+            serious=serious,
         ):
             current = await Post.filter(id=post.id).values_list("review_status", flat=True)
             raise _already(post, current[0] if current else "confirmed")
         post.review_status, post.confirmed_at, post.confirm_note = "confirmed", now, note
+        post.serious = serious
         post.confirmed_by_id = actor.staff_id  # type: ignore[attr-defined]
         await record_audit(
             actor,
@@ -472,7 +479,7 @@ async def confirm_post(deps: Deps, actor: Actor, post_id: Any, note: str) -> Pos
             object_id=post.id,
             summary=f"认定「{post.title}」为商业广告，要求删除：{note}",
             before={"review_status": "flagged", "findings": post.findings},
-            after={"review_status": "confirmed", "note": note},
+            after={"review_status": "confirmed", "note": note, "serious": serious},
         )
     await post.fetch_related("confirmed_by")
     await _tell_editors(deps, actor, post)

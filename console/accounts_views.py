@@ -185,9 +185,12 @@ async def clear_post(post_id: int):
 @bp.post("/posts/<int:post_id>/confirm")
 @login_required
 async def confirm_post(post_id: int):
-    return await _review_post(
-        post_id, posts.confirm_post, "已认定「{title}」为商业广告，已通知本单位删除"
-    )
+    serious = (await request.form).get("serious") == "1"
+
+    async def confirm(d, a, pid, note):
+        return await posts.confirm_post(d, a, pid, note, serious=serious)
+
+    return await _review_post(post_id, confirm, "已认定「{title}」为商业广告，已通知本单位删除")
 
 
 @bp.post("/posts/<int:post_id>/removed")

@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "knowledge.models",
     "letters.models",
     "publishing.models",
+    "supervision.models",
 ]
 
 

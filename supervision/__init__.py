@@ -1,0 +1,1 @@
+"""Supervision: the rubric, scores with their evidence, and the reports built from them."""
