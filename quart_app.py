@@ -75,6 +75,7 @@ def create_app(
     from console.knowledge_views import bp as console_knowledge_bp
     from console.letters_views import bp as console_letters_bp
     from console.matcher_views import bp as console_matcher_bp
+    from console.publishing_views import bp as console_publishing_bp
     from console.schedule_views import bp as console_schedule_bp
     from console.views import bp as console_bp
     from console.wording_views import bp as console_wording_bp
@@ -103,6 +104,7 @@ def create_app(
     app.register_blueprint(console_wording_bp)
     app.register_blueprint(console_schedule_bp)
     app.register_blueprint(console_letters_bp)
+    app.register_blueprint(console_publishing_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(letters_public_bp)
     app.register_blueprint(wechat_bp)

@@ -22,6 +22,8 @@ from org.audit import OUTCOMES, export_audit_csv, search_audit
 from org.models import UNIT_KINDS
 from org.security_log import search_security_log
 from org.web import actor, client_ip, deps, record_domain_failure
+from publishing import drafts as publishing_drafts
+from publishing import sources as publishing_sources
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 PRE_CSRF_COOKIE = "ms_csrf"
@@ -180,6 +182,26 @@ async def _todo(a) -> list[tuple[str, int, str]]:
             url_for("console_knowledge.entries", status="review"),
         ),
         ("待核查的疑似广告", await count_flagged(a), url_for("console_accounts.accounts")),
+        (
+            "待审核的稿件",
+            await publishing_drafts.count_to_review(a),
+            url_for("console_publishing.drafts_list", queue="review"),
+        ),
+        (
+            "被退回的稿件",
+            await publishing_drafts.count_returned(a),
+            url_for("console_publishing.drafts_list", status="returned"),
+        ),
+        (
+            "待核实或失败的发布",
+            await publishing_drafts.count_to_settle(a),
+            url_for("console_publishing.drafts_list", queue="attention"),
+        ),
+        (
+            "待转载的任务",
+            await publishing_sources.count_open_tasks(a),
+            url_for("console_publishing.tasks"),
+        ),
     ]
     if take_down := await count_to_take_down(a):
         account_id = await first_to_take_down(a)
@@ -192,6 +214,13 @@ async def _todo(a) -> list[tuple[str, int, str]]:
     if a.has("supervisor", "leader"):
         total, _ = await list_supervision(a, limit=0)
         rows.append(("逾期督办件", total, url_for("console_letters.supervision_page")))
+        rows.append(
+            (
+                "逾期未转载的任务",
+                await publishing_sources.count_overdue(deps(), a),
+                url_for("console_publishing.tasks", tab="overdue"),
+            )
+        )
     return [row for row in rows if row[1]]
 
 

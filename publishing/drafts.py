@@ -16,19 +16,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from accounts.models import LIVE_STATUSES, Account, AdRule
 from accounts.posts import parse_time
+from accounts.screening import KINDS as AD_KINDS
 from accounts.screening import screen_text
 from infra.deps import Deps
 from infra.errors import Conflict, DomainError, Forbidden, NotFound, as_id
 from infra.fields import text_field
 from org.access import Actor
 from org.audit import record_audit
-from publishing.models import DRAFT_STATUSES, Draft, DraftEvent, RepostTask
-from publishing.runner import cancel_draft_publications, place_draft
+from org.models import Staff
+from publishing.models import DRAFT_STATUSES, Draft, DraftEvent, Publication, RepostTask
+from publishing.runner import cancel_draft_publications, item_of, place_draft
 from publishing.sources import whitelisted
+from publishing.wording import KINDS as WORDING_KINDS
 from publishing.wording import check_wording
 from publishing.wording_rules import active_wording_rules
 
@@ -37,6 +41,8 @@ EDITABLE = ("draft", "returned")
 BEFORE_PUBLISHING = ("draft", "submitted", "returned", "approved", "scheduled", "failed")
 MAX_TITLE = 64  # WeChat's limit for an article title; the strictest of the platforms
 MAX_BODY = 20000
+# Accounts a draft may go to: live, and neither still being applied for nor being closed.
+PUBLISHABLE = tuple(sorted(set(LIVE_STATUSES) - {"applying", "closing"}))
 
 
 def draft_view(d: Draft) -> dict[str, Any]:
@@ -146,7 +152,7 @@ async def _accounts(actor: Actor, data: dict[str, Any]) -> list[int]:
         account = found.get(i)
         if account is None or account.unit_id != actor.unit_id:  # type: ignore[attr-defined]
             raise DomainError("bad_field", "只能发布到本单位的账号", field="account_ids")
-        if account.status not in LIVE_STATUSES or account.status in ("applying", "closing"):
+        if account.status not in PUBLISHABLE:
             raise DomainError(
                 "bad_field", f"账号「{account.name}」当前不能发布", field="account_ids"
             )
@@ -421,3 +427,178 @@ async def list_drafts(
 async def get_draft(actor: Actor, draft_id: Any) -> tuple[Draft, list[DraftEvent]]:
     d = await _load(actor, draft_id)
     return d, await DraftEvent.filter(draft_id=d.id).order_by("id")
+
+
+# ------------------------------------------------------------------ what the console shows
+
+EVENT_LABELS = {
+    "create": "撰写",
+    "edit": "修改",
+    "submit": "提交审核",
+    "accept": "确认筛查结果",
+    "approve": "审核通过",
+    "return": "退回修改",
+    "schedule": "排期发布",
+    "withdraw": "撤回",
+    "published": "已发布",
+    "needs_check": "待核实",
+    "manual": "待人工发布",
+    "failed": "发布失败",
+    "retry": "重新发布",
+}
+CHECK_LABELS = {"ad": "疑似广告", "wording": "错敏词"}
+# Publications nothing more happens to without a person (runner.resolve_publication settles them).
+TO_SETTLE = ("needs_check", "manual", "failed")
+
+
+def preview_html(d: Draft) -> str:
+    """The text as readers will see it: the 编者按, the body and the 来源 line, exactly as the
+    publishers are given it. ``d`` may be unsaved (the editor's preview)."""
+    return item_of(d, None, "preview").html_with_source()  # type: ignore[arg-type]
+
+
+def findings_view(d: Draft) -> list[dict[str, Any]]:
+    """The current screening's findings in order, each with its index (what accept_finding
+    takes), labels, and the reviewer's acceptance when there is one."""
+    accepted = {a["finding"]: a for a in d.accepted}
+    rows = []
+    for i, f in enumerate(d.findings):
+        check = f.get("check", "ad")
+        kinds = WORDING_KINDS if check == "wording" else AD_KINDS
+        rows.append(
+            {
+                **f,
+                "index": i,
+                "check_label": CHECK_LABELS.get(check, check),
+                "kind_label": kinds.get(f.get("kind", ""), f.get("kind", "")),
+                "accepted": accepted.get(_key(f)),
+            }
+        )
+    return rows
+
+
+def require_writer(actor: Actor, d: Draft | None = None) -> None:
+    """Refuses anyone but an editor (of the draft's unit): the rule the steps apply."""
+    _require_editor(actor, d.unit_id if d is not None else None)  # type: ignore[attr-defined]
+
+
+def may_write(actor: Actor, d: Draft | None = None) -> bool:
+    try:
+        require_writer(actor, d)
+    except Forbidden:
+        return False
+    return True
+
+
+async def open_task(actor: Actor, task_id: Any) -> RepostTask:
+    """The open task of the editor's unit a new repost is written from (its source loaded)."""
+    _require_editor(actor, None)
+    return await _task(actor, task_id)
+
+
+async def review_refusal(actor: Actor, d: Draft) -> str | None:
+    """Why the actor may not review the draft, or None when they may (same rule as the steps)."""
+    try:
+        await _require_reviewer(actor, d)
+    except Forbidden as err:
+        return err.message
+    return None
+
+
+def _reviewable(actor: Actor):
+    """Submitted drafts the actor reviews by role (own unit; leaders: and below), not yet
+    narrowed to those they did not write."""
+    qs = Draft.filter(status="submitted")
+    if actor.has("leader") and actor.unit_path:
+        return qs.filter(unit__path__startswith=actor.unit_path)
+    if actor.has("reviewer") and actor.unit_id is not None:
+        return qs.filter(unit_id=actor.unit_id)
+    return None
+
+
+async def list_to_review(actor: Actor, *, limit: int = 200) -> list[Draft]:
+    """待审核: submitted drafts the actor may review, longest waiting first; never the ones they
+    wrote or edited (先审后发)."""
+    qs = _reviewable(actor)
+    if qs is None or actor.staff_id is None:
+        return []
+    written = DraftEvent.filter(actor_id=actor.staff_id, action__in=("create", "edit"))
+    mine = await written.values_list("draft_id", flat=True)
+    if mine:
+        qs = qs.exclude(id__in=list(set(mine)))
+    return await qs.select_related("unit").order_by("updated_at", "id").limit(limit)
+
+
+async def count_to_review(actor: Actor) -> int:
+    return len(await list_to_review(actor))
+
+
+async def count_by_status(actor: Actor) -> dict[str, int]:
+    """The drafts the actor reads, counted by status."""
+    if not actor.has("editor", "reviewer", "leader", "supervisor"):
+        return {}
+    rows = (
+        await actor.scope(Draft.all())
+        .annotate(n=Count("id"))
+        .group_by("status")
+        .values("status", "n")
+    )
+    return {r["status"]: r["n"] for r in rows}
+
+
+def _to_settle(actor: Actor):
+    """Publications of the actor's unit that wait for a person (editors and leaders settle
+    them: runner.resolve_publication)."""
+    if not actor.has("editor", "leader") or actor.unit_id is None:
+        return None
+    return Publication.filter(unit_id=actor.unit_id, status__in=TO_SETTLE)
+
+
+async def count_to_settle(actor: Actor) -> int:
+    qs = _to_settle(actor)
+    return await qs.count() if qs is not None else 0
+
+
+async def list_to_settle(actor: Actor, *, limit: int = 200) -> list[Draft]:
+    """Drafts of the actor's unit with a publication to check, publish by hand or give up."""
+    qs = _to_settle(actor)
+    if qs is None:
+        return []
+    ids = set(await qs.values_list("draft_id", flat=True))
+    if not ids:
+        return []
+    return await Draft.filter(id__in=list(ids)).order_by("-updated_at", "-id").limit(limit)
+
+
+async def count_returned(actor: Actor) -> int:
+    """Drafts of the editor's unit sent back by a reviewer, waiting to be revised."""
+    if not actor.has("editor") or actor.unit_id is None:
+        return 0
+    return await Draft.filter(unit_id=actor.unit_id, status="returned").count()
+
+
+async def publishable_accounts(actor: Actor) -> list[Account]:
+    """The accounts of the editor's unit a draft may go to (the rule of ``_accounts``)."""
+    if actor.unit_id is None:
+        return []
+    rows = await Account.filter(unit_id=actor.unit_id).order_by("platform", "id")
+    return [a for a in rows if a.status in PUBLISHABLE]
+
+
+async def names_of(rows: list[Draft]) -> tuple[dict[int, Account], dict[int, str]]:
+    """The accounts the drafts go to (by id) and the real names of their writers and reviewers."""
+    account_ids = {i for d in rows for i in d.account_ids}
+    staff_ids = {
+        i
+        for d in rows
+        for i in (d.created_by_id, d.reviewed_by_id)  # type: ignore[attr-defined]
+        if i is not None
+    }
+    accounts = {a.id: a for a in await Account.filter(id__in=list(account_ids))}
+    staff = dict(await Staff.filter(id__in=list(staff_ids)).values_list("id", "real_name"))
+    return accounts, staff
+
+
+async def task_of(d: Draft) -> RepostTask | None:
+    """The repost task the draft was written for, if any."""
+    return await RepostTask.filter(draft_id=d.id).select_related("source").first()

@@ -241,17 +241,22 @@ async def list_tasks(actor: Actor, *, status: str = "open", limit: int = 100) ->
     if not actor.has("editor", "reviewer", "leader", "supervisor"):
         raise Forbidden("只有编辑、审核员、领导和督查人员可以查看转载任务")
     qs = actor.scope(RepostTask.all()).filter(status=status)
-    return await qs.select_related("source").order_by("due_at", "id").limit(min(limit, 500))
+    qs = qs.select_related("source", "unit")
+    return await qs.order_by("due_at", "id").limit(min(limit, 500))
 
 
 async def list_overdue(deps: Deps, actor: Actor, *, limit: int = 200) -> list[RepostTask]:
     """Urgent tasks past their 12 hours and still open: what supervisors follow up."""
     if not actor.has("supervisor", "leader"):
         raise Forbidden("只有督查人员和领导可以查看逾期转载任务")
-    qs = actor.scope(RepostTask.all()).filter(
+    qs = _overdue(deps, actor)
+    return await qs.select_related("source", "unit").order_by("due_at", "id").limit(limit)
+
+
+def _overdue(deps: Deps, actor: Actor):
+    return actor.scope(RepostTask.all()).filter(
         status="open", urgent=True, due_at__lt=deps.clock.now()
     )
-    return await qs.select_related("source", "unit").order_by("due_at", "id").limit(limit)
 
 
 async def dismiss_task(deps: Deps, actor: Actor, task_id: Any, data: dict[str, Any]) -> RepostTask:
@@ -283,3 +288,28 @@ async def dismiss_task(deps: Deps, actor: Actor, task_id: Any, data: dict[str, A
 async def complete_tasks_of(draft_id: int) -> int:
     """A published repost draft finishes the tasks it was written for."""
     return await RepostTask.filter(draft_id=draft_id, status="open").update(status="done")
+
+
+# ------------------------------------------------------------------ what the console shows
+
+
+async def subscribed_source_ids(actor: Actor) -> set[int]:
+    """The sources the actor's unit subscribes to."""
+    if actor.unit_id is None:
+        return set()
+    ids = await SourceSubscription.filter(unit_id=actor.unit_id).values_list("source_id", flat=True)
+    return set(ids)
+
+
+async def count_open_tasks(actor: Actor) -> int:
+    """Open repost tasks of the editor's own unit: what waits for them to repost or dismiss."""
+    if not actor.has("editor") or actor.unit_id is None:
+        return 0
+    return await RepostTask.filter(unit_id=actor.unit_id, status="open").count()
+
+
+async def count_overdue(deps: Deps, actor: Actor) -> int:
+    """The length of the overdue list (supervisors and leaders)."""
+    if not actor.has("supervisor", "leader"):
+        return 0
+    return await _overdue(deps, actor).count()

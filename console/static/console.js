@@ -1,8 +1,8 @@
-// The console's small behaviours: the 菜单 button that unfolds the navigation on a phone, and
-// keeping what a staff member typed when a form could not be sent (the session ran out, or was
-// ended in another tab): the form's fields go to sessionStorage when it is submitted; the
-// 页面已过期 page marks them to be restored; after logging in again, the same page fills
-// them back in. A form that went through leaves nothing behind.
+// The console's small behaviours: the 菜单 button that unfolds the navigation on a phone, the
+// 复制正文 buttons, and keeping what a staff member typed when a form could not be sent (the
+// session ran out, or was ended in another tab): the form's fields go to sessionStorage when it
+// is submitted; the 页面已过期 page marks them to be restored; after logging in again, the same
+// page fills them back in. A form that went through leaves nothing behind.
 (function () {
   "use strict";
   var LAST = "ms_form_last", RESTORE = "ms_form_restore", MAX_AGE_MS = 2 * 3600 * 1000;
@@ -30,6 +30,23 @@
         { page: here, action: form.getAttribute("action") || "", at: Date.now(), fields: fields }));
     } catch (e) { /* storage full or off: nothing kept */ }
   }, true);
+  // 复制正文: a publication to paste by hand copies its text from the readonly textarea.
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest && ev.target.closest("button[data-copy]");
+    if (!button) return;
+    var area = document.getElementById(button.getAttribute("data-copy"));
+    if (!area) return;
+    area.focus();
+    area.select();
+    var done = function () { button.textContent = "已复制"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(area.value).then(done, function () {
+        if (document.execCommand("copy")) done();
+      });
+    } else if (document.execCommand("copy")) {
+      done();
+    }
+  });
   document.addEventListener("click", function (ev) {
     var button = ev.target.closest && ev.target.closest("header.top button.menu");
     if (!button) return;
