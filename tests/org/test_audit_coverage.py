@@ -42,6 +42,9 @@ async def _args(admin_session) -> dict[str, int]:
         "letter_id": 1,
         "model_id": 1,
         "draft_id": 1,
+        "publication_id": 1,
+        "task_id": 1,
+        "source_id": 1,
         "code": "ABCDE-FGHJK",
         "day": "2027-01-01",
     }
@@ -103,6 +106,9 @@ async def test_every_state_changing_route_records_anonymous_calls(app, deps, set
         "letter_id": 1,
         "model_id": 1,
         "draft_id": 1,
+        "publication_id": 1,
+        "task_id": 1,
+        "source_id": 1,
         "code": "ABCDE-FGHJK",
         "day": "2027-01-01",
     }
