@@ -77,6 +77,7 @@ def create_app(
     from console.matcher_views import bp as console_matcher_bp
     from console.publishing_views import bp as console_publishing_bp
     from console.schedule_views import bp as console_schedule_bp
+    from console.supervision_views import bp as console_supervision_bp
     from console.views import bp as console_bp
     from console.wording_views import bp as console_wording_bp
     from knowledge.api import bp as knowledge_bp
@@ -103,6 +104,7 @@ def create_app(
     app.register_blueprint(console_calendar_bp)
     app.register_blueprint(console_wording_bp)
     app.register_blueprint(console_schedule_bp)
+    app.register_blueprint(console_supervision_bp)
     app.register_blueprint(console_letters_bp)
     app.register_blueprint(console_publishing_bp)
     app.register_blueprint(letters_bp)
@@ -470,6 +472,7 @@ def jobs() -> list[Job]:
     from org.security_log import flush_security_log
     from publishing.runner import check_submitted, publish_due, recover_stalled
     from publishing.sources import remind_repost_tasks, watch_sources
+    from supervision.patrol import weekly_patrol_job
 
     async def flush_refusals(d: Deps) -> int:
         return await flush_security_log(d.redis, d.clock)
@@ -497,6 +500,8 @@ def jobs() -> list[Job]:
         Job("publish_due", 5, publish_due),
         Job("check_submitted", 60, check_submitted),
         Job("recover_stalled_publications", 5 * 60, recover_stalled),
+        # Monday's patrol of the week before; stored once, a no-op the rest of the week.
+        Job("weekly_patrol", 3600, weekly_patrol_job),
         # The bot queues its question log in Redis; replaying a batch writes nothing twice.
         Job("flush_asks", 5, flush_asks),
         # Anonymous refusals are counted in Redis per minute; closed minutes go to the database.

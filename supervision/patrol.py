@@ -15,7 +15,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from infra.deps import Deps
-from infra.errors import DomainError, Forbidden
+from infra.errors import DomainError, Forbidden, NotFound
 from org.access import Actor
 from org.audit import record_audit
 from supervision.models import Report, Rubric
@@ -154,6 +154,14 @@ async def weekly_patrol_job(deps: Deps) -> int:
         return 0
     await build_weekly(deps, Actor.system("周巡查"), last_week)
     return 1
+
+
+async def get_weekly(actor: Actor, day: dt.date) -> Report:
+    _require_reader(actor)
+    report = await Report.get_or_none(kind="weekly", period_start=week_of(day)[0])
+    if report is None:
+        raise NotFound("该周巡查报告")
+    return report
 
 
 async def list_reports(actor: Actor, kind: str = "weekly", limit: int = 26) -> list[Report]:

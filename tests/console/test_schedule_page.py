@@ -30,18 +30,18 @@ async def fake_tg():
     await fake.stop()
 
 
-async def scheduled(deps, actors, accounts, when: dt.datetime, title: str):
-    editor = actors["editor"]
+async def scheduled(deps, people, accounts, when: dt.datetime, title: str):
+    editor = people["editor"]
     d = await drafts.create_draft(
         deps, editor, {"account_ids": [a.id for a in accounts], "title": title, "body": "正文"}
     )
     await drafts.submit_draft(deps, editor, d.id)
-    await drafts.review_draft(deps, actors["reviewer"], d.id, {"approve": True})
+    await drafts.review_draft(deps, people["reviewer"], d.id, {"approve": True})
     return await drafts.schedule_draft(deps, editor, d.id, {"scheduled_at": when.isoformat()})
 
 
 @pytest.fixture
-async def week(app, deps, actors, demo_accounts, demo_units, clock, fake_tg):
+async def week(app, deps, actors, demo_accounts, demo_units, clock, fake_tg):  # noqa: F811
     """Monday 23 November 2026, 10:00 Beijing: one item published, one failed, one due on
     Thursday; a post recorded by hand on the GJJ Weibo; an urgent repost task due Tuesday."""
     env = PublishEnv(redis=deps.redis, telegram_api_base=fake_tg.base)
@@ -116,7 +116,7 @@ async def test_the_week_shows_each_item_by_day_with_its_state(app, sender, week)
     assert "已发布 1，待发布 1" in seen and "失败 1" in seen
 
 
-async def test_accounts_with_nothing_this_week_are_named(app, sender, week, demo_accounts):
+async def test_accounts_with_nothing_this_week_are_named(app, sender, week):
     _, body = await page(app, sender, "supervisor")
     idle = text(body[body.index('class="card idle"') :].split("</div>")[0].encode())
     assert "清源人社" in idle  # the WeChat account: nothing published or scheduled
