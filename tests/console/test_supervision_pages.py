@@ -108,7 +108,7 @@ async def test_admins_edit_the_rubric_into_a_new_version(app, sender, city):
     resp, page = await post_form(admin, "/console/supervision/rubric", form)
     assert "已更新为第 2 版" in page
     s = await login_as(app, sender, "supervisor")
-    resp, page = await post_form(s, "/console/supervision/rubric", form)
+    _, page = await post_form(s, "/console/supervision/rubric", form)
     assert "此操作需要以下角色之一：系统管理员" in page
-    resp, page = await post_form(s, "/console/supervision/weekly", {"date": "2026-11-18"})
+    _, page = await post_form(s, "/console/supervision/weekly", {"date": "2026-11-18"})
     assert "当周未更新 -10" in page and "评分细则第 2 版" in page
