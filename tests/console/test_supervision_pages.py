@@ -101,11 +101,11 @@ async def test_admins_edit_the_rubric_into_a_new_version(app, sender, city):
         ("name_warning", 5, 10), ("kb_stale", 1, 10),
     ):  # fmt: skip
         form[f"ded_{code}_points"], form[f"ded_{code}_cap"] = str(points), str(cap)
-    resp, page = await post_form(
+    _, page = await post_form(
         admin, "/console/supervision/rubric", {**form, "ded_kb_stale_cap": "二十"}
     )
     assert "须为数字" in page and await Rubric.filter().count() == 1
-    resp, page = await post_form(admin, "/console/supervision/rubric", form)
+    _, page = await post_form(admin, "/console/supervision/rubric", form)
     assert "已更新为第 2 版" in page
     s = await login_as(app, sender, "supervisor")
     _, page = await post_form(s, "/console/supervision/rubric", form)
