@@ -158,7 +158,10 @@ async def _load(url: str, n_accounts: int, n_posts: int, seed: int) -> dict:
         def records():
             for ts, account_id in stamps:
                 at = dt.datetime.fromtimestamp(ts, utc)
-                yield (account_id, "基准动态", "", "", at, False, "", "", "ok", "[]", None, at)
+                yield (
+                    account_id, "基准动态", "", "", at, False, "", "", "ok", "[]", None, at, "", "",
+                    False,
+                )  # fmt: skip
 
         t1 = time.perf_counter()
         await conn.copy_records_to_table(
@@ -177,6 +180,9 @@ async def _load(url: str, n_accounts: int, n_posts: int, seed: int) -> dict:
                 "findings",
                 "external_id",
                 "created_at",
+                "confirm_note",
+                "removal_note",
+                "serious",
             ],
         )
         copy_seconds = time.perf_counter() - t1

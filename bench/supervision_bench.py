@@ -1,0 +1,274 @@
+"""Supervision at full size: the weekly patrol over 10,000 accounts, 2,000,000 posts and
+1,000,000 letters, on PostgreSQL, and one unit's patrol page.
+
+    python -m bench.supervision_bench --database-url postgres://user@host:5432/postgres \
+        [--accounts 10000 --posts 2000000 --letters 1000000 --runs 20 --keep]
+
+Creates a fresh database, migrates it, loads the accounts bench's units, accounts and posts
+(bench.monitor_bench, COPY in a child process), adds the letters in SQL (each to one of the
+accounts, three years of them, most answered, some late, a few overdue, ratings on a tenth) and
+some flagged posts and reposts without source, ANALYZEs, then times:
+
+- the weekly patrol of last week for every account (``patrol.build_weekly``), and its peak RSS;
+- one unit's patrol page as its editor sees it (GET /console/supervision/weekly/<monday>
+  through the Quart test client, logged in), p50 and p99 over ``--runs``;
+- the patrol's XLSX export for a supervisor.
+
+Prints the figures with the load average; drops the database unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import datetime as dt
+import multiprocessing
+import os
+import resource
+import statistics
+import time
+
+import asyncpg
+
+from bench.monitor_bench import _load_in_child as load_accounts
+from bench.scratch import create_scratch, drop_scratch, pg_dsn
+
+PASSWORD = "Bench2026ms"
+
+
+async def _add_letters(url: str, n_letters: int) -> float:
+    """Letters spread over the accounts and three years, in one INSERT … SELECT."""
+    conn = await asyncpg.connect(pg_dsn(url))
+    t = time.perf_counter()
+    try:
+        await conn.execute(
+            """
+            WITH acc AS (SELECT id, unit_id, row_number() OVER (ORDER BY id) AS n
+                         FROM acc_account),
+                 total AS (SELECT count(*) AS c FROM acc_account),
+                 g AS (SELECT i, now() - (random() * 1095) * interval '1 day' AS received,
+                              random() AS r
+                       FROM generate_series(1, $1) AS i)
+            INSERT INTO let_letter (code, kind, channel, account_id, title, content, attachments,
+                writer_sealed, writer_name_masked, writer_mobile_masked, writer_platform_masked,
+                consent_publish, status, unit_id, proposals, decline_reason, decline_note,
+                received_at, accepted_at, due_on, extended_days, reopened, replied_at,
+                updated_at)
+            SELECT 'L' || lpad(g.i::text, 9, '0'), 'consultation', 'wechat', acc.id, '咨询', '内容',
+                   '[]', '', '', '', '', false,
+                   CASE WHEN g.r < 0.02 AND g.received > now() - interval '40 days' THEN 'handling'
+                        ELSE 'replied' END,
+                   acc.unit_id, '[]', '', '', g.received, g.received,
+                   ((g.received + interval '8 hours')::date + 15),
+                   0, 0,
+                   CASE WHEN g.r < 0.02 AND g.received > now() - interval '40 days' THEN NULL
+                        WHEN g.r < 0.08 THEN g.received + interval '20 days'
+                        ELSE g.received + (random() * 12) * interval '1 day' END,
+                   g.received
+            FROM g JOIN acc ON acc.n = 1 + (g.i % (SELECT c FROM total))
+            """,
+            n_letters,
+        )
+        await conn.execute(
+            """
+            INSERT INTO let_rating (letter_id, round, satisfied, comment, unit_id, reopened, at)
+            SELECT id, 0, random() > 0.15, '', unit_id, false, replied_at + interval '1 day'
+            FROM let_letter WHERE replied_at IS NOT NULL AND id % 10 = 0
+            """
+        )
+        await conn.execute(
+            """
+            UPDATE acc_post SET review_status = 'flagged' WHERE id % 5000 = 0;
+            UPDATE acc_post SET is_repost = true WHERE id % 700 = 0;
+            """
+        )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return time.perf_counter() - t
+
+
+async def _editor_of_busiest_unit(url: str) -> tuple[int, str]:
+    """A unit with accounts, and an editor of it who can log in."""
+    from org.auth import hash_password
+
+    conn = await asyncpg.connect(pg_dsn(url))
+    try:
+        unit_id = await conn.fetchval(
+            "SELECT unit_id FROM acc_account GROUP BY unit_id ORDER BY count(*) DESC LIMIT 1"
+        )
+        now = dt.datetime.now(dt.UTC)
+        for username, roles, unit in (
+            ("benched", '["editor"]', unit_id),
+            ("benchsup", '["supervisor"]', 1),
+        ):
+            await conn.execute(
+                """INSERT INTO org_staff (username, real_name, mobile, unit_id, roles,
+                   password_hash, password_changed_at, failed_logins, active, created_at)
+                   VALUES ($1, $1, $2, $3, $4, $5, $6, 0, true, $6)""",
+                username,
+                "1390000" + ("0001" if username == "benched" else "0002"),
+                unit,
+                roles,
+                hash_password(PASSWORD),
+                now,
+            )
+        return unit_id, "benched"
+    finally:
+        await conn.close()
+
+
+class _Inbox:
+    """The SMS gateway of the bench: keeps the codes sent, for logging in."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def deliver(self, recipient: str, body: str) -> None:
+        self.sent.append((recipient, body))
+
+
+async def _login(client, inbox: _Inbox, username: str) -> None:
+    import re
+
+    r = await client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    challenge = (await r.get_json())["challenge"]
+    code = re.search(r"\d{6}", inbox.sent[-1][1]).group(0)
+    r = await client.post("/api/auth/verify", json={"challenge": challenge, "code": code})
+    assert r.status_code == 200, await r.get_data()
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def _measure(url: str, runs: int) -> dict:
+    from tortoise import Tortoise
+
+    from infra.db import tortoise_config
+    from infra.deps import build_deps
+    from infra.settings import Settings
+    from org.access import Actor
+    from quart_app import create_app
+    from supervision import patrol
+
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    f: dict = {}
+    try:
+        inbox = _Inbox()
+        settings = Settings(
+            database_url=url,
+            cookie_secure=False,
+            secret_key="bench",
+            login_ip_per_minute=100_000,
+            login_user_per_minute=100_000,
+        )
+        deps = build_deps(settings, sender=inbox)
+        last_week = deps.clock.today() - dt.timedelta(days=7)
+        rss0 = _rss_mb()
+        t = time.perf_counter()
+        report = await patrol.build_weekly(deps, Actor.system("基准"), last_week)
+        f["patrol_s"] = time.perf_counter() - t
+        f["patrol_rss"] = _rss_mb()
+        f["patrol_rss_before"] = rss0
+        f["checked"], f["passed"], f["vetoed"] = (
+            report.data["checked"],
+            report.data["passed"],
+            report.data["vetoed"],
+        )
+        f["report_kb"] = len(str(report.data).encode()) / 1024
+        t = time.perf_counter()
+        await patrol.build_weekly(deps, Actor.system("基准"), last_week, rebuild=True)
+        f["rebuild_s"] = time.perf_counter() - t
+
+        app = create_app(settings, deps, manage_db=False)
+        page = f"/console/supervision/weekly/{report.period_start.isoformat()}"
+        client = app.test_client()
+        await _login(client, inbox, "benched")
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            resp = await client.get(page)
+            body = await resp.get_data()
+            times.append((time.perf_counter() - t) * 1000)
+            assert resp.status_code == 200, body[:300]
+        times.sort()
+        f["unit_page"] = (statistics.median(times), times[min(len(times) - 1, int(0.99 * runs))])
+        f["unit_page_kb"] = len(body) / 1024
+
+        sup = app.test_client()
+        await _login(sup, inbox, "benchsup")
+        t = time.perf_counter()
+        resp = await sup.get(page.replace("/weekly/", "/weekly/") + ".xlsx")
+        xlsx = await resp.get_data()
+        f["xlsx_s"] = time.perf_counter() - t
+        f["xlsx_kb"] = len(xlsx) / 1024
+        f["peak_rss"] = _rss_mb()
+    finally:
+        await Tortoise.close_connections()
+    return f
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    from infra.db import migrate_db
+
+    server = args.database_url
+    name, url = await create_scratch(server, "minsheng_sbench")
+    load = os.getloadavg()
+    try:
+        t = time.perf_counter()
+        await migrate_db(url)
+        loop = asyncio.get_running_loop()
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            loaded = await loop.run_in_executor(
+                pool, load_accounts, url, args.accounts, args.posts, args.seed
+            )
+        letters_s = await _add_letters(url, args.letters)
+        await _editor_of_busiest_unit(url)
+        print(f"database      {name}")
+        print(
+            f"load          {time.perf_counter() - t:7.1f} s  ({loaded['accounts']} accounts, "
+            f"{loaded['posts']} posts, {args.letters} letters in {letters_s:.1f} s)"
+        )
+        load = os.getloadavg()
+        f = await _measure(url, args.runs)
+        print(f"load average  {' '.join(f'{x:.2f}' for x in load)} (at the start of measuring)")
+        print(
+            f"weekly patrol {f['patrol_s']:7.2f} s  (target ≤ 60 s; {f['checked']} accounts, "
+            f"{f['passed']} passed, {f['vetoed']} vetoed; report {f['report_kb']:.0f} KB; "
+            f"rebuild {f['rebuild_s']:.2f} s)"
+        )
+        print(
+            f"peak RSS      {f['patrol_rss']:7.0f} MB after the patrol (target ≤ 500 MB; "
+            f"{f['patrol_rss_before']:.0f} MB before), {f['peak_rss']:.0f} MB at the end"
+        )
+        print(
+            f"unit page     p50 {f['unit_page'][0]:6.1f} ms  p99 {f['unit_page'][1]:6.1f} ms  "
+            f"(target ≤ 300 ms; the busiest unit's editor, {f['unit_page_kb']:.0f} KB of HTML)"
+        )
+        print(f"patrol XLSX   {f['xlsx_s']:7.2f} s  ({f['xlsx_kb']:.0f} KB, supervisor, all rows)")
+        print(f"load average  {' '.join(f'{x:.2f}' for x in os.getloadavg())} (at the end)")
+    finally:
+        if args.keep:
+            print(f"kept database {url}")
+        else:
+            await drop_scratch(server, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True, help="postgres://… of the server")
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--posts", type=int, default=2_000_000)
+    parser.add_argument("--letters", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
