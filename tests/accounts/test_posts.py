@@ -148,7 +148,7 @@ async def test_supervisor_and_leader_read_but_do_not_add(deps, actors, demo_acco
     assert await Post.all().count() == 1
 
 
-async def test_reviewer_of_the_unit_clears_a_flagged_post(deps, actors, demo_accounts):
+async def test_reviewer_of_the_unit_clears_a_flagged_post(deps, actors, demo_accounts, clock):
     acc = demo_accounts["rsj"]
     post = (await posts.add_post(deps, actors["editor"], acc.id, AD)).post
     total, flagged = await posts.list_posts(actors["reviewer"], acc.id, flagged_only=True)
@@ -164,7 +164,9 @@ async def test_reviewer_of_the_unit_clears_a_flagged_post(deps, actors, demo_acc
     assert (await Post.get(id=post.id)).review_status == "flagged"
 
     await posts.clear_post(deps, actors["reviewer"], post.id, "系本地消费券发放通知，非商业广告")
-    assert (await Post.get(id=post.id)).review_status == "cleared"
+    cleared = await Post.get(id=post.id)
+    # When, for supervision's reports of past weeks (an ad unhandled at that check).
+    assert cleared.review_status == "cleared" and cleared.cleared_at == clock.now()
     [rec] = await audits("post.clear")
     assert rec.actor_name == "张志强" and rec.after["note"].startswith("系本地消费券")
     assert rec.before["review_status"] == "flagged"
@@ -551,7 +553,8 @@ async def test_a_reviewer_confirms_an_ad_and_the_editors_are_told_to_delete_it(
     [rec] = await audits("post.confirm_ad")
     assert rec.actor_name == "张志强" and rec.object_id == str(post.id)
     assert rec.before["review_status"] == "flagged" and rec.before["findings"]
-    assert rec.after == {"review_status": "confirmed", "note": AD_NOTE}
+    assert rec.after == {"review_status": "confirmed", "note": AD_NOTE, "serious": False}
+    assert row.serious is False  # an ad, not a serious content error
 
     # One SMS, to the unit's editor: which account, which post, what to do; nothing else.
     [(mobile, body)] = sender.sent

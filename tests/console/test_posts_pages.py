@@ -449,10 +449,14 @@ async def test_a_reviewer_confirms_an_ad_and_the_editor_records_its_removal(
     assert (await Post.get(id=post.id)).review_status == "flagged"
 
     sender.sent.clear()
+    assert "属严重错误" in text(body.encode())  # a serious error is a veto in supervision
     _, page = await post_form(
-        reviewer, confirm, {"account_id": str(acc.id), "note": "推销社保卡套，属商业广告"}
+        reviewer,
+        confirm,
+        {"account_id": str(acc.id), "note": "推销社保卡套，属商业广告", "serious": "1"},
     )
     assert f"已认定「{AD_TITLE}」为商业广告" in page
+    assert (await Post.get(id=post.id)).serious is True
     assert "广告已确认，待删除" in page and "疑似广告待核查" not in page
     assert "张志强于 2026-11-23 10:00 认定为广告：推销社保卡套，属商业广告" in page
     assert "确认为广告" not in page and "确认无广告" not in page
