@@ -45,3 +45,134 @@ class Report(Model):
     class Meta:
         table = "sup_report"
         unique_together = (("kind", "period_start"),)
+
+
+# ------------------------------------------------------------------ the annual report
+
+ANNUAL_STATUSES = {
+    "draft": "待填报",
+    "submitted": "待审核",
+    "returned": "已退回",
+    "published": "已公开",
+}
+
+
+class AnnualReport(Model):
+    """The annual report of one account for one year (004 §13(五)): the figures counted from
+    the records, what the unit enters, and its review before it is published."""
+
+    id = fields.IntField(primary_key=True)
+    year = fields.IntField(db_index=True)
+    account = fields.ForeignKeyField(
+        "minsheng.Account", related_name="annual_reports", on_delete=fields.RESTRICT
+    )
+    unit = fields.ForeignKeyField(
+        "minsheng.Unit", related_name="annual_reports", on_delete=fields.RESTRICT
+    )
+    account_name = fields.CharField(max_length=100)
+    platform = fields.CharField(max_length=16)
+    figures = fields.JSONField(default=dict)  # counted: supervision.annual.FIGURES
+    figures_at = fields.DatetimeField()
+    # Entered by the unit where the platform gives no figure.
+    followers = fields.BigIntField(null=True)
+    reads = fields.BigIntField(null=True)
+    mechanisms = fields.TextField(default="")
+    status = fields.CharField(max_length=12, default="draft", db_index=True)
+    version = fields.IntField(default=1)  # each step moves it: updates are conditional on it
+    history = fields.JSONField(default=list)  # [{at, actor_id, actor_name, action, note}]
+    return_reason = fields.TextField(default="")
+    published_at = fields.DatetimeField(null=True)
+    published_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="annual_published", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "sup_annual_report"
+        unique_together = (("year", "account"),)
+
+
+class AnnualReminder(Model):
+    """One reminder to a unit on one day about its annual reports not yet published: the
+    unique key makes it go out at most once a day"""
+
+    id = fields.IntField(primary_key=True)
+    year = fields.IntField()
+    unit = fields.ForeignKeyField(
+        "minsheng.Unit", related_name="annual_reminders", on_delete=fields.CASCADE
+    )
+    day = fields.DateField()
+    reports = fields.IntField()
+    recipients = fields.JSONField(default=list)  # masked mobiles
+    sent_at = fields.DatetimeField()
+
+    class Meta:
+        table = "sup_annual_reminder"
+        unique_together = (("unit", "day"),)
+
+
+# ------------------------------------------------------------------ information submission
+
+ADOPTION_LEVELS = {"city": "市级", "provincial": "省级", "central": "中央"}
+DEFAULT_POINTS = {"city": 1.0, "provincial": 3.0, "central": 5.0}
+
+
+class Submission(Model):
+    """An information item a unit submitted to the office (信息报送, 002 §21)"""
+
+    id = fields.IntField(primary_key=True)
+    unit = fields.ForeignKeyField(
+        "minsheng.Unit", related_name="submissions", on_delete=fields.RESTRICT
+    )
+    title = fields.CharField(max_length=200)
+    summary = fields.TextField(default="")
+    link = fields.CharField(max_length=1000, default="")
+    body = fields.TextField(default="")
+    submitted_at = fields.DatetimeField(db_index=True)
+    submitted_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="submissions", null=True, on_delete=fields.SET_NULL
+    )
+    submitted_by_name = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "sup_submission"
+
+
+class Adoption(Model):
+    """Where a submitted item was adopted, with the points its level was worth when it was
+    recorded (a later change of the points leaves it as it was)"""
+
+    id = fields.IntField(primary_key=True)
+    submission = fields.ForeignKeyField(
+        "minsheng.Submission", related_name="adoptions", on_delete=fields.CASCADE
+    )
+    level = fields.CharField(max_length=12)
+    adopted_on = fields.DateField(db_index=True)
+    note = fields.CharField(max_length=500, default="")
+    points = fields.FloatField()
+    recorded_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="adoptions", null=True, on_delete=fields.SET_NULL
+    )
+    recorded_at = fields.DatetimeField()
+
+    class Meta:
+        table = "sup_adoption"
+        unique_together = (("submission", "level"),)
+
+
+class SubmissionPoints(Model):
+    """Points an adoption is worth at each level: one row, kept by admins"""
+
+    id = fields.IntField(primary_key=True)
+    city = fields.FloatField(default=DEFAULT_POINTS["city"])
+    provincial = fields.FloatField(default=DEFAULT_POINTS["provincial"])
+    central = fields.FloatField(default=DEFAULT_POINTS["central"])
+    version = fields.IntField(default=1)
+    updated_by = fields.ForeignKeyField(
+        "minsheng.Staff", related_name="submission_points", null=True, on_delete=fields.SET_NULL
+    )
+    updated_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sup_submission_points"
