@@ -8,9 +8,9 @@ import datetime as dt
 from quart import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from accounts.models import PLATFORMS
+from console.rectification_views import bp as rectification_bp
 from console.views import login_required
 from infra.errors import DomainError
-from org.models import Unit
 from org.web import actor, deps, record_domain_failure
 from supervision import patrol
 from supervision.export import weekly_xlsx
@@ -18,6 +18,7 @@ from supervision.models import Report
 from supervision.rubric import DEDUCTIONS, VETOES
 
 bp = Blueprint("console_supervision", __name__, url_prefix="/console/supervision")
+bp.register_blueprint(rectification_bp)  # /console/supervision/rectification
 
 
 def _day(value: str) -> dt.date:
@@ -28,10 +29,10 @@ def _day(value: str) -> dt.date:
 
 
 async def _weekly(value: str) -> tuple[Report, dict]:
+    """The report and, of its accounts, the rows this person may read."""
     a = actor()
     report = await patrol.get_weekly(a, _day(value))
-    paths = dict(await Unit.all().values_list("id", "path"))
-    return report, patrol.visible(a, report.data, paths)
+    return report, {**report.data, "accounts": await patrol.report_rows(a, report)}
 
 
 @bp.get("")
@@ -70,12 +71,13 @@ async def weekly(day: str):
     report, data = await _weekly(day)
     before = await patrol.previous_of(report)
     rows = sorted(data["accounts"], key=lambda r: (r["passed"], r["score"], r["unit_name"]))
+    earlier = await patrol.report_rows(actor(), before) if before else None
     return await render_template(
         "supervision_weekly.html",
         report=report,
         data=data,
         rows=rows,
-        changes=patrol.changes(report.data, before.data if before else None),
+        changes=patrol.changes(rows, earlier),
         has_before=before is not None,
         PLATFORMS=PLATFORMS,
         all_rows=actor().has("supervisor"),

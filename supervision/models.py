@@ -176,3 +176,23 @@ class SubmissionPoints(Model):
 
     class Meta:
         table = "sup_submission_points"
+
+
+class ReportRow(Model):
+    """One account of a report with its score and evidence. The report keeps the totals and
+    the units, so that a unit reads its own rows without loading every account."""
+
+    id = fields.BigIntField(primary_key=True)
+    report = fields.ForeignKeyField(
+        "minsheng.Report", related_name="rows", on_delete=fields.CASCADE
+    )
+    unit_id = fields.IntField()
+    account_id = fields.IntField()
+    passed = fields.BooleanField()
+    score = fields.FloatField()
+    data = fields.JSONField()
+
+    class Meta:
+        table = "sup_report_row"
+        unique_together = (("report", "account_id"),)
+        indexes = (("report_id", "unit_id"),)

@@ -18,7 +18,8 @@ from infra.deps import Deps
 from infra.errors import DomainError, Forbidden, NotFound
 from org.access import Actor
 from org.audit import record_audit
-from supervision.models import Report, Rubric
+from org.models import Unit
+from supervision.models import Report, ReportRow, Rubric
 from supervision.rubric import DEFAULT_RUBRIC, clean_rubric
 from supervision.scoring import accounts_checked, roll_up, score_accounts
 
@@ -117,22 +118,28 @@ async def build_weekly(deps: Deps, actor: Actor, day: dt.date, *, rebuild: bool 
         else await current_rubric(deps)
     )
     data = await build_report_data(deps, start, end, rubric.data)
+    rows = data.pop("accounts")
     now = deps.clock.now()
     if existing:
-        existing.data, existing.built_at = data, now
-        existing.built_by_id = actor.staff_id
-        await existing.save(update_fields=["data", "built_at", "built_by_id"])
+        async with in_transaction():
+            existing.data, existing.built_at = data, now
+            existing.built_by_id = actor.staff_id
+            await existing.save(update_fields=["data", "built_at", "built_by_id"])
+            await ReportRow.filter(report_id=existing.id).delete()
+            await _store_rows(existing, rows)
         return existing
     try:
-        report = await Report.create(
-            kind="weekly",
-            period_start=start,
-            period_end=end,
-            rubric_version=rubric.version,
-            data=data,
-            built_at=now,
-            built_by_id=actor.staff_id,
-        )
+        async with in_transaction():
+            report = await Report.create(
+                kind="weekly",
+                period_start=start,
+                period_end=end,
+                rubric_version=rubric.version,
+                data=data,
+                built_at=now,
+                built_by_id=actor.staff_id,
+            )
+            await _store_rows(report, rows)
     except IntegrityError:  # built by another request at the same moment
         return await Report.get(kind="weekly", period_start=start)
     await record_audit(
@@ -144,6 +151,35 @@ async def build_weekly(deps: Deps, actor: Actor, day: dt.date, *, rebuild: bool 
         summary=f"生成 {start} 至 {end} 周巡查报告（评分细则第 {rubric.version} 版）",
     )
     return report
+
+
+async def _store_rows(report: Report, rows: list[dict[str, Any]]) -> None:
+    await ReportRow.bulk_create(
+        [
+            ReportRow(
+                report_id=report.id,
+                unit_id=r["unit_id"],
+                account_id=r["account_id"],
+                passed=r["passed"],
+                score=r["score"],
+                data=r,
+            )
+            for r in rows
+        ],
+        batch_size=1000,
+    )
+
+
+async def report_rows(actor: Actor, report: Report | None) -> list[dict[str, Any]]:
+    """The report's accounts the actor may read: supervisors all, a unit's staff their own
+    unit's (and, for leaders, the units below)."""
+    if report is None:
+        return []
+    qs = ReportRow.filter(report_id=report.id)
+    if not (actor.has("supervisor") or "system" in actor.roles):
+        paths = await Unit.all().values_list("id", "path")
+        qs = qs.filter(unit_id__in=[uid for uid, path in paths if actor.reads_unit(path)])
+    return list(await qs.order_by("id").values_list("data", flat=True))
 
 
 async def weekly_patrol_job(deps: Deps) -> int:
@@ -169,22 +205,13 @@ async def list_reports(actor: Actor, kind: str = "weekly", limit: int = 26) -> l
     return await Report.filter(kind=kind).order_by("-period_start").limit(limit)
 
 
-def visible(actor: Actor, data: dict[str, Any], unit_paths: dict[int, str]) -> dict[str, Any]:
-    """A report as the actor may read it: supervisors all of it, a unit's staff their own
-    unit's rows and evidence (and the ranking, which names only units and scores)."""
-    if actor.has("supervisor") or "system" in actor.roles:
-        return data
-    rows = [r for r in data["accounts"] if actor.reads_unit(unit_paths.get(r["unit_id"], ""))]
-    return {**data, "accounts": rows}
-
-
-def changes(now: dict[str, Any], before: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
+def changes(now: list[dict[str, Any]], before: list[dict[str, Any]] | None) -> dict[int, dict]:
     """Per account, what changed since the week before: the score's move, vetoes new and gone."""
     if before is None:
         return {}
-    old = {r["account_id"]: r for r in before["accounts"]}
+    old = {r["account_id"]: r for r in before}
     out: dict[int, dict[str, Any]] = {}
-    for r in now["accounts"]:
+    for r in now:
         prev = old.get(r["account_id"])
         if prev is None:
             out[r["account_id"]] = {"new": True, "delta": 0.0, "vetoes_new": [], "vetoes_gone": []}
