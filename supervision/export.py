@@ -112,3 +112,83 @@ def weekly_xlsx(report: Report, data: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def rectification_xlsx(
+    report: Report, views: list[dict[str, Any]], counts: list[dict[str, Any]], today
+) -> bytes:
+    """A month's rectification list: its figures, the units' counts, the items (carried ones
+    included) and the evidence of each, as the reader may see them."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    month = report.period_start
+    total = {k: sum(c[k] for c in counts) for k in ("total", "new", "carried", "overdue")}
+    _sheet(
+        wb,
+        "概况",
+        ["项目", "数值"],
+        [
+            ["整改月份", f"{month.year}年{month.month}月"],
+            ["评分细则版本", report.rubric_version],
+            ["整改事项", total["total"]],
+            ["本月新增", total["new"]],
+            ["往月结转", total["carried"]],
+            ["逾期", total["overdue"]],
+            ["统计日期", today.isoformat()],
+        ],
+        [18, 30],
+    )
+    keys = ("total", "new", "carried", "open", "submitted", "overdue", "done", "done_late")
+    names = ["单位", "事项", "本月新增", "往月结转", "待整改", "待核验", "逾期", "按期整改"]
+    _sheet(
+        wb,
+        "单位",
+        [*names, "逾期整改"],
+        [[c["unit_name"], *(c[k] for k in keys)] for c in counts],
+        [28, 8, 10, 10, 10, 10, 8, 10, 10],
+    )
+    header = ["编号", "单位", "账号", "问题", "类别", "数量", "扣分", "发现月份", "整改期限"]
+    header += ["状态", "是否逾期", "整改情况", "上报日期", "退回次数"]
+    _sheet(
+        wb,
+        "整改清单",
+        header,
+        [_rectify_row(v) for v in views],
+        [8, 24, 20, 26, 10, 6, 6, 10, 12, 8, 8, 40, 12, 8],
+    )
+    _sheet(
+        wb,
+        "问题依据",
+        ["编号", "单位", "账号", "问题", "依据", "引用", "日期"],
+        [
+            [v["id"], v["unit_name"], v["account_name"], v["label"], e["label"], e["ref"], e["at"]]
+            for v in views
+            for e in v["evidence"]
+        ],
+        [8, 24, 20, 26, 40, 14, 12],
+    )
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _rectify_row(v: dict[str, Any]) -> list[Any]:
+    late = ("逾期整改" if v["status"] == "done" else "逾期") if v["overdue"] else ""
+    return [
+        v["id"],
+        v["unit_name"],
+        v["account_name"],
+        v["label"],
+        "单项否决" if v["kind"] == "veto" else "扣分",
+        v["count"],
+        v["points"],
+        v["month_label"],
+        v["due_on"].isoformat(),
+        v["status_label"],
+        late,
+        v["note"],
+        v["answered_on"].isoformat() if v["answered_on"] else "",
+        v["returns"],
+    ]

@@ -196,3 +196,85 @@ class ReportRow(Model):
         table = "sup_report_row"
         unique_together = (("report", "account_id"),)
         indexes = (("report_id", "unit_id"),)
+
+
+RECTIFY_STATUSES = {"open": "待整改", "submitted": "待核验", "done": "已整改"}
+
+
+class RectifyItem(Model):
+    """One problem of one account found in a month (月整改): the unit owning the account
+    rectifies it by the due date, a supervisor verifies it or returns it."""
+
+    id = fields.IntField(primary_key=True)
+    month = fields.DateField()  # the first day of the month the problem was found in
+    unit = fields.ForeignKeyField(
+        "minsheng.Unit", related_name="rectify_items", on_delete=fields.RESTRICT
+    )
+    account = fields.ForeignKeyField(
+        "minsheng.Account", related_name="rectify_items", on_delete=fields.RESTRICT
+    )
+    account_name = fields.CharField(max_length=100)  # as it was at the build
+    kind = fields.CharField(max_length=10)  # veto | deduction
+    code = fields.CharField(max_length=32)
+    label = fields.CharField(max_length=200)
+    count = fields.IntField(default=0)
+    points = fields.FloatField(default=0)
+    evidence = fields.JSONField(default=list)  # Evidence dicts as found: kind, ref, label, at
+    rubric_version = fields.IntField()
+    due_on = fields.DateField()
+    status = fields.CharField(max_length=12, default="open")
+    version = fields.IntField(default=1)  # moves with every step: conditional updates
+    note = fields.TextField(default="")  # the last answer of the unit
+    file_id = fields.IntField(null=True)  # its attachment
+    answered_at = fields.DatetimeField(null=True)
+    answered_by_id = fields.IntField(null=True)
+    returns = fields.IntField(default=0)
+    return_reason = fields.TextField(default="")
+    verified_at = fields.DatetimeField(null=True)
+    verified_by_id = fields.IntField(null=True)
+    overdue_reminded_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "sup_rectify_item"
+        unique_together = (("month", "account", "code"),)
+        indexes = (("unit_id", "status"), ("status", "due_on"))
+
+
+class RectifyEvent(Model):
+    """The history of a rectification item: answered, returned, verified, reminded."""
+
+    id = fields.BigIntField(primary_key=True)
+    item = fields.ForeignKeyField(
+        "minsheng.RectifyItem", related_name="events", on_delete=fields.CASCADE
+    )
+    at = fields.DatetimeField()
+    actor_id = fields.IntField(null=True)
+    actor_name = fields.CharField(max_length=64, default="")
+    action = fields.CharField(max_length=16)  # answer | return | verify | remind
+    note = fields.TextField(default="")
+    file_id = fields.IntField(null=True)
+
+    class Meta:
+        table = "sup_rectify_event"
+
+
+class RectifyFile(Model):
+    """A file a unit sent with its answer (an image, a PDF or an Office document, at most
+    5 MB), kept in the database with the item it belongs to."""
+
+    id = fields.IntField(primary_key=True)
+    item = fields.ForeignKeyField(
+        "minsheng.RectifyItem", related_name="files", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=120)
+    content_type = fields.CharField(max_length=100)
+    size = fields.IntField()
+    sha256 = fields.CharField(max_length=64)
+    data = fields.BinaryField()
+    uploaded_by_id = fields.IntField(null=True)
+    uploaded_at = fields.DatetimeField()
+
+    class Meta:
+        table = "sup_rectify_file"
