@@ -625,6 +625,10 @@ def main(argv: list[str] | None = None) -> int:
             if n := await seed_demo_letters(d):
                 print(f"演示来信：{n} 件，处于不同办理状态")
             await seed_wording_rules(d.clock)
+            from publishing.demo import seed_demo_publishing
+
+            if n := await seed_demo_publishing(d):
+                print(f"演示稿件：{n} 篇（待审核、已退回、已排期），转载来源 2 个，转载任务 1 个")
             if n := await seed_demo_leaders(d.clock):
                 print(f"演示领导名单：{n} 位（清源市，虚构），用于错敏词检查的姓名职务和排序")
             # The petitions office's handler is created with the letters, after the list above.
