@@ -192,3 +192,234 @@ def _rectify_row(v: dict[str, Any]) -> list[Any]:
         v["answered_on"].isoformat() if v["answered_on"] else "",
         v["returns"],
     ]
+
+
+def _percent(value: float | None) -> float | None:
+    """A rate kept in the data as 92.5 becomes 0.925, shown by Excel as 92.5%."""
+    return None if value is None else round(value / 100, 4)
+
+
+def _percent_column(ws, column: int) -> None:
+    for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
+        cell.number_format = "0.0%"
+
+
+def bulletin_xlsx(report: Report, data: dict[str, Any]) -> bytes:
+    """The quarterly bulletin's tables: the figures, units ranked (with a bar chart), accounts,
+    vetoes, problems, letters per unit (with the total), and the two trends (with a line and a
+    bar chart)."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, LineChart, Reference
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    t = data["letters"]["total"]
+    rect = data.get("rectification")
+    _sheet(
+        wb,
+        "概况",
+        ["项目", "数值"],
+        [
+            ["通报", f"{data['year']}年第{data['quarter']}季度"],
+            ["检查期间", f"{report.period_start} 至 {report.period_end}"],
+            ["状态", "已印发" if report.status == "issued" else "草稿"],
+            ["评分细则版本", report.rubric_version],
+            ["检查账号数", data["checked"]],
+            ["合格账号数", data["passed"]],
+            ["合格率", _percent(data["pass_rate"])],
+            ["单项否决账号数", data["vetoed"]],
+            ["收到留言", t["received"]],
+            ["按期答复", t["on_time"]],
+            ["逾期答复", t["late"]],
+            ["逾期未答复", t["overdue"]],
+            ["按期答复率", _percent(t["on_time_rate"])],
+            ["往期逾期未答复", t["earlier_overdue"]],
+            ["群众评价", t["rated"]],
+            ["满意率", _percent(t["satisfaction"])],
+            ["到期整改事项", rect["due"] if rect else "未纳入统计"],
+            ["按期完成整改", rect["on_time"] if rect else None],
+            ["按期整改率", _percent(rect["on_time_rate"]) if rect else None],
+        ],
+        [18, 30],
+    )
+    ws = wb["概况"]
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value in ("合格率", "按期答复率", "满意率", "按期整改率"):
+            row[1].number_format = "0.0%"
+    units = _sheet(
+        wb,
+        "单位排名",
+        ["排名", "单位", "账号数", "合格", "单项否决", "得分"],
+        [
+            [u["rank"], u["unit_name"], u["accounts"], u["passed"], u["vetoed"], u["score"]]
+            for u in data["units"]
+        ],
+        [8, 28, 10, 8, 10, 8],
+    )
+    if data["units"]:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = "各单位得分"
+        n = len(data["units"]) + 1
+        chart.add_data(Reference(units, min_col=6, min_row=1, max_row=n), titles_from_data=True)
+        chart.set_categories(Reference(units, min_col=2, min_row=2, max_row=n))
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
+        chart.x_axis.scaling.orientation = "maxMin"  # the first ranked at the top
+        chart.height = max(7.5, 0.6 * n)
+        units.add_chart(chart, "H2")
+    _sheet(
+        wb,
+        "账号得分",
+        ["单位", "账号", "平台", "季度发布", "单项否决", "扣分项", "得分", "是否合格"],
+        [
+            [
+                r["unit_name"],
+                r["name"],
+                PLATFORM_LABELS.get(r["platform"], r["platform"]),
+                r["posts"],
+                "；".join(v["label"] for v in r["vetoes"]),
+                "；".join(
+                    f"{d['label']} {d['count']} 项 -{d['points']:g}" for d in r["deductions"]
+                ),
+                r["score"],
+                "合格" if r["passed"] else "不合格",
+            ]
+            for r in sorted(data["accounts"], key=lambda r: (r["passed"], r["score"]))
+        ],
+        [24, 20, 12, 10, 30, 48, 8, 10],
+    )
+    _sheet(
+        wb,
+        "单项否决",
+        ["单位", "账号", "平台", "问题", "依据"],
+        [
+            [
+                v["unit_name"],
+                v["name"],
+                PLATFORM_LABELS.get(v["platform"], v["platform"]),
+                "；".join(v["problems"]),
+                "；".join(f"{e['label']} {e['ref']}".strip() for e in v["evidence"]),
+            ]
+            for v in data["vetoes"]
+        ],
+        [24, 20, 12, 30, 48],
+    )
+    _sheet(
+        wb,
+        "扣分问题",
+        ["单位", "账号", "平台", "问题", "数量", "扣分"],
+        [
+            [
+                p["unit_name"],
+                p["name"],
+                PLATFORM_LABELS.get(p["platform"], p["platform"]),
+                p["label"],
+                p["count"],
+                p["points"],
+            ]
+            for p in data["problems"]
+        ],
+        [24, 20, 12, 24, 8, 8],
+    )
+    if rect:
+        fixes = _sheet(
+            wb,
+            "整改落实",
+            ["单位", "到期事项", "按期完成", "逾期完成", "尚未完成", "按期整改率"],
+            [
+                [
+                    u["unit_name"],
+                    u["due"],
+                    u["on_time"],
+                    u["late"],
+                    u["open"],
+                    _percent(u["on_time_rate"]),
+                ]
+                for u in [*rect["units"], {**rect, "unit_name": "合计"}]
+            ],
+            [28, 10, 10, 10, 10, 12],
+        )
+        _percent_column(fixes, 6)
+    columns = [
+        "received",
+        "on_time",
+        "late",
+        "overdue",
+        "pending",
+        "declined",
+        "earlier_overdue",
+        "rated",
+        "satisfied",
+    ]
+    letters = _sheet(
+        wb,
+        "留言办理",
+        [
+            "单位",
+            "收到",
+            "按期答复",
+            "逾期答复",
+            "逾期未答复",
+            "办理中",
+            "不予受理",
+            "往期逾期未答复",
+            "评价",
+            "满意",
+            "按期答复率",
+            "满意率",
+        ],
+        [
+            [
+                u["unit_name"],
+                *(u[c] for c in columns),
+                _percent(u["on_time_rate"]),
+                _percent(u["satisfaction"]),
+            ]
+            for u in [*data["letters"]["units"], {**t, "unit_name": "合计"}]
+        ],
+        [28, 8, 10, 10, 12, 8, 10, 14, 8, 8, 12, 10],
+    )
+    _percent_column(letters, 11)
+    _percent_column(letters, 12)
+    trend = _sheet(
+        wb,
+        "发布趋势",
+        ["周（周一）", "发布条数", "有更新的账号"],
+        [[w["week"], w["posts"], w["active"]] for w in data["activity"]],
+        [14, 10, 14],
+    )
+    if data["activity"]:
+        line = LineChart()
+        line.title = f"近 {len(data['activity'])} 周发布情况"
+        n = len(data["activity"]) + 1
+        line.add_data(
+            Reference(trend, min_col=2, max_col=3, min_row=1, max_row=n), titles_from_data=True
+        )
+        line.set_categories(Reference(trend, min_col=1, min_row=2, max_row=n))
+        trend.add_chart(line, "E2")
+    quarters = _sheet(
+        wb,
+        "留言按期趋势",
+        ["季度", "收到", "按期答复", "逾期答复", "逾期未答复", "按期答复率"],
+        [
+            [q["label"], q["received"], q["on_time"], q["late"], q["overdue"], _percent(q["rate"])]
+            for q in data["letters_trend"]
+        ],
+        [16, 8, 10, 10, 12, 12],
+    )
+    _percent_column(quarters, 6)
+    if data["letters_trend"]:
+        bars = BarChart()
+        bars.type = "col"
+        bars.grouping = "stacked"
+        bars.overlap = 100
+        bars.title = "近四个季度留言按期答复情况"
+        n = len(data["letters_trend"]) + 1
+        bars.add_data(
+            Reference(quarters, min_col=3, max_col=5, min_row=1, max_row=n), titles_from_data=True
+        )
+        bars.set_categories(Reference(quarters, min_col=1, min_row=2, max_row=n))
+        quarters.add_chart(bars, "H2")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
