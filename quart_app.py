@@ -71,12 +71,14 @@ def create_app(
     from adapters.web import bp as webchat_bp
     from adapters.wechat import bp as wechat_bp
     from console.accounts_views import bp as console_accounts_bp
+    from console.annual_views import bp as console_annual_bp
     from console.calendar_views import bp as console_calendar_bp
     from console.knowledge_views import bp as console_knowledge_bp
     from console.letters_views import bp as console_letters_bp
     from console.matcher_views import bp as console_matcher_bp
     from console.publishing_views import bp as console_publishing_bp
     from console.schedule_views import bp as console_schedule_bp
+    from console.submissions_views import bp as console_submissions_bp
     from console.supervision_views import bp as console_supervision_bp
     from console.views import bp as console_bp
     from console.wording_views import bp as console_wording_bp
@@ -105,6 +107,8 @@ def create_app(
     app.register_blueprint(console_wording_bp)
     app.register_blueprint(console_schedule_bp)
     app.register_blueprint(console_supervision_bp)
+    app.register_blueprint(console_annual_bp)
+    app.register_blueprint(console_submissions_bp)
     app.register_blueprint(console_letters_bp)
     app.register_blueprint(console_publishing_bp)
     app.register_blueprint(letters_bp)
@@ -472,6 +476,7 @@ def jobs() -> list[Job]:
     from org.security_log import flush_security_log
     from publishing.runner import check_submitted, publish_due, recover_stalled
     from publishing.sources import remind_repost_tasks, watch_sources
+    from supervision.annual import annual_drafts_job, remind_annual_reports
     from supervision.patrol import weekly_patrol_job
 
     async def flush_refusals(d: Deps) -> int:
@@ -502,6 +507,10 @@ def jobs() -> list[Job]:
         Job("recover_stalled_publications", 5 * 60, recover_stalled),
         # Monday's patrol of the week before; stored once, a no-op the rest of the week.
         Job("weekly_patrol", 3600, weekly_patrol_job),
+        # January's annual-report drafts (one per year and account: a no-op once all exist), and
+        # from 15 January one reminder a day per unit (a unique sent-log row).
+        Job("annual_drafts", 3600, annual_drafts_job),
+        Job("annual_reminders", 3600, remind_annual_reports),
         # The bot queues its question log in Redis; replaying a batch writes nothing twice.
         Job("flush_asks", 5, flush_asks),
         # Anonymous refusals are counted in Redis per minute; closed minutes go to the database.

@@ -45,6 +45,8 @@ async def _args(admin_session) -> dict[str, int]:
         "publication_id": 1,
         "task_id": 1,
         "source_id": 1,
+        "annual_id": 1,
+        "submission_id": 1,
         "code": "ABCDE-FGHJK",
         "day": "2027-01-01",
     }
@@ -109,6 +111,8 @@ async def test_every_state_changing_route_records_anonymous_calls(app, deps, set
         "publication_id": 1,
         "task_id": 1,
         "source_id": 1,
+        "annual_id": 1,
+        "submission_id": 1,
         "code": "ABCDE-FGHJK",
         "day": "2027-01-01",
     }
