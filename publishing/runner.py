@@ -20,6 +20,7 @@ import uuid
 from typing import Any
 
 from tortoise import connections
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from accounts.models import Account, Post
@@ -127,41 +128,47 @@ async def claim_due(deps: Deps, worker: str, limit: int = BATCH) -> list[int]:
     now = deps.clock.now()
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
+        # One statement: the rows and their drafts' "publishing" land together or not at all.
         rows = await conn.execute_query_dict(
             """
-            UPDATE pub_publication SET status = 'publishing', claimed_by = $1, claimed_at = $2,
-                   attempts = attempts + 1, updated_at = $2
-            WHERE id IN (
-                SELECT p.id FROM pub_publication p JOIN acc_draft d ON d.id = p.draft_id
-                WHERE p.status = 'due' AND p.due_at <= $2
-                  AND d.status IN ('scheduled', 'publishing')
-                ORDER BY p.due_at, p.id LIMIT $3
-                FOR UPDATE OF p SKIP LOCKED)
-            RETURNING id
+            WITH claimed AS (
+                UPDATE pub_publication SET status = 'publishing', claimed_by = $1,
+                       claimed_at = $2, attempts = attempts + 1, updated_at = $2
+                WHERE id IN (
+                    SELECT p.id FROM pub_publication p JOIN acc_draft d ON d.id = p.draft_id
+                    WHERE p.status = 'due' AND p.due_at <= $2
+                      AND d.status IN ('scheduled', 'publishing')
+                    ORDER BY p.due_at, p.id LIMIT $3
+                    FOR UPDATE OF p SKIP LOCKED)
+                RETURNING id, draft_id, due_at),
+            started AS (
+                UPDATE acc_draft SET status = 'publishing', updated_at = $2
+                WHERE id IN (SELECT draft_id FROM claimed) AND status = 'scheduled')
+            SELECT id FROM claimed ORDER BY due_at, id
             """,
             [worker, now, limit],
         )
-        claimed = [r["id"] for r in rows]
-    else:  # SQLite: one writer at a time; a conditional update per row is the claim
-        candidates = (
-            await Publication.filter(
-                status="due", due_at__lte=now, draft__status__in=("scheduled", "publishing")
-            )
-            .order_by("due_at", "id")
-            .limit(limit)
-            .values("id", "attempts")
+        return [r["id"] for r in rows]
+    # SQLite: one writer at a time; a conditional update per row is the claim
+    candidates = (
+        await Publication.filter(
+            status="due", due_at__lte=now, draft__status__in=("scheduled", "publishing")
         )
-        claimed = []
-        for c in candidates:
-            took = await Publication.filter(id=c["id"], status="due").update(
-                status="publishing",
-                claimed_by=worker,
-                claimed_at=now,
-                attempts=c["attempts"] + 1,
-                updated_at=now,
-            )
-            if took:
-                claimed.append(c["id"])
+        .order_by("due_at", "id")
+        .limit(limit)
+        .values("id", "attempts")
+    )
+    claimed = []
+    for c in candidates:
+        took = await Publication.filter(id=c["id"], status="due").update(
+            status="publishing",
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=c["attempts"] + 1,
+            updated_at=now,
+        )
+        if took:
+            claimed.append(c["id"])
     if claimed:
         drafts = (
             await Publication.filter(id__in=claimed).distinct().values_list("draft_id", flat=True)
@@ -206,9 +213,20 @@ async def publish_one(deps: Deps, publication_id: int, worker: str) -> str:
     p = await Publication.get(id=publication_id).select_related("draft", "account")
     if p.status != "publishing" or p.claimed_by != worker:
         return p.status  # not ours (recovered as stale meanwhile)
+    return await _publish_claimed(deps, p, worker, {})
+
+
+async def _publish_claimed(
+    deps: Deps, p: Publication, worker: str, targets: dict[int, PublishTarget]
+) -> str:
+    """``p`` loaded with its draft and account; ``targets`` keeps each account's decrypted
+    target for the rest of the batch."""
     draft, account = p.draft, p.account
     try:
-        publisher = publisher_of(deps, await _target(deps, account))
+        target = targets.get(account.id)
+        if target is None:
+            target = targets[account.id] = await _target(deps, account)
+        publisher = publisher_of(deps, target)
         result = await publisher.publish(item_of(draft, account, f"pub{p.id}"))
     except Exception as err:
         log.exception("publication %s: publisher raised", p.id)
@@ -253,6 +271,10 @@ async def _record(deps: Deps, p: Publication, result: PublishResult, worker: str
     return p.status
 
 
+class _Lost(Exception):
+    """The row was no longer ours to record: roll back what was written."""
+
+
 async def _published(
     deps: Deps,
     p: Publication,
@@ -264,42 +286,65 @@ async def _published(
     actor: Actor | None = None,
 ) -> str:
     draft: Draft = p.draft if isinstance(p.draft, Draft) else await Draft.get(id=p.draft_id)  # type: ignore[attr-defined]
-    async with in_transaction():
-        filters: dict[str, Any] = {"id": p.id, "status__in": expect}
-        if by:
-            filters["claimed_by"] = by
-        moved = await Publication.filter(**filters).update(
-            status="published", url=url[:1000], published_at=now, updated_at=now, reason=""
-        )
-        if not moved:
-            return (await Publication.get(id=p.id)).status
-        post, _ = await Post.get_or_create(
-            account_id=p.account_id,  # type: ignore[attr-defined]
-            external_id=f"draft-{draft.id}",
-            defaults={
-                "title": draft.title,
-                "summary": draft.lead[:500],
-                "url": url[:1000],
-                "published_at": now,
-                "is_repost": draft.is_repost,
-                "source_name": draft.source_name,
-                "source_url": draft.source_url,
-                "created_at": now,
-                "created_by_id": draft.created_by_id,  # type: ignore[attr-defined]
-            },
-        )
-        await Publication.filter(id=p.id).update(post_id=post.id)
-        p.status, p.url, p.published_at, p.post_id = "published", url, now, post.id
-        await _timeline(p, "published", now, url, actor=actor)
-        if draft.is_repost:
-            await complete_tasks_of(draft.id)
-    await settle_draft(deps, draft.id)
+    filters: dict[str, Any] = {"id": p.id, "status__in": expect}
+    if by:
+        filters["claimed_by"] = by
+    external_id = f"draft-{draft.id}"
+    try:
+        async with in_transaction():
+            # Whoever records a row of this draft holds the draft's lock: the rows' outcomes
+            # are recorded one at a time, so the post is looked for and made without a race,
+            # and each settles the draft from what the others committed before it.
+            await _lock_draft(draft.id)
+            post = await Post.get_or_none(account_id=p.account_id, external_id=external_id)  # type: ignore[attr-defined]
+            if post is None:  # (a post recorded by hand with this id is kept)
+                post = await Post.create(
+                    account_id=p.account_id,  # type: ignore[attr-defined]
+                    external_id=external_id,
+                    title=draft.title,
+                    summary=draft.lead[:500],
+                    url=url[:1000],
+                    published_at=now,
+                    is_repost=draft.is_repost,
+                    source_name=draft.source_name,
+                    source_url=draft.source_url,
+                    created_at=now,
+                    created_by_id=draft.created_by_id,  # type: ignore[attr-defined]
+                )
+            moved = await Publication.filter(**filters).update(
+                status="published",
+                url=url[:1000],
+                published_at=now,
+                updated_at=now,
+                reason="",
+                post_id=post.id,
+            )
+            if not moved:
+                raise _Lost
+            p.status, p.url, p.published_at, p.post_id = "published", url, now, post.id
+            await _timeline(p, "published", now, url, actor=actor, draft=draft)
+            if draft.is_repost:
+                await complete_tasks_of(draft.id)
+            await _settle_locked(deps, draft.id)
+    except _Lost:
+        return (await Publication.get(id=p.id)).status
     return "published"
+
+
+async def _lock_draft(draft_id: int) -> None:
+    # SQLite ignores FOR UPDATE: its transactions run one at a time anyway.
+    await Draft.filter(id=draft_id).select_for_update().only("id")
 
 
 async def settle_draft(deps: Deps, draft_id: int) -> str:
     """The draft's status from its rows: published when all are, failed when one failed and
     nothing is left to happen, else still publishing."""
+    async with in_transaction():
+        await _lock_draft(draft_id)
+        return await _settle_locked(deps, draft_id)
+
+
+async def _settle_locked(deps: Deps, draft_id: int) -> str:
     statuses = set(
         await Publication.filter(draft_id=draft_id)
         .exclude(status="cancelled")
@@ -319,10 +364,21 @@ async def settle_draft(deps: Deps, draft_id: int) -> str:
 
 
 async def _timeline(
-    p: Publication, action: str, now: dt.datetime, note: str, *, actor: Actor | None = None
+    p: Publication,
+    action: str,
+    now: dt.datetime,
+    note: str,
+    *,
+    actor: Actor | None = None,
+    draft: Draft | None = None,
 ) -> None:
     account = p.account if isinstance(p.account, Account) else await Account.get(id=p.account_id)  # type: ignore[attr-defined]
-    version = await Draft.filter(id=p.draft_id).values_list("version", flat=True)  # type: ignore[attr-defined]
+    draft = draft or (p.draft if isinstance(p.draft, Draft) else None)
+    if draft is not None:  # loaded with the row: a scheduled draft's version cannot change
+        version = draft.version
+    else:
+        versions = await Draft.filter(id=p.draft_id).values_list("version", flat=True)  # type: ignore[attr-defined]
+        version = versions[0] if versions else 1
     label = PUBLICATION_STATUSES.get(action, action)
     await DraftEvent.create(
         draft_id=p.draft_id,  # type: ignore[attr-defined]
@@ -330,7 +386,7 @@ async def _timeline(
         actor_id=actor.staff_id if actor else None,
         actor_name=actor.name if actor else "发布程序",
         action=action,
-        version=version[0] if version else 1,
+        version=version,
         note=f"「{account.name}」{label}" + (f"：{note}" if note else ""),
     )
 
@@ -367,20 +423,42 @@ async def publish_due(
     gate = asyncio.Semaphore(CONCURRENCY)
     done = 0
 
-    async def one(pid: int) -> None:
+    async def one(p: Publication, targets: dict[int, PublishTarget]) -> None:
         async with gate:
             try:
-                await publish_one(deps, pid, worker)
+                await _publish_claimed(deps, p, worker, targets)
             except Exception:  # the row stays "publishing" and is recovered as stale
-                log.exception("publication %s: recording the outcome failed", pid)
+                log.exception("publication %s: recording the outcome failed", p.id)
 
     while loop.time() < stop_at:
         claimed = await claim_due(deps, worker, batch)
         if not claimed:
             break
-        await asyncio.gather(*(one(pid) for pid in claimed))
+        try:
+            rows = {
+                p.id: p
+                for p in await Publication.filter(
+                    id__in=claimed, status="publishing", claimed_by=worker
+                ).select_related("draft", "account")
+            }
+        except Exception:
+            await _give_back(deps, claimed, worker)
+            raise
+        targets: dict[int, PublishTarget] = {}
+        await asyncio.gather(*(one(rows[pid], targets) for pid in claimed if pid in rows))
         done += len(claimed)
     return done
+
+
+async def _give_back(deps: Deps, claimed: list[int], worker: str) -> None:
+    """Nothing of these claims was published yet (loading them failed): due again, the attempt
+    not counted. If this fails too they are recovered as stale, to be checked by people."""
+    try:
+        await Publication.filter(id__in=claimed, status="publishing", claimed_by=worker).update(
+            status="due", claimed_by="", attempts=F("attempts") - 1, updated_at=deps.clock.now()
+        )
+    except Exception:
+        log.exception("giving back %d claimed publications failed", len(claimed))
 
 
 async def recover_stalled(deps: Deps) -> int:
