@@ -180,8 +180,10 @@ class TelegramPublisher:
     def for_target(cls, target: PublishTarget, env: PublishEnv) -> TelegramPublisher:
         token = str(target.credentials.get("bot_token", ""))
         if token not in env.bots:
-            server = TelegramAPIServer.from_base(env.telegram_api_base)
-            env.bots[token] = Bot(token, session=AiohttpSession(api=server))
+            if env.telegram_session is None:  # the session is token-agnostic: one serves all
+                server = TelegramAPIServer.from_base(env.telegram_api_base)
+                env.telegram_session = AiohttpSession(api=server)
+            env.bots[token] = Bot(token, session=env.telegram_session)
         channel: str | int = str(target.credentials.get("channel") or target.handle or "")
         if isinstance(channel, str) and channel.lstrip("-").isdigit():
             channel = int(channel)
