@@ -7,6 +7,7 @@ the top of the application (quart_app.compose) registers the adapters' factory w
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,6 +123,13 @@ def publisher_of(deps: Deps, target: PublishTarget) -> Publisher:
 
 def markdown_to_html(text: str) -> str:
     """A draft's Markdown body as HTML. Raw HTML in the Markdown is shown as text, not run."""
+    return _markdown().render(text)
+
+
+@functools.cache
+def _markdown() -> Any:
+    # Building the parser (its rule chains) cost more than rendering a draft; render keeps no
+    # state between calls.
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False, "linkify": False}).render(text)
+    return MarkdownIt("commonmark", {"html": False, "linkify": False})
