@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import secrets
 import sys
 import traceback
 from urllib.parse import urlsplit
 
-from quart import Quart, Response, g, jsonify, render_template, request
+from quart import Quart, Request, Response, g, jsonify, render_template, request
 from quart.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -33,6 +34,7 @@ from org.web import (
     refuse_refusing_sources,
 )
 from publishing.wording_rules import seed_demo_leaders, seed_wording_rules
+from supervision.rectification import MAX_FILE_BYTES
 
 log = logging.getLogger("minsheng")
 
@@ -52,6 +54,7 @@ def create_app(
         static_url_path="/static",
     )
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    app.request_class = LargeUploadRequest
     app.url_map.converters["int"] = BoundedInt
     app.secret_key = settings.secret_key
     app.session_interface = ConsoleCookieSession()
@@ -149,6 +152,26 @@ def create_app(
         return jsonify(body), 200 if body["database"] == body["redis"] == "ok" else 503
 
     return app
+
+
+# Routes that take a file larger than MAX_CONTENT_LENGTH: the body may be this big there.
+LARGE_UPLOADS = ((re.compile(r"/console/supervision/rectification/\d+/answer"), MAX_FILE_BYTES),)
+FORM_ALLOWANCE = 64 * 1024  # the note, the CSRF token and the multipart framing
+
+
+class LargeUploadRequest(Request):
+    """Bodies stay within MAX_CONTENT_LENGTH except a POST to one of ``LARGE_UPLOADS``. The
+    limit is set when the request is made (Quart refuses a body by its Content-Length then)."""
+
+    def __init__(self, method: str, scheme: str, path: str, *args, **kwargs) -> None:
+        limit = None
+        if method == "POST":
+            limit = next((n for p, n in LARGE_UPLOADS if p.fullmatch(path)), None)
+        if limit is not None:
+            kwargs["max_content_length"] = limit + FORM_ALLOWANCE
+        super().__init__(method, scheme, path, *args, **kwargs)
+        if limit is not None:
+            self.max_content_length = limit + FORM_ALLOWANCE  # the form parser's limit too
 
 
 class BoundedInt(IntegerConverter):
@@ -478,6 +501,7 @@ def jobs() -> list[Job]:
     from publishing.sources import remind_repost_tasks, watch_sources
     from supervision.annual import annual_drafts_job, remind_annual_reports
     from supervision.patrol import weekly_patrol_job
+    from supervision.rectification import monthly_rectification_job, remind_overdue_items
 
     async def flush_refusals(d: Deps) -> int:
         return await flush_security_log(d.redis, d.clock)
@@ -507,6 +531,10 @@ def jobs() -> list[Job]:
         Job("recover_stalled_publications", 5 * 60, recover_stalled),
         # Monday's patrol of the week before; stored once, a no-op the rest of the week.
         Job("weekly_patrol", 3600, weekly_patrol_job),
+        # The 1st's rectification list of the month before, likewise; overdue items are claimed
+        # one by one with a conditional update and reminded once.
+        Job("monthly_rectification", 3600, monthly_rectification_job),
+        Job("rectification_reminders", 3600, remind_overdue_items),
         # January's annual-report drafts (one per year and account: a no-op once all exist), and
         # from 15 January one reminder a day per unit (a unique sent-log row).
         Job("annual_drafts", 3600, annual_drafts_job),

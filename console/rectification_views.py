@@ -54,8 +54,12 @@ def _shown(views: list[dict], unit: str, status: str) -> list[dict]:
 @login_required
 async def index():
     a = actor()
+    months = await rect.list_months(a)
     value = request.args.get("month", "")
-    month = rect.parse_month(value) if value else rect.last_month(deps().clock.today())
+    if value:
+        month = rect.parse_month(value)
+    else:  # the newest list: it holds every item still open
+        month = months[0].period_start if months else rect.last_month(deps().clock.today())
     report, views, counts, today = await _month_list(month)
     unit, status = request.args.get("unit", ""), request.args.get("status", "")
     shown = _shown(views, unit, status)
@@ -64,7 +68,7 @@ async def index():
         month=month,
         month_label=rect.month_label(month),
         report=report,
-        months=await rect.list_months(a),
+        months=months,
         counts=counts,
         total=rect.totals(counts),
         items=shown[: rect.LIST_LIMIT],

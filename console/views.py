@@ -24,6 +24,7 @@ from org.security_log import search_security_log
 from org.web import actor, client_ip, deps, record_domain_failure
 from publishing import drafts as publishing_drafts
 from publishing import sources as publishing_sources
+from supervision import rectification
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 PRE_CSRF_COOKIE = "ms_csrf"
@@ -202,6 +203,13 @@ async def _todo(a) -> list[tuple[str, int, str]]:
             await publishing_sources.count_open_tasks(a),
             url_for("console_publishing.tasks"),
         ),
+    ]
+    rectify = await rectification.count_todo(a)
+    here = "console_supervision.rectification.index"
+    rows += [
+        ("待整改的问题", rectify["open"], url_for(here, status="open")),
+        ("被退回的整改", rectify["returned"], url_for(here, status="open")),
+        ("待核验的整改", rectify["submitted"], url_for(here, status="submitted")),
     ]
     if take_down := await count_to_take_down(a):
         account_id = await first_to_take_down(a)
