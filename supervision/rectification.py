@@ -42,8 +42,9 @@ from supervision.models import (
     RectifyFile,
     RectifyItem,
     Report,
+    ReportRow,
 )
-from supervision.patrol import build_report_data, current_rubric, rubric_version
+from supervision.patrol import _store_rows, build_report_data, current_rubric, rubric_version
 
 RECTIFY_WORKING_DAYS = 10
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -130,10 +131,13 @@ def may_review(actor: Actor) -> bool:
 async def _load(actor: Actor, item_id: Any) -> RectifyItem:
     """The item if the actor reads its unit; "not found" otherwise, like an unknown id."""
     _require_reader(actor)
-    item = await actor.scope(RectifyItem.all()).get_or_none(id=as_id(item_id, "整改事项"))
+    item = (
+        await actor.scope(RectifyItem.all())
+        .select_related("unit")
+        .get_or_none(id=as_id(item_id, "整改事项"))
+    )
     if item is None:
         raise NotFound("整改事项")
-    await item.fetch_related("unit")
     return item
 
 
@@ -247,7 +251,10 @@ async def build_month(
     await deps.calendar.refresh(deps.redis)
     due = deps.calendar.add_working_days(deps.clock.today(), RECTIFY_WORKING_DAYS)
     now = deps.clock.now()
-    rows = _items(start, data["accounts"], rubric.version, due, now)
+    # The month's scores are kept like a patrol's: the totals and units on the report, each
+    # account's row in its own table.
+    accounts = data.pop("accounts")
+    rows = _items(start, accounts, rubric.version, due, now)
     try:
         async with in_transaction():
             if existing:
@@ -258,6 +265,7 @@ async def build_month(
                 if not claimed:
                     return await Report.get(id=existing.id), 0
                 report = await Report.get(id=existing.id)
+                await ReportRow.filter(report_id=report.id).delete()
             else:
                 report = await Report.create(
                     kind="monthly",
@@ -268,6 +276,7 @@ async def build_month(
                     built_at=now,
                     built_by_id=actor.staff_id,
                 )
+            await _store_rows(report, accounts)
             had = set(await RectifyItem.filter(month=start).values_list("account_id", "code"))
             new = [r for r in rows if (r.account_id, r.code) not in had]  # type: ignore[attr-defined]
             await RectifyItem.bulk_create(new, batch_size=500, ignore_conflicts=True)

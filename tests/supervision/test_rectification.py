@@ -16,7 +16,7 @@ from infra.clock import SHANGHAI
 from infra.errors import Conflict, DomainError, Forbidden, NotFound
 from org.models import AuditRecord, Staff
 from supervision import rectification as rect
-from supervision.models import RectifyEvent, RectifyFile, RectifyItem, Report
+from supervision.models import RectifyEvent, RectifyFile, RectifyItem, Report, ReportRow
 
 OCT, SEP = dt.date(2026, 10, 1), dt.date(2026, 9, 1)
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
@@ -81,6 +81,9 @@ async def test_a_finished_month_becomes_items_with_evidence_and_a_working_day_du
     )  # fmt: skip
     items = by_problem(await RectifyItem.all())
     assert made == len(items) == 3
+    # The month's scores are kept like a patrol's: a row per account, the units on the report.
+    assert await ReportRow.filter(report_id=report.id).count() == 2
+    assert "accounts" not in report.data and len(report.data["units"]) == 2
     repost = items[("清源人社", "repost_no_source")]
     assert (repost.kind, repost.count, repost.points, repost.label) == (
         "deduction", 2, 4.0, "转载未注明来源",
@@ -137,6 +140,7 @@ async def test_building_again_adds_nothing_and_a_rebuild_only_what_is_missing(
     assert await RectifyItem.filter(code="ads_unhandled").count() == 1
     assert "问题 1 项" in sender.sent[-1][1]
     assert await Report.filter(kind="monthly").count() == 1
+    assert await ReportRow.all().count() == 2  # replaced, not added to
 
 
 async def test_only_supervisors_build_and_only_finished_months(db, deps, actors, city):
