@@ -3,22 +3,25 @@ evidence, the XLSX export, and the rubric admins edit."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from quart import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from accounts.models import PLATFORMS
+from console.bulletin_views import bp as quarterly_bp
 from console.rectification_views import bp as rectification_bp
 from console.views import login_required
 from infra.errors import DomainError
 from org.web import actor, deps, record_domain_failure
-from supervision import patrol
+from supervision import charts, patrol
 from supervision.export import weekly_xlsx
 from supervision.models import Report
 from supervision.rubric import DEDUCTIONS, VETOES
 
 bp = Blueprint("console_supervision", __name__, url_prefix="/console/supervision")
 bp.register_blueprint(rectification_bp)  # /console/supervision/rectification
+bp.register_blueprint(quarterly_bp)  # /console/supervision/quarterly
 
 
 def _day(value: str) -> dt.date:
@@ -81,7 +84,36 @@ async def weekly(day: str):
         has_before=before is not None,
         PLATFORMS=PLATFORMS,
         all_rows=actor().has("supervisor"),
+        charts=await _weekly_charts(report, data),
     )
+
+
+async def _weekly_charts(report: Report, data: dict) -> dict[str, str]:
+    """The score distribution of the accounts shown (a unit's staff: their own) and the units
+    ranked, drawn once per build and reader's scope."""
+    a = actor()
+    pass_score = (await patrol.rubric_version(deps(), report.rubric_version)).data["pass_score"]
+    scope = "all" if a.has("supervisor") else f"{a.unit_path}:{a.roles_label}"
+    stamp = (report.id, report.built_at.isoformat(), scope)
+    rows = data["accounts"]
+
+    def draw() -> dict[str, str]:
+        return {
+            "scores": charts.cached(
+                (*stamp, "scores"),
+                lambda: charts.score_distribution(
+                    [r["score"] for r in rows if not r["vetoes"]],
+                    pass_score,
+                    sum(1 for r in rows if r["vetoes"]),
+                ),
+            ),
+            "units": charts.cached(
+                (*stamp, "units"),
+                lambda: charts.units_ranked(data["units"], pass_score) if data["units"] else "",
+            ),
+        }
+
+    return await asyncio.to_thread(draw)
 
 
 @bp.get("/weekly/<day>.xlsx")
@@ -93,6 +125,22 @@ async def weekly_export(day: str):
     return Response(
         body,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.get("/weekly/<day>.pdf")
+@login_required
+async def weekly_pdf(day: str):
+    from supervision.pdf import weekly_pdf as render
+
+    report, data = await _weekly(day)
+    pass_score = (await patrol.rubric_version(deps(), report.rubric_version)).data["pass_score"]
+    body = await asyncio.to_thread(render, report, data, pass_score)
+    name = f"weekly-patrol-{report.period_start}.pdf"
+    return Response(
+        body,
+        mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
