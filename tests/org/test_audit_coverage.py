@@ -50,6 +50,8 @@ async def _args(admin_session) -> dict[str, int]:
         "submission_id": 1,
         "code": "ABCDE-FGHJK",
         "day": "2027-01-01",
+        "year": 2026,
+        "quarter": 3,
     }
 
 
@@ -117,6 +119,8 @@ async def test_every_state_changing_route_records_anonymous_calls(app, deps, set
         "submission_id": 1,
         "code": "ABCDE-FGHJK",
         "day": "2027-01-01",
+        "year": 2026,
+        "quarter": 3,
     }
     missing = []
     for rule, method in state_changing_rules(app):
