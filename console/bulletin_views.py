@@ -13,24 +13,23 @@ from quart import Blueprint, Response, flash, redirect, render_template, request
 from accounts.models import PLATFORMS
 from console.views import login_required
 from infra.errors import DomainError
-from org.models import Unit
 from org.web import actor, deps, record_domain_failure
 from supervision import bulletin, charts
 from supervision.export import bulletin_xlsx
 from supervision.models import Report
 
 bp = Blueprint("quarterly", __name__, url_prefix="/quarterly")
+PAGE_ROWS = 200  # vetoed accounts and units' letters on the page; the exports have them all
 
 
 def _page_url(year: int, quarter: int) -> str:
     return url_for("console_supervision.quarterly.page", year=year, quarter=quarter)
 
 
-async def _read(year: int, quarter: int) -> tuple[Report, dict]:
+async def _read(year: int, quarter: int, *, every_problem: bool = False) -> tuple[Report, dict]:
     a = actor()
     report = await bulletin.get_bulletin(a, year, quarter)
-    paths = dict(await Unit.all().values_list("id", "path"))
-    return report, bulletin.visible(a, report.data, paths)
+    return report, await bulletin.readable(a, report, every_problem=every_problem)
 
 
 def _svg_charts(report: Report) -> dict[str, str]:
@@ -38,9 +37,7 @@ def _svg_charts(report: Report) -> dict[str, str]:
     counts, the ranking and totals, which every reader of the bulletin sees)."""
     d = report.data
     draw = {
-        "scores": lambda: charts.score_distribution(
-            [a["score"] for a in d["accounts"] if not a["vetoes"]], d["pass_score"], d["vetoed"]
-        ),
+        "scores": lambda: charts.score_distribution(d["bands"], d["pass_score"], d["vetoed"]),
         "units": lambda: charts.units_ranked(d["units"], d["pass_score"]) if d["units"] else "",
         "activity": lambda: charts.activity_trend(d["activity"]),
         "letters": lambda: charts.letters_trend(d["letters_trend"]),
@@ -107,6 +104,7 @@ async def page(year: int, quarter: int):
         all_rows=a.has("supervisor"),
         cn_quarter=bulletin.CN_QUARTERS[quarter],
         signed_on=bulletin.signed_on(report),
+        page_rows=PAGE_ROWS,
     )
 
 
@@ -147,7 +145,7 @@ def _download(body: bytes, mimetype: str, ascii_name: str, name: str) -> Respons
 @bp.get("/<int:year>/<int:quarter>.xlsx")
 @login_required
 async def export_xlsx(year: int, quarter: int):
-    report, data = await _read(year, quarter)
+    report, data = await _read(year, quarter, every_problem=True)
     body = await asyncio.to_thread(bulletin_xlsx, report, data)
     return _download(
         body,

@@ -15,6 +15,7 @@ from console.views import login_required
 from infra.errors import DomainError
 from org.web import actor, deps, record_domain_failure
 from supervision import charts, patrol
+from supervision.bulletin import score_bands
 from supervision.export import weekly_xlsx
 from supervision.models import Report
 from supervision.rubric import DEDUCTIONS, VETOES
@@ -102,7 +103,7 @@ async def _weekly_charts(report: Report, data: dict) -> dict[str, str]:
             "scores": charts.cached(
                 (*stamp, "scores"),
                 lambda: charts.score_distribution(
-                    [r["score"] for r in rows if not r["vetoes"]],
+                    score_bands([r["score"] for r in rows if not r["vetoes"]]),
                     pass_score,
                     sum(1 for r in rows if r["vetoes"]),
                 ),

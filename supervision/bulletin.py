@@ -31,13 +31,16 @@ from letters.models import Letter, Rating
 from org.access import Actor
 from org.audit import record_audit
 from org.models import Unit
-from supervision.models import RectifyItem, Report
-from supervision.patrol import current_rubric, rubric_version
+from supervision.models import RectifyItem, Report, ReportRow
+from supervision.patrol import current_rubric, report_rows, rubric_version
 from supervision.rectification import state_of
 from supervision.scoring import accounts_checked, check_moment, roll_up, score_accounts
 
 CN_QUARTERS = {1: "一", 2: "二", 3: "三", 4: "四"}
 TEXT_LIMIT = 5000
+# Named problems kept with the bulletin, the heaviest first (the page and the PDF list these; the
+# XLSX and a unit's own view read every one from the accounts' rows).
+PROBLEMS_KEPT = 100
 
 
 def quarter_bounds(year: int, quarter: int) -> tuple[dt.date, dt.date]:
@@ -200,7 +203,8 @@ async def rectification_figures(start: dt.date, end: dt.date) -> dict[str, Any]:
 
 async def build_bulletin_data(
     deps: Deps, year: int, quarter: int, rubric: dict[str, Any], office: str
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The bulletin's figures, and each account's row (kept apart, as the weekly patrol's)."""
     start, end = quarter_bounds(year, quarter)
     accounts = await accounts_checked(end)
     scores = await score_accounts(start, end, rubric, accounts)
@@ -222,24 +226,8 @@ async def build_bulletin_data(
         for s in scores
         if s.vetoes
     ]
-    problems = sorted(
-        (
-            {
-                "account_id": s.account_id,
-                "name": s.name,
-                "platform": s.platform,
-                "unit_id": s.unit_id,
-                "unit_name": s.unit_name,
-                "code": f.code,
-                "label": f.label,
-                "count": f.count,
-                "points": f.points,
-            }
-            for s in scores
-            for f in s.deductions
-        ),
-        key=lambda p: (-p["points"], p["unit_name"], p["name"], p["label"]),
-    )
+    rows = [_slim(s.to_dict()) for s in scores]
+    problems = problems_of(rows)
     letters = await letter_figures(start, end)
     trend = []
     y, q = year, quarter
@@ -260,7 +248,7 @@ async def build_bulletin_data(
         )
         y, q = previous_quarter(y, q)
     checked, passed = len(scores), sum(1 for s in scores if s.passed)
-    return {
+    data = {
         "year": year,
         "quarter": quarter,
         "office": office,
@@ -269,20 +257,52 @@ async def build_bulletin_data(
         "passed": passed,
         "pass_rate": _rate(passed, checked),
         "vetoed": len(vetoes),
-        "accounts": [_slim(s.to_dict()) for s in scores],
+        "bands": score_bands([r["score"] for r in rows if not r["vetoes"]]),
         "units": [u.to_dict() for u in units],
         "vetoes": vetoes,
-        "problems": problems,
+        "problems": problems[:PROBLEMS_KEPT],
+        "problem_count": len(problems),
         "letters": letters,
         "rectification": await rectification_figures(start, end),
         "activity": await weekly_activity(end, [a.id for a in accounts]),
         "letters_trend": list(reversed(trend)),
     }
+    return data, rows
+
+
+def score_bands(scores: list[float]) -> list[int]:
+    """Accounts per band of ten points (0–9 … 90–100)."""
+    bands = [0] * 10
+    for score in scores:
+        bands[min(int(score // 10), 9)] += 1
+    return bands
+
+
+def problems_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every deduction of the accounts' rows, named by account and unit, the heaviest first."""
+    return sorted(
+        (
+            {
+                "account_id": r["account_id"],
+                "name": r["name"],
+                "platform": r["platform"],
+                "unit_id": r["unit_id"],
+                "unit_name": r["unit_name"],
+                "code": f["code"],
+                "label": f["label"],
+                "count": f["count"],
+                "points": f["points"],
+            }
+            for r in rows
+            for f in r["deductions"]
+        ),
+        key=lambda p: (-p["points"], p["unit_name"], p["name"], p["label"]),
+    )
 
 
 def _slim(row: dict[str, Any]) -> dict[str, Any]:
-    """An account's row without its evidence (the veto list keeps some): a quarter's bulletin
-    of ten thousand accounts stays a few megabytes."""
+    """An account's row without its evidence (the veto list keeps some of it): the bulletin
+    names problems by account, and its rows stay small."""
     for group in ("vetoes", "deductions"):
         row[group] = [{k: v for k, v in f.items() if k != "evidence"} for f in row[group]]
     return row
@@ -348,7 +368,7 @@ async def build_quarter(
         else await current_rubric(deps)
     )
     office = existing.data["office"] if existing else (actor.unit_name or "督查办公室")
-    data = await build_bulletin_data(deps, year, quarter, rubric.data, office)
+    data, rows = await build_bulletin_data(deps, year, quarter, rubric.data, office)
     now = deps.clock.now()
     if existing:
         async with in_transaction():
@@ -357,6 +377,8 @@ async def build_quarter(
             )
             if not changed:
                 raise DomainError("issued", "该季度通报已印发，不能重新生成")
+            await ReportRow.filter(report_id=existing.id).delete()
+            await _store_rows(existing.id, rows)
             await _audit(deps, actor, "report.rebuild", existing, "重新生成")
         return await Report.get(id=existing.id)
     try:
@@ -372,10 +394,28 @@ async def build_quarter(
                 built_at=now,
                 built_by_id=actor.staff_id,
             )
+            await _store_rows(report.id, rows)
             await _audit(deps, actor, "report.build", report, "生成")
     except IntegrityError:  # built by another request at the same moment
         return await Report.get(kind="quarterly", period_start=start)
     return report
+
+
+async def _store_rows(report_id: int, rows: list[dict[str, Any]]) -> None:
+    await ReportRow.bulk_create(
+        [
+            ReportRow(
+                report_id=report_id,
+                unit_id=r["unit_id"],
+                account_id=r["account_id"],
+                passed=r["passed"],
+                score=r["score"],
+                data=r,
+            )
+            for r in rows
+        ],
+        batch_size=1000,
+    )
 
 
 async def _audit(deps: Deps, actor: Actor, action: str, report: Report, verb: str, **kw) -> None:
@@ -468,23 +508,29 @@ async def list_bulletins(actor: Actor, limit: int = 20) -> list[Report]:
     return await qs.order_by("-period_start").limit(limit)
 
 
-def visible(actor: Actor, data: dict[str, Any], unit_paths: dict[int, str]) -> dict[str, Any]:
-    """The bulletin as the actor may read it: supervisors all of it; a unit's staff the totals,
-    the ranking (units and scores only) and their own units' accounts, vetoes, problems and
-    letters."""
+async def readable(actor: Actor, report: Report, *, every_problem: bool = False) -> dict[str, Any]:
+    """The bulletin as the actor may read it, with its accounts' rows: supervisors all of it
+    (the heaviest problems, or with ``every_problem`` all, read from the rows); a unit's staff
+    the totals, the ranking (units and scores only) and their own units' accounts, vetoes,
+    problems (every one), rectification and letters."""
+    data = report.data
+    rows = await report_rows(actor, report)
     if actor.has("supervisor") or "system" in actor.roles:
-        return data
+        problems = problems_of(rows) if every_problem else data["problems"]
+        return {**data, "accounts": rows, "problems": problems}
+    paths = dict(await Unit.all().values_list("id", "path"))
 
-    def own(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [r for r in rows if actor.reads_unit(unit_paths.get(r["unit_id"], ""))]
+    def own(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in items if actor.reads_unit(paths.get(r["unit_id"], ""))]
 
-    letters = {**data["letters"], "units": own(data["letters"]["units"])}
     rect = data.get("rectification")
+    problems = problems_of(rows)
     return {
         **data,
-        "accounts": own(data["accounts"]),
+        "accounts": rows,
         "vetoes": own(data["vetoes"]),
-        "problems": own(data["problems"]),
-        "letters": letters,
+        "problems": problems,
+        "problem_count": len(problems),
+        "letters": {**data["letters"], "units": own(data["letters"]["units"])},
         "rectification": {**rect, "units": own(rect["units"])} if rect else rect,
     }

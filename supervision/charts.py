@@ -177,16 +177,15 @@ def _labels(ax, values, fmt: str = "{:g}", *, horizontal: bool = False) -> None:
 
 
 def score_distribution(
-    scores: Sequence[float], pass_score: float, vetoed: int = 0, fmt: str = "svg"
+    bands: Sequence[int], pass_score: float, vetoed: int = 0, fmt: str = "svg"
 ) -> str | bytes:
-    """Accounts by score in bands of ten, bands under the pass mark in red; the vetoed accounts
-    (failed whatever their points) in a bar of their own, their scores not in the bands."""
+    """Accounts per band of ten points (``bands``: 0–9 … 90–100, see bulletin.score_bands),
+    bands under the pass mark in red; the vetoed accounts (failed whatever their points) in a
+    bar of their own."""
     edges = list(range(0, 100, 10))
-    counts = [0] * 10
-    for score in scores:
-        counts[min(int(score // 10), 9)] += 1
     labels = ["单项否决", *(f"{lo}–{lo + 9}" if lo < 90 else "90–100" for lo in edges)]
-    values = [vetoed, *counts]
+    values = [vetoed, *bands]
+    total = sum(values)
 
     def build(fig):
         ax = fig.subplots()
@@ -198,7 +197,7 @@ def score_distribution(
         ax.set_xticks(range(11), labels, fontsize=7)
         ax.set_xlabel("得分")
         ax.set_ylabel("账号数")
-        ax.set_title(f"账号得分分布（共 {len(scores) + vetoed} 个，红色为不合格）")
+        ax.set_title(f"账号得分分布（共 {total} 个，红色为不合格）")
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.margins(y=0.15)
 

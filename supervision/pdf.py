@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 from infra.clock import beijing_date
 from infra.errors import DomainError
 from supervision import charts
-from supervision.bulletin import cn_date, quarter_bounds, signed_on, title
+from supervision.bulletin import cn_date, quarter_bounds, score_bands, signed_on, title
 from supervision.export import PLATFORM_LABELS
 from supervision.models import Report
 
@@ -36,6 +36,8 @@ MARGINS = {
     "leftMargin": 28 * MM,
     "rightMargin": 26 * MM,
 }
+FRAME_WIDTH = (210 - 28 - 26) * MM
+FRAME_HEIGHT = (297 - 37 - 35) * MM - 24  # room for the paragraph the chart follows
 TABLE_ROWS_LIMIT = 60  # named problems printed; the rest are in the Excel file
 
 
@@ -131,18 +133,27 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:g}%"
 
 
+def _cell(value: Any):
+    """Text that may wrap as a paragraph; numbers and short words as plain strings, which lay
+    out many times faster (a bulletin of a thousand units has tens of thousands of cells)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and len(value) > 5:
+        return _p(value, "cell")
+    return str(value)
+
+
 def _table(header: list[str], rows: Iterable[list[Any]], widths: list[float]):
     """A table over the frame's width (``widths`` are shares), its header repeated."""
     from reportlab.lib import colors
     from reportlab.platypus import Table, TableStyle
 
     body = [[_p(h, "head") for h in header]]
-    body += [[_p("" if v is None else v, "cell") for v in row] for row in rows]
+    body += [[_cell(v) for v in row] for row in rows]
     if len(body) == 1:
         body.append([_p("无", "cell")] + [""] * (len(header) - 1))
-    frame = (210 - 28 - 26) * MM
     total = sum(widths)
-    table = Table(body, colWidths=[frame * w / total for w in widths], repeatRows=1)
+    table = Table(body, colWidths=[FRAME_WIDTH * w / total for w in widths], repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -151,6 +162,7 @@ def _table(header: list[str], rows: Iterable[list[Any]], widths: list[float]):
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                 ("TOPPADDING", (0, 0), (-1, -1), 3),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                ("FONT", (0, 1), (-1, -1), FONT, 9.5, 12.5),
             ]
         )
     )
@@ -158,11 +170,15 @@ def _table(header: list[str], rows: Iterable[list[Any]], widths: list[float]):
 
 
 def _chart(png: bytes):
+    """The chart at its drawn size (150 dpi), narrowed to fit the frame: a ranking of many units
+    is tall, and a flowable taller than the page cannot be laid out."""
     from reportlab.lib.utils import ImageReader
     from reportlab.platypus import Image
 
     width, height = ImageReader(io.BytesIO(png)).getSize()
-    shown = min((210 - 28 - 26) * MM, width * 72 / 150)
+    shown = min(FRAME_WIDTH, width * 72 / 150)
+    if shown * height / width > FRAME_HEIGHT:
+        shown = FRAME_HEIGHT * width / height
     return Image(io.BytesIO(png), width=shown, height=shown * height / width)
 
 
@@ -247,9 +263,12 @@ def bulletin_pdf(report: Report, data: dict[str, Any]) -> bytes:
     )
     # The charts are of the whole city, as on the page: counts, the ranking, totals.
     whole = report.data
-    scores = [a["score"] for a in whole["accounts"] if not a["vetoes"]]
     story.append(
-        _chart(charts.score_distribution(scores, whole["pass_score"], whole["vetoed"], fmt="png"))
+        _chart(
+            charts.score_distribution(
+                whole["bands"], whole["pass_score"], whole["vetoed"], fmt="png"
+            )
+        )
     )
     story.append(_chart(charts.activity_trend(data["activity"], fmt="png")))
 
@@ -285,7 +304,7 @@ def bulletin_pdf(report: Report, data: dict[str, Any]) -> bytes:
         )
     )
     story.append(_p("（二）主要扣分问题", "h2"))
-    problems = data["problems"]
+    problems, count = data["problems"], data["problem_count"]
     story.append(
         _table(
             ["单位", "账号", "问题", "数量", "扣分"],
@@ -296,10 +315,10 @@ def bulletin_pdf(report: Report, data: dict[str, Any]) -> bytes:
             [4, 3, 4, 1.2, 1.2],
         )
     )
-    if len(problems) > TABLE_ROWS_LIMIT:
+    if count > TABLE_ROWS_LIMIT:
         story.append(
             _p(
-                f"另有 {len(problems) - TABLE_ROWS_LIMIT} 项扣分问题，详见通报附表（Excel）。",
+                f"另有 {count - TABLE_ROWS_LIMIT} 项扣分问题，详见通报附表（Excel）。",
                 "note",
             )
         )
@@ -384,9 +403,9 @@ def weekly_pdf(report: Report, data: dict[str, Any], pass_score: float) -> bytes
         )
     )
     rows = sorted(data["accounts"], key=lambda r: (r["passed"], r["score"], r["unit_name"]))
-    scores = [a["score"] for a in data["accounts"] if not a["vetoes"]]
+    bands = score_bands([a["score"] for a in data["accounts"] if not a["vetoes"]])
     vetoed = sum(1 for a in data["accounts"] if a["vetoes"])
-    story.append(_chart(charts.score_distribution(scores, pass_score, vetoed, fmt="png")))
+    story.append(_chart(charts.score_distribution(bands, pass_score, vetoed, fmt="png")))
     story.append(_p("一、单位排名", "h1"))
     story.append(
         _table(

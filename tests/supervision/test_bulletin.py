@@ -30,7 +30,7 @@ from letters.models import Letter, Rating
 from org.models import AuditRecord, Unit
 from supervision import bulletin, charts
 from supervision.export import bulletin_xlsx
-from supervision.models import RectifyItem, Report
+from supervision.models import RectifyItem, Report, ReportRow
 from supervision.pdf import bulletin_pdf, weekly_pdf
 from tests.conftest import IN_CI
 
@@ -144,6 +144,8 @@ async def test_the_figures_of_a_quarter(db, deps, actors, quarter):
     assert (report.period_start, report.period_end) == (dt.date(2026, 7, 1), dt.date(2026, 9, 30))
     d = report.data
     assert (d["checked"], d["passed"], d["vetoed"], d["pass_rate"]) == (3, 2, 1, 66.7)
+    assert d["bands"] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 2]  # 100 and 95; the vetoed one apart
+    assert "accounts" not in d  # each account's row is kept apart (sup_report_row)
     assert d["office"] == "清源市政务公开办（电子政务办）"  # the supervisor's unit
     ranked = [(u["rank"], u["unit_name"], u["score"]) for u in d["units"]]
     assert ranked == [
@@ -155,6 +157,7 @@ async def test_the_figures_of_a_quarter(db, deps, actors, quarter):
     assert (veto["name"], veto["unit_name"]) == ("清源公积金", "清源市住房公积金管理中心")
     assert veto["problems"] == ["监测前14天内未发布信息"]
     named = {(p["name"], p["label"]): (p["count"], p["points"]) for p in d["problems"]}
+    assert d["problem_count"] == 4
     assert named == {
         ("清源公积金", "当周未更新"): (11, 20),  # 12 whole weeks, one with a post; capped
         ("河西教育", "转载未注明来源"): (1, 2),
@@ -278,6 +281,8 @@ async def test_a_draft_is_edited_then_issued_and_never_changed_again(db, deps, a
 async def test_a_rebuilt_quarter_has_the_same_figures(db, deps, actors, quarter, clock):
     s = actors["supervisor"]
     first = await bulletin.build_quarter(deps, s, *Q3)
+    first_rows = (await bulletin.readable(s, first))["accounts"]
+    assert [r["name"] for r in first_rows] == ["清源人社", "清源公积金", "河西教育"]
     await bulletin.edit_bulletin(deps, s, *Q3, "开头已改", "要求已改")
     await deps_edit_rubric(deps, actors)
     # Later: the overdue letters are answered, the idle account posts, the clock moves on.
@@ -290,6 +295,8 @@ async def test_a_rebuilt_quarter_has_the_same_figures(db, deps, actors, quarter,
     rebuilt = await bulletin.build_quarter(deps, s, *Q3, rebuild=True)
     assert rebuilt.id == first.id and rebuilt.rubric_version == 1
     assert rebuilt.data == first.data
+    assert (await bulletin.readable(s, rebuilt))["accounts"] == first_rows
+    assert await ReportRow.filter(report_id=first.id).count() == 3  # replaced, not added
     assert (rebuilt.opening, rebuilt.requirements) == ("开头已改", "要求已改")
     assert rebuilt.built_at == clock.now()
     assert await AuditRecord.filter(action="report.rebuild").count() == 1
@@ -307,17 +314,17 @@ async def deps_edit_rubric(deps, actors) -> None:
 
 async def test_unit_staff_see_their_own_rows(db, deps, actors, quarter):
     report = await bulletin.build_quarter(deps, actors["supervisor"], *Q3)
-    paths = dict(await Unit.all().values_list("id", "path"))
-    everything = bulletin.visible(actors["supervisor"], report.data, paths)
-    assert everything is report.data
-    gjj = bulletin.visible(actors["gjjeditor"], report.data, paths)
+    everything = await bulletin.readable(actors["supervisor"], report)
+    assert len(everything["accounts"]) == 3 and everything["vetoes"] == report.data["vetoes"]
+    assert everything["problems"] == report.data["problems"]
+    gjj = await bulletin.readable(actors["gjjeditor"], report)
     assert [v["name"] for v in gjj["vetoes"]] == ["清源公积金"]
     assert {p["name"] for p in gjj["problems"]} == {"清源公积金"}
     assert [a["name"] for a in gjj["accounts"]] == ["清源公积金"]
     assert [u["unit_name"] for u in gjj["letters"]["units"]] == ["清源市住房公积金管理中心"]
     assert [u["unit_name"] for u in gjj["rectification"]["units"]] == ["清源市住房公积金管理中心"]
     assert len(gjj["units"]) == 3 and gjj["letters"]["total"]["received"] == 5  # not secret
-    rsj = bulletin.visible(actors["editor"], report.data, paths)
+    rsj = await bulletin.readable(actors["editor"], report)
     assert rsj["vetoes"] == [] and {p["name"] for p in rsj["problems"]} == set()
     assert [u["unit_name"] for u in rsj["letters"]["units"]] == ["清源市人力资源和社会保障局"]
     # A county leader reads the county's units below.
@@ -325,13 +332,14 @@ async def test_unit_staff_see_their_own_rows(db, deps, actors, quarter):
     leader = actors["leader"].__class__(
         None, "县领导", frozenset({"leader"}), county.id, county.path, county.name
     )
-    below = bulletin.visible(leader, report.data, paths)
+    below = await bulletin.readable(leader, report)
     assert {p["name"] for p in below["problems"]} == {"河西教育"}
 
 
 async def test_the_bulletin_as_xlsx(db, deps, actors, quarter):
     report = await bulletin.build_quarter(deps, actors["supervisor"], *Q3)
-    wb = openpyxl.load_workbook(io.BytesIO(bulletin_xlsx(report, report.data)))
+    data = await bulletin.readable(actors["supervisor"], report, every_problem=True)
+    wb = openpyxl.load_workbook(io.BytesIO(bulletin_xlsx(report, data)))
     assert wb.sheetnames == [
         "概况",
         "单位排名",
@@ -463,7 +471,7 @@ def test_charts_are_valid_svg_and_png():
         for q in range(1, 5)
     ]
     made = {
-        "score": (charts.score_distribution, ([100, 95, 40, 80], 60, 1)),
+        "score": (charts.score_distribution, (bulletin.score_bands([100, 95, 40, 80]), 60, 1)),
         "units": (charts.units_ranked, (units, 60)),
         "activity": (charts.activity_trend, (weeks,)),
         "letters": (charts.letters_trend, (quarters,)),
