@@ -12,7 +12,9 @@ some flagged posts and reposts without source, ANALYZEs, then times:
 - the weekly patrol of last week for every account (``patrol.build_weekly``), and its peak RSS;
 - one unit's patrol page as its editor sees it (GET /console/supervision/weekly/<monday>
   through the Quart test client, logged in), p50 and p99 over ``--runs``;
-- the patrol's XLSX export for a supervisor.
+- the patrol's XLSX export for a supervisor;
+- then the quarterly bulletin of the last finished quarter over the same records (build, the
+  page, its PDF and XLSX: ``bench.bulletin_bench``).
 
 Prints the figures with the load average; drops the database unless --keep.
 """
@@ -251,6 +253,10 @@ async def main_async(args: argparse.Namespace) -> None:
         )
         print(f"patrol XLSX   {f['xlsx_s']:7.2f} s  ({f['xlsx_kb']:.0f} KB, supervisor, all rows)")
         print(f"load average  {' '.join(f'{x:.2f}' for x in os.getloadavg())} (at the end)")
+        from bench.bulletin_bench import _report as report_bulletin
+
+        print("-- the quarterly bulletin over the same records (bench.bulletin_bench)")
+        await report_bulletin(url, args)
     finally:
         if args.keep:
             print(f"kept database {url}")
