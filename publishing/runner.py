@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import uuid
+from collections import defaultdict
 from typing import Any
 
 from tortoise import connections
@@ -36,6 +37,7 @@ from publishing.models import (
     Draft,
     DraftEvent,
     Publication,
+    RepostTask,
 )
 from publishing.port import (
     PublishItem,
@@ -213,25 +215,22 @@ async def publish_one(deps: Deps, publication_id: int, worker: str) -> str:
     p = await Publication.get(id=publication_id).select_related("draft", "account")
     if p.status != "publishing" or p.claimed_by != worker:
         return p.status  # not ours (recovered as stale meanwhile)
-    return await _publish_claimed(deps, p, worker, {})
+    return await _record(deps, p, await _attempt(deps, p, {}), worker)
 
 
-async def _publish_claimed(
-    deps: Deps, p: Publication, worker: str, targets: dict[int, PublishTarget]
-) -> str:
-    """``p`` loaded with its draft and account; ``targets`` keeps each account's decrypted
-    target for the rest of the batch."""
+async def _attempt(deps: Deps, p: Publication, targets: dict[int, PublishTarget]) -> PublishResult:
+    """Hand a claimed row (loaded with its draft and account) to its platform. ``targets``
+    keeps each account's decrypted target for the rest of the batch."""
     draft, account = p.draft, p.account
     try:
         target = targets.get(account.id)
         if target is None:
             target = targets[account.id] = await _target(deps, account)
         publisher = publisher_of(deps, target)
-        result = await publisher.publish(item_of(draft, account, f"pub{p.id}"))
+        return await publisher.publish(item_of(draft, account, f"pub{p.id}"))
     except Exception as err:
         log.exception("publication %s: publisher raised", p.id)
-        result = PublishResult("check", reason=f"发布时出错（{type(err).__name__}），可能已发布")
-    return await _record(deps, p, result, worker)
+        return PublishResult("check", reason=f"发布时出错（{type(err).__name__}），可能已发布")
 
 
 def _retry_delay(attempts: int, suggested: float | None) -> dt.timedelta:
@@ -298,19 +297,8 @@ async def _published(
             await _lock_draft(draft.id)
             post = await Post.get_or_none(account_id=p.account_id, external_id=external_id)  # type: ignore[attr-defined]
             if post is None:  # (a post recorded by hand with this id is kept)
-                post = await Post.create(
-                    account_id=p.account_id,  # type: ignore[attr-defined]
-                    external_id=external_id,
-                    title=draft.title,
-                    summary=draft.lead[:500],
-                    url=url[:1000],
-                    published_at=now,
-                    is_repost=draft.is_repost,
-                    source_name=draft.source_name,
-                    source_url=draft.source_url,
-                    created_at=now,
-                    created_by_id=draft.created_by_id,  # type: ignore[attr-defined]
-                )
+                post = _post_of(draft, p.account_id, url, now)  # type: ignore[attr-defined]
+                await post.save()
             moved = await Publication.filter(**filters).update(
                 status="published",
                 url=url[:1000],
@@ -345,22 +333,120 @@ async def settle_draft(deps: Deps, draft_id: int) -> str:
 
 
 async def _settle_locked(deps: Deps, draft_id: int) -> str:
-    statuses = set(
-        await Publication.filter(draft_id=draft_id)
+    return (await _settle_many_locked(deps, [draft_id])).get(draft_id, "")
+
+
+async def _settle_many_locked(deps: Deps, draft_ids: list[int]) -> dict[int, str]:
+    statuses: dict[int, set[str]] = defaultdict(set)
+    for draft_id, status in (
+        await Publication.filter(draft_id__in=draft_ids)
         .exclude(status="cancelled")
-        .values_list("status", flat=True)
-    )
-    if not statuses or statuses & {"due", *IN_FLIGHT}:
-        target = "publishing" if statuses - {"due"} else None
-    elif statuses == {"published"}:
-        target = "published"
-    else:
-        target = "failed"
-    if target:
-        await Draft.filter(id=draft_id, status__in=("scheduled", "publishing", "failed")).update(
+        .values_list("draft_id", "status")
+    ):
+        statuses[draft_id].add(status)
+    targets: dict[int, str] = {}
+    for draft_id in draft_ids:
+        found = statuses.get(draft_id, set())
+        if not found or found & {"due", *IN_FLIGHT}:
+            target = "publishing" if found - {"due"} else None
+        elif found == {"published"}:
+            target = "published"
+        else:
+            target = "failed"
+        if target:
+            targets[draft_id] = target
+    for target in set(targets.values()):
+        ids = [d for d, t in targets.items() if t == target]
+        await Draft.filter(id__in=ids, status__in=("scheduled", "publishing", "failed")).update(
             status=target, updated_at=deps.clock.now()
         )
-    return target or ""
+    return targets
+
+
+async def _record_published(
+    deps: Deps, done: list[tuple[Publication, PublishResult]], worker: str
+) -> None:
+    """Rows of this worker's batch the platforms published, recorded together: the same
+    outcome as ``_published`` gives each, in one transaction with one statement per step."""
+    try:
+        await _record_published_together(deps, done, worker)
+    except Exception:
+        log.exception("recording %d published rows together failed; one by one", len(done))
+        for p, result in done:  # the guard skips any the failed attempt did record
+            try:
+                await _record(deps, p, result, worker)
+            except Exception:  # the row stays "publishing" and is recovered as stale
+                log.exception("publication %s: recording the outcome failed", p.id)
+
+
+async def _record_published_together(
+    deps: Deps, done: list[tuple[Publication, PublishResult]], worker: str
+) -> None:
+    now = deps.clock.now()
+    given = {p.id: (p, result) for p, result in done}
+    draft_ids = sorted({p.draft_id for p, _ in done})  # type: ignore[attr-defined]
+    async with in_transaction():
+        # The drafts' locks as in _published, taken in id order so that two workers' batches
+        # cannot deadlock; then the rows, if still ours (not recovered as stale meanwhile).
+        await Draft.filter(id__in=draft_ids).order_by("id").select_for_update().only("id")
+        moved = await Publication.filter(
+            id__in=list(given), status="publishing", claimed_by=worker
+        ).update(status="published", published_at=now, updated_at=now, reason="")
+        if not moved:
+            return
+        ours = [given[i] for i in sorted(given)]
+        if moved < len(given):  # rare: only the rows moved just now are recorded
+            mine = set(
+                await Publication.filter(
+                    id__in=list(given), status="published", claimed_by=worker, post_id=None
+                ).values_list("id", flat=True)
+            )
+            ours = [(p, r) for p, r in ours if p.id in mine]
+        # A post recorded by hand with the same id is kept and linked, as in _published.
+        await Post.bulk_create(
+            [_post_of(p.draft, p.account_id, r.url, now) for p, r in ours],  # type: ignore[attr-defined]
+            ignore_conflicts=True,
+        )
+        keys = {p.id: (p.account_id, f"draft-{p.draft_id}") for p, _ in ours}  # type: ignore[attr-defined]
+        posts = await _posts_of(set(keys.values()))
+        for p, r in ours:
+            p.status, p.url, p.published_at, p.updated_at = "published", r.url[:1000], now, now
+            p.reason, p.post_id = "", posts[keys[p.id]]
+            if r.platform_id:
+                p.platform_id = r.platform_id[:200]
+        await Publication.bulk_update(
+            [p for p, _ in ours], fields=("url", "post_id", "platform_id")
+        )
+        await DraftEvent.bulk_create(
+            [_event(p, "published", now, p.url, version=p.draft.version) for p, _ in ours]
+        )
+        reposts = sorted({p.draft_id for p, _ in ours if p.draft.is_repost})  # type: ignore[attr-defined]
+        if reposts:  # as publishing.sources.complete_tasks_of, for all of them at once
+            await RepostTask.filter(draft_id__in=reposts, status="open").update(status="done")
+        await _settle_many_locked(deps, draft_ids)
+
+
+async def _posts_of(keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    rows = await Post.filter(
+        account_id__in={a for a, _ in keys}, external_id__in={e for _, e in keys}
+    ).values_list("account_id", "external_id", "id")
+    return {(a, e): i for a, e, i in rows if (a, e) in keys}
+
+
+def _post_of(draft: Draft, account_id: int, url: str, now: dt.datetime) -> Post:
+    return Post(
+        account_id=account_id,
+        external_id=f"draft-{draft.id}",
+        title=draft.title,
+        summary=draft.lead[:500],
+        url=url[:1000],
+        published_at=now,
+        is_repost=draft.is_repost,
+        source_name=draft.source_name,
+        source_url=draft.source_url,
+        created_at=now,
+        created_by_id=draft.created_by_id,  # type: ignore[attr-defined]
+    )
 
 
 async def _timeline(
@@ -372,22 +458,35 @@ async def _timeline(
     actor: Actor | None = None,
     draft: Draft | None = None,
 ) -> None:
-    account = p.account if isinstance(p.account, Account) else await Account.get(id=p.account_id)  # type: ignore[attr-defined]
     draft = draft or (p.draft if isinstance(p.draft, Draft) else None)
     if draft is not None:  # loaded with the row: a scheduled draft's version cannot change
         version = draft.version
     else:
         versions = await Draft.filter(id=p.draft_id).values_list("version", flat=True)  # type: ignore[attr-defined]
         version = versions[0] if versions else 1
+    if not isinstance(p.account, Account):
+        p.account = await Account.get(id=p.account_id)  # type: ignore[attr-defined]
+    await _event(p, action, now, note, version=version, actor=actor).save()
+
+
+def _event(
+    p: Publication,
+    action: str,
+    now: dt.datetime,
+    note: str,
+    *,
+    version: int,
+    actor: Actor | None = None,
+) -> DraftEvent:
     label = PUBLICATION_STATUSES.get(action, action)
-    await DraftEvent.create(
+    return DraftEvent(
         draft_id=p.draft_id,  # type: ignore[attr-defined]
         at=now,
         actor_id=actor.staff_id if actor else None,
         actor_name=actor.name if actor else "发布程序",
         action=action,
         version=version,
-        note=f"「{account.name}」{label}" + (f"：{note}" if note else ""),
+        note=f"「{p.account.name}」{label}" + (f"：{note}" if note else ""),
     )
 
 
@@ -421,14 +520,28 @@ async def publish_due(
     loop = asyncio.get_running_loop()
     stop_at = loop.time() + budget
     gate = asyncio.Semaphore(CONCURRENCY)
+    # Published rows are recorded by whichever task holds the lock next, all that came in
+    # while it waited together (group commit): one transaction for many rows when busy, one
+    # for each when not.
+    recording = asyncio.Lock()
+    published: list[tuple[Publication, PublishResult]] = []
     done = 0
 
     async def one(p: Publication, targets: dict[int, PublishTarget]) -> None:
         async with gate:
-            try:
-                await _publish_claimed(deps, p, worker, targets)
-            except Exception:  # the row stays "publishing" and is recovered as stale
-                log.exception("publication %s: recording the outcome failed", p.id)
+            result = await _attempt(deps, p, targets)
+        if result.status == "published":
+            published.append((p, result))
+            async with recording:
+                if published:
+                    ready = published[:]
+                    published.clear()
+                    await _record_published(deps, ready, worker)
+            return
+        try:
+            await _record(deps, p, result, worker)
+        except Exception:  # the row stays "publishing" and is recovered as stale
+            log.exception("publication %s: recording the outcome failed", p.id)
 
     while loop.time() < stop_at:
         claimed = await claim_due(deps, worker, batch)

@@ -15,7 +15,7 @@ from infra.errors import Conflict, Forbidden
 from org.models import AuditRecord
 from publishing import drafts, runner
 from publishing.models import Draft, DraftEvent, Publication, RepostTask, Source
-from publishing.port import set_publishers
+from publishing.port import PublishResult, set_publishers
 from tests.accounts.conftest import make_account
 from tests.adapters.test_publishers import APP_ID, FakeChannel, FakeWechatPublishing
 
@@ -329,3 +329,70 @@ async def test_two_workers_racing_never_publish_one_row_twice(
     assert {d.id for d in ds} == set(
         await Draft.filter(status="published").values_list("id", flat=True)
     )
+
+
+async def test_drafts_to_several_accounts_settle_when_their_rows_finish_together(
+    wired, actors, channel, official, clock, fake_tg, fake_wx
+):
+    cover = f"{fake_wx.base}/pictures/c.png"
+    ds = [
+        await scheduled(wired, actors, [channel, official], clock, minutes=1, cover_url=cover)
+        for _ in range(6)
+    ]
+    clock.advance(minutes=2)
+    # Rows of one draft are taken by different workers and recorded at about the same moment,
+    # each settling the draft (under its lock, so the last to record sees every row).
+    counts = await asyncio.gather(
+        *(runner.publish_due(wired, worker=f"w{n}", batch=1) for n in range(3))
+    )
+    assert sum(counts) == 12
+    assert await Publication.filter(status="published").count() == 12
+    assert await Post.filter(external_id__in=[f"draft-{d.id}" for d in ds]).count() == 12
+    statuses = await Draft.filter(id__in=[d.id for d in ds]).values_list("status", flat=True)
+    assert statuses == ["published"] * 6
+
+
+async def test_a_row_recovered_while_its_platform_answered_is_not_recorded_published(
+    wired, actors, channel, clock
+):
+    d1 = await scheduled(wired, actors, [channel], clock, minutes=1)
+    d2 = await scheduled(wired, actors, [channel], clock, minutes=1)
+    clock.advance(minutes=2)
+    claimed = await runner.claim_due(wired, "slow-worker")
+    rows = {
+        p.draft_id: p  # type: ignore[attr-defined]
+        for p in await Publication.filter(id__in=claimed).select_related("draft", "account")
+    }
+    # The platform took longer than the lease: d2's row went to people meanwhile.
+    await Publication.filter(id=rows[d2.id].id).update(status="needs_check")
+    answers = [
+        (rows[d1.id], PublishResult("published", url="https://t.me/qingyuan_fabu/1")),
+        (rows[d2.id], PublishResult("published", url="https://t.me/qingyuan_fabu/2")),
+    ]
+    await runner._record_published(wired, answers, "slow-worker")
+    p1, p2 = [await Publication.get(draft_id=d.id) for d in (d1, d2)]
+    assert p1.status == "published" and p2.status == "needs_check"
+    assert await Post.filter(account_id=channel.id).values_list("url", flat=True) == [
+        "https://t.me/qingyuan_fabu/1"
+    ]
+    assert (await Draft.get(id=d1.id)).status == "published"
+    assert (await Draft.get(id=d2.id)).status == "publishing"
+
+
+async def test_a_post_recorded_by_hand_under_the_drafts_id_is_linked_not_doubled(
+    wired, actors, channel, clock, fake_tg
+):
+    d = await scheduled(wired, actors, [channel], clock, minutes=1)
+    by_hand = await Post.create(
+        account=channel,
+        external_id=f"draft-{d.id}",
+        title=TEXT["title"],
+        url="https://t.me/qingyuan_fabu/7",
+        published_at=clock.now(),
+        created_at=clock.now(),
+    )
+    clock.advance(minutes=2)
+    assert await runner.publish_due(wired) == 1
+    p = await Publication.get(draft_id=d.id)
+    assert p.status == "published" and p.post_id == by_hand.id
+    assert await Post.filter(account_id=channel.id).count() == 1
