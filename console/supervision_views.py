@@ -75,6 +75,11 @@ async def weekly(day: str):
     report, data = await _weekly(day)
     before = await patrol.previous_of(report)
     rows = sorted(data["accounts"], key=lambda r: (r["passed"], r["score"], r["unit_name"]))
+    unit = request.args.get("unit_id", "")
+    if unit.isdigit():
+        rows = [r for r in rows if r["unit_id"] == int(unit)]
+    if request.args.get("failed") == "1":
+        rows = [r for r in rows if not r["passed"]]
     earlier = await patrol.report_rows(actor(), before) if before else None
     return await render_template(
         "supervision_weekly.html",

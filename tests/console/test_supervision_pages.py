@@ -48,6 +48,17 @@ async def test_a_supervisor_builds_reads_and_exports_the_patrol(app, sender, cit
     assert "检查账号 2 合格 1 单项否决 1" in page
     assert "监测前14天内未发布信息" in page and "当周未更新 -5" in page
     assert page.index("清源公积金") < page.index("清源人社 ")  # failed accounts first
+    only_failed = text(
+        await (await s.client.get("/console/supervision/weekly/2026-11-16?failed=1")).get_data()
+    )
+    assert "1 个账号" in only_failed and "清源人社 微信" not in only_failed
+    gjj = city["QY-GJJ"].unit_id  # type: ignore[attr-defined]
+    by_unit = text(
+        await (
+            await s.client.get(f"/console/supervision/weekly/2026-11-16?unit_id={gjj}")
+        ).get_data()
+    )
+    assert "1 个账号" in by_unit and "清源公积金" in by_unit
     body = (await (await s.client.get("/console/supervision")).get_data()).decode()
     assert "2026-11-16 至 2026-11-22" in text(body.encode())
 
