@@ -7,6 +7,11 @@ row. A row left "publishing" past its lease belongs to a worker that died mid-pu
 already be public, so it is never retried blindly but goes to "needs_check" for staff to confirm
 or retry. Published rows become posts of their accounts (the activity monitor counts them) and
 finish the repost tasks they were written for.
+
+Throughput (bench/publish_bench.py: 10,000 rows due at once): a worker keeps CONCURRENCY rows
+with their platforms and claims the next batch as soon as a batch's rows have all started; what
+the platforms published is recorded in one transaction per group of rows that finished while
+the previous group was being written, under the drafts' row locks.
 """
 
 from __future__ import annotations
@@ -130,52 +135,48 @@ async def claim_due(deps: Deps, worker: str, limit: int = BATCH) -> list[int]:
     now = deps.clock.now()
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
-        # One statement: the rows and their drafts' "publishing" land together or not at all.
         rows = await conn.execute_query_dict(
             """
-            WITH claimed AS (
-                UPDATE pub_publication SET status = 'publishing', claimed_by = $1,
-                       claimed_at = $2, attempts = attempts + 1, updated_at = $2
-                WHERE id IN (
-                    SELECT p.id FROM pub_publication p JOIN acc_draft d ON d.id = p.draft_id
-                    WHERE p.status = 'due' AND p.due_at <= $2
-                      AND d.status IN ('scheduled', 'publishing')
-                    ORDER BY p.due_at, p.id LIMIT $3
-                    FOR UPDATE OF p SKIP LOCKED)
-                RETURNING id, draft_id, due_at),
-            started AS (
-                UPDATE acc_draft SET status = 'publishing', updated_at = $2
-                WHERE id IN (SELECT draft_id FROM claimed) AND status = 'scheduled')
-            SELECT id FROM claimed ORDER BY due_at, id
+            UPDATE pub_publication SET status = 'publishing', claimed_by = $1, claimed_at = $2,
+                   attempts = attempts + 1, updated_at = $2
+            WHERE id IN (
+                SELECT p.id FROM pub_publication p JOIN acc_draft d ON d.id = p.draft_id
+                WHERE p.status = 'due' AND p.due_at <= $2
+                  AND d.status IN ('scheduled', 'publishing')
+                ORDER BY p.due_at, p.id LIMIT $3
+                FOR UPDATE OF p SKIP LOCKED)
+            RETURNING id, draft_id, due_at
             """,
             [worker, now, limit],
         )
-        return [r["id"] for r in rows]
-    # SQLite: one writer at a time; a conditional update per row is the claim
-    candidates = (
-        await Publication.filter(
-            status="due", due_at__lte=now, draft__status__in=("scheduled", "publishing")
+        rows.sort(key=lambda r: (r["due_at"], r["id"]))
+        claimed = [r["id"] for r in rows]
+        drafts = {r["draft_id"] for r in rows}
+    else:  # SQLite: one writer at a time; a conditional update per row is the claim
+        candidates = (
+            await Publication.filter(
+                status="due", due_at__lte=now, draft__status__in=("scheduled", "publishing")
+            )
+            .order_by("due_at", "id")
+            .limit(limit)
+            .values("id", "draft_id", "attempts")
         )
-        .order_by("due_at", "id")
-        .limit(limit)
-        .values("id", "attempts")
-    )
-    claimed = []
-    for c in candidates:
-        took = await Publication.filter(id=c["id"], status="due").update(
-            status="publishing",
-            claimed_by=worker,
-            claimed_at=now,
-            attempts=c["attempts"] + 1,
-            updated_at=now,
-        )
-        if took:
-            claimed.append(c["id"])
-    if claimed:
-        drafts = (
-            await Publication.filter(id__in=claimed).distinct().values_list("draft_id", flat=True)
-        )
-        await Draft.filter(id__in=list(drafts), status="scheduled").update(
+        claimed, drafts = [], set()
+        for c in candidates:
+            took = await Publication.filter(id=c["id"], status="due").update(
+                status="publishing",
+                claimed_by=worker,
+                claimed_at=now,
+                attempts=c["attempts"] + 1,
+                updated_at=now,
+            )
+            if took:
+                claimed.append(c["id"])
+                drafts.add(c["draft_id"])
+    if drafts:
+        # A statement of its own, not joined to the claim: a draft being withdrawn holds its
+        # own lock and waits for its rows, which the claim must not hold while it waits too.
+        await Draft.filter(id__in=sorted(drafts), status="scheduled").update(
             status="publishing", updated_at=now
         )
     return claimed
@@ -525,10 +526,17 @@ async def publish_due(
     # for each when not.
     recording = asyncio.Lock()
     published: list[tuple[Publication, PublishResult]] = []
+    waiting = 0  # claimed rows not yet with their platform
+    drained = asyncio.Event()
+    targets: dict[int, PublishTarget] = {}  # each account's, for this run
     done = 0
 
-    async def one(p: Publication, targets: dict[int, PublishTarget]) -> None:
+    async def one(p: Publication) -> None:
+        nonlocal waiting
         async with gate:
+            waiting -= 1
+            if not waiting:
+                drained.set()
             result = await _attempt(deps, p, targets)
         if result.status == "published":
             published.append((p, result))
@@ -543,23 +551,36 @@ async def publish_due(
         except Exception:  # the row stays "publishing" and is recovered as stale
             log.exception("publication %s: recording the outcome failed", p.id)
 
-    while loop.time() < stop_at:
-        claimed = await claim_due(deps, worker, batch)
-        if not claimed:
-            break
-        try:
-            rows = {
-                p.id: p
-                for p in await Publication.filter(
-                    id__in=claimed, status="publishing", claimed_by=worker
-                ).select_related("draft", "account")
-            }
-        except Exception:
-            await _give_back(deps, claimed, worker)
-            raise
-        targets: dict[int, PublishTarget] = {}
-        await asyncio.gather(*(one(rows[pid], targets) for pid in claimed if pid in rows))
-        done += len(claimed)
+    tasks: set[asyncio.Future[None]] = set()
+    try:
+        while loop.time() < stop_at:
+            claimed = await claim_due(deps, worker, batch)
+            if not claimed:
+                break
+            try:
+                rows = {
+                    p.id: p
+                    for p in await Publication.filter(
+                        id__in=claimed, status="publishing", claimed_by=worker
+                    ).select_related("draft", "account")
+                }
+            except Exception:
+                await _give_back(deps, claimed, worker)
+                raise
+            ours = [rows[pid] for pid in claimed if pid in rows]
+            waiting += len(ours)
+            drained.clear()
+            for p in ours:
+                task = asyncio.ensure_future(one(p))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            done += len(claimed)
+            # The next batch is claimed as soon as every row of this one is with its platform:
+            # the platforms are kept busy rather than waiting for a batch's slowest rows.
+            if waiting:
+                await drained.wait()
+    finally:
+        await asyncio.gather(*tasks, return_exceptions=True)
     return done
 
 
