@@ -1,11 +1,12 @@
 """Console pages of the monthly rectification list (月整改): a month's list with its counts per
 unit (supervisors: every unit, and the build; a unit's staff: their own items), an item with its
 evidence, the unit's answer (note and file), the supervisor's verification or return, and the
-history; the XLSX export. A blueprint nested in the supervision one, so its endpoints are
+history; the XLSX and PDF exports. A blueprint nested in the supervision one, so its endpoints are
 console_supervision.rectification.*."""
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
 
 from quart import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -14,6 +15,7 @@ from console.views import login_required
 from infra.errors import DomainError, NotFound
 from org.web import actor, deps, record_domain_failure
 from supervision import rectification as rect
+from supervision.bulletin import issuing_office
 from supervision.export import rectification_xlsx
 from supervision.models import RECTIFY_STATUSES
 
@@ -182,3 +184,21 @@ async def export(month: str):
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@bp.get("/<month>.pdf")
+@login_required
+async def export_pdf(month: str):
+    from supervision.pdf import rectification_pdf
+
+    report, views, counts, today = await _month_list(rect.parse_month(month))
+    if report is None:
+        raise NotFound("该月整改清单")
+    office = await issuing_office(report.built_by_id)
+    body = await asyncio.to_thread(rectification_pdf, report, views, counts, today, office)
+    name = f"{rect.month_label(report.period_start)}政务新媒体问题整改清单.pdf"
+    disposition = (
+        f'attachment; filename="rectification-{report.period_start:%Y-%m}.pdf"; '
+        f"filename*=UTF-8''{quote(name)}"
+    )
+    return Response(body, mimetype="application/pdf", headers={"Content-Disposition": disposition})

@@ -30,7 +30,7 @@ from infra.errors import DomainError, Forbidden, NotFound
 from letters.models import Letter, Rating
 from org.access import Actor
 from org.audit import record_audit
-from org.models import Unit
+from org.models import Staff, Unit
 from supervision.models import RectifyItem, Report, ReportRow
 from supervision.patrol import current_rubric, report_rows, rubric_version
 from supervision.rectification import state_of
@@ -70,6 +70,17 @@ def cn_date(day: dt.date) -> str:
 def signed_on(report: Report) -> str:
     """The date under the office's name: the day issued, or for a draft the day built."""
     return cn_date(beijing_date(report.issued_at or report.built_at))
+
+
+async def issuing_office(staff_id: int | None = None) -> str:
+    """The office a report goes out in the name of: the unit of the supervisor who made it, as
+    the bulletin's is; for one the worker made, the newest bulletin's office."""
+    if staff_id is not None:
+        staff = await Staff.filter(id=staff_id).select_related("unit").first()
+        if staff is not None:
+            return staff.unit.name
+    latest = await Report.filter(kind="quarterly").order_by("-period_start").first()
+    return (latest.data.get("office") if latest else None) or "督查办公室"
 
 
 def _rate(part: int, whole: int) -> float | None:

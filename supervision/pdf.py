@@ -37,6 +37,14 @@ MARGINS = {
     "rightMargin": 26 * MM,
 }
 FRAME_WIDTH = (210 - 28 - 26) * MM
+# Wide lists (a month's rectification items, a year's annual reports) on A4 turned sideways.
+LANDSCAPE_MARGINS = {
+    "topMargin": 25 * MM,
+    "bottomMargin": 30 * MM,
+    "leftMargin": 25 * MM,
+    "rightMargin": 25 * MM,
+}
+LANDSCAPE_WIDTH = (297 - 25 - 25) * MM
 FRAME_HEIGHT = (297 - 37 - 35) * MM - 24  # room for the paragraph the chart follows
 TABLE_ROWS_LIMIT = 60  # named problems printed; the rest are in the Excel file
 
@@ -143,7 +151,12 @@ def _cell(value: Any):
     return str(value)
 
 
-def _table(header: list[str], rows: Iterable[list[Any]], widths: list[float]):
+def _table(
+    header: list[str],
+    rows: Iterable[list[Any]],
+    widths: list[float],
+    frame: float = FRAME_WIDTH,
+):
     """A table over the frame's width (``widths`` are shares), its header repeated."""
     from reportlab.lib import colors
     from reportlab.platypus import Table, TableStyle
@@ -153,7 +166,7 @@ def _table(header: list[str], rows: Iterable[list[Any]], widths: list[float]):
     if len(body) == 1:
         body.append([_p("无", "cell")] + [""] * (len(header) - 1))
     total = sum(widths)
-    table = Table(body, colWidths=[FRAME_WIDTH * w / total for w in widths], repeatRows=1)
+    table = Table(body, colWidths=[frame * w / total for w in widths], repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -200,26 +213,34 @@ def _canvas_class(marker: str):
             total = len(self._held)
             for number, state in enumerate(self._held, 1):
                 self.__dict__.update(state)
+                width, height = self._pagesize  # portrait or landscape
                 self.setFont(FONT, 10.5)
                 self.setFillColor("#000000")
-                self.drawCentredString(105 * MM, 20 * MM, f"第 {number} 页 共 {total} 页")
+                self.drawCentredString(width / 2, 20 * MM, f"第 {number} 页 共 {total} 页")
                 if marker:
                     self.setFillColor("#d92d20")
-                    self.drawRightString((210 - 26) * MM, (297 - 20) * MM, marker)
+                    self.drawRightString(width - 26 * MM, height - 20 * MM, marker)
                 super().showPage()
             super().save()
 
     return NumberedCanvas
 
 
-def _document(story: list, name: str, author: str, marker: str = "") -> bytes:
-    from reportlab.lib.pagesizes import A4
+def _document(
+    story: list, name: str, author: str, marker: str = "", *, landscape: bool = False
+) -> bytes:
+    from reportlab.lib import pagesizes
     from reportlab.platypus import SimpleDocTemplate
 
     register_font()
     out = io.BytesIO()
+    size, margins = (
+        (pagesizes.landscape(pagesizes.A4), LANDSCAPE_MARGINS)
+        if landscape
+        else (pagesizes.A4, MARGINS)
+    )
     doc = SimpleDocTemplate(
-        out, pagesize=A4, title=name, author=author, subject=name, creator="民声", **MARGINS
+        out, pagesize=size, title=name, author=author, subject=name, creator="民声", **margins
     )
     doc.build(story, canvasmaker=_canvas_class(marker))
     return out.getvalue()
@@ -439,3 +460,108 @@ def weekly_pdf(report: Report, data: dict[str, Any], pass_score: float) -> bytes
         )
     )
     return _document(story, f"{name}（{start}至{end}）", "民声")
+
+
+def signature(office: str, day) -> list:
+    """The issuing office and the date under the last paragraph, as the bulletin signs."""
+    from reportlab.platypus import Spacer
+
+    return [Spacer(1, 24), _p(office, "sign"), _p(cn_date(day), "sign")]
+
+
+RECTIFY_UNIT_HEADER = [
+    *("单位", "事项", "本月新增", "往月结转", "待整改"),
+    *("待核验", "逾期", "按期整改", "逾期整改"),
+]
+RECTIFY_ITEM_HEADER = [
+    *("编号", "单位", "账号", "问题", "类别", "数量", "扣分"),
+    *("发现月份", "整改期限", "状态", "整改情况", "上报日期"),
+]
+
+
+def _rectify_status(v: dict[str, Any]) -> str:
+    if not v["overdue"]:
+        return v["status_label"]
+    return v["status_label"] + ("（逾期整改）" if v["status"] == "done" else "（逾期）")
+
+
+def rectification_pdf(
+    report: Report,
+    views: list[dict[str, Any]],
+    counts: list[dict[str, Any]],
+    today,
+    office: str,
+) -> bytes:
+    """A month's rectification list as the reader may see it (a unit's staff: their unit's
+    items), landscape for its wide tables: the figures, the units' counts, every item listed
+    (carried ones included) and the evidence of each, by reference."""
+    from supervision.rectification import month_label, totals
+
+    month = report.period_start
+    name = f"{month_label(month)}政务新媒体问题整改清单"
+    t = totals(counts)
+    story: list = [
+        _p(name, "title"),
+        _p(
+            f"（评分细则第 {report.rubric_version} 版，整改情况统计截至{cn_date(today)}）",
+            "subtitle",
+        ),
+        _p("各有关单位：", "to"),
+        _p(
+            f"根据{month_label(month)}政务新媒体检查情况，本清单共列入整改事项{t['total']}项，其中"
+            f"本月新增{t['new']}项，往月结转{t['carried']}项；待整改{t['open']}项，待核验"
+            f"{t['submitted']}项，逾期{t['overdue']}项，按期整改{t['done']}项，逾期整改"
+            f"{t['done_late']}项。请各单位在整改期限内完成整改，并在系统中上报整改情况。"
+        ),
+        _p("一、各单位整改情况", "h1"),
+        _table(
+            RECTIFY_UNIT_HEADER,
+            (
+                [c["unit_name"]]
+                + [c[k] for k in ("total", "new", "carried", "open", "submitted", "overdue")]
+                + [c["done"], c["done_late"]]
+                for c in counts
+            ),
+            [5, 1, 1, 1, 1, 1, 1, 1, 1],
+            LANDSCAPE_WIDTH,
+        ),
+        _p("二、整改事项清单", "h1"),
+        _table(
+            RECTIFY_ITEM_HEADER,
+            (
+                [
+                    v["id"],
+                    v["unit_name"],
+                    v["account_name"],
+                    v["label"],
+                    "单项否决" if v["kind"] == "veto" else "扣分",
+                    v["count"],
+                    f"{v['points']:g}",
+                    v["month_label"],
+                    v["due_on"].isoformat(),
+                    _rectify_status(v),
+                    v["note"],
+                    v["answered_on"].isoformat() if v["answered_on"] else "",
+                ]
+                for v in views
+            ),
+            [1.3, 3, 2.4, 3.2, 2.1, 1.3, 1.3, 3, 3, 2.2, 3.4, 3],
+            LANDSCAPE_WIDTH,
+        ),
+        _p("三、问题依据", "h1"),
+        _table(
+            ["编号", "单位", "账号", "问题", "依据", "引用", "日期"],
+            (
+                [
+                    *(v[k] for k in ("id", "unit_name", "account_name", "label")),
+                    *(e["label"], e["ref"], str(e["at"])[:16].replace("T", " ")),
+                ]
+                for v in views
+                for e in v["evidence"]
+            ),
+            [1.3, 3, 2.4, 3.2, 5, 2, 3],
+            LANDSCAPE_WIDTH,
+        ),
+        *signature(office, today),
+    ]
+    return _document(story, name, office, landscape=True)

@@ -21,6 +21,7 @@ from supervision.models import RectifyFile, RectifyItem
 from tests.accounts.conftest import OTHER_PASSWORD, actors, demo_units  # noqa: F401
 from tests.console.test_posts_pages import post_form, text
 from tests.org.conftest import login_as
+from tests.supervision.test_bulletin import pdf_text, squeezed
 
 PAGE = "/console/supervision/rectification"
 PDF = b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024) + b"\n%%EOF\n"  # 3 MB: over the 2 MB of forms
@@ -214,3 +215,33 @@ async def test_attachments_over_5_mb_or_of_other_types_are_refused(app, sender, 
         form={"csrf_token": editor.csrf, "note": "x" * (3 * 1024 * 1024)},
     )
     assert resp.status_code == 413
+
+
+async def test_the_month_as_a_pdf_document(app, sender, city, tmp_path):
+    s = await login_as(app, sender, "supervisor")
+    await post_form(s, PAGE, {"month": "2026-10"})
+    page = (await (await s.client.get(PAGE + "?month=2026-10")).get_data()).decode()
+    assert f'href="{PAGE}/2026-10.pdf">导出 PDF</a>' in page
+    resp = await s.client.get(PAGE + "/2026-10.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    disposition = resp.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="rectification-2026-10.pdf"; filename*=')
+    body = await resp.get_data()
+    pdf_ = squeezed(pdf_text(body, tmp_path))
+    assert pdf_.startswith("2026年10月政务新媒体问题整改清单（评分细则第1版")
+    assert "共列入整改事项3项，其中本月新增3项，往月结转0项；待整改3项" in pdf_
+    # The units' counts (most open first), then the items with their due dates and evidence.
+    assert "清源市住房公积金管理中心22020000清源市人力资源和社会保障局11010000" in pdf_
+    rows = squeezed(pdf_text(body, tmp_path, "-layout"))  # a table's row on one line
+    assert "清源人社扣分122026年10月2026-12-07待整改" in rows
+    assert "监测前14天内未发布信息" in pdf_ and "转载无来源" in pdf_
+    assert pdf_.endswith("清源市政务公开办（电子政务办）2026年11月23日第2页共2页")
+    assert "第1页共2页" in pdf_
+
+    # The unit's editor: their own unit's items only.
+    editor = await login_as(app, sender, "editor")
+    resp = await editor.client.get(PAGE + "/2026-10.pdf")
+    pdf_ = squeezed(pdf_text(await resp.get_data(), tmp_path))
+    assert "共列入整改事项1项" in pdf_ and "转载未注明来源" in pdf_ and "清源人社" in pdf_
+    assert "公积金" not in pdf_ and "监测前14天" not in pdf_
+    assert (await s.client.get(PAGE + "/2026-09.pdf")).status_code == 404
