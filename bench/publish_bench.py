@@ -195,6 +195,15 @@ async def _work(n: int, cfg: dict[str, Any], ready: Any, start: Any, stop: Any, 
     )
     if cfg["concurrency"]:
         runner.CONCURRENCY = cfg["concurrency"]  # an experiment's value, not the product's
+    # Instrumentation: how many published rows each recording transaction took.
+    groups: list[int] = []
+    record = runner._record_published
+
+    async def counted(deps: Any, done: list, worker: str) -> None:
+        groups.append(len(done))
+        await record(deps, done, worker)
+
+    runner._record_published = counted
     await open_db(settings, command_timeout=settings.worker_command_timeout_seconds)
     name = f"bench-w{n}:{os.getpid()}"
     done = calls = 0
@@ -216,7 +225,7 @@ async def _work(n: int, cfg: dict[str, Any], ready: Any, start: Any, stop: Any, 
             if not got:
                 await asyncio.sleep(cfg["tick"])
         cpu = time.process_time() - cpu
-        out.put({"worker": name, "published": done, "calls": calls, "cpu": cpu})
+        out.put({"worker": name, "published": done, "calls": calls, "cpu": cpu, "groups": groups})
     finally:
         await env.aclose()
         await close_db()
@@ -656,7 +665,9 @@ def report(args: argparse.Namespace, f: dict[str, Any]) -> None:
         rows = f["by_worker"].get(w["worker"], 0)
         print(
             f"worker         {w['worker']}: {w['published']} published ({rows} rows claimed), "
-            f"{w['calls']} publish_due calls, {w['cpu']:.1f} s CPU"
+            f"{w['calls']} publish_due calls, {w['cpu']:.1f} s CPU, recorded in "
+            f"{len(w['groups'])} transactions (mean {statistics.mean(w['groups'] or [0]):.1f} "
+            f"rows, largest {max(w['groups'], default=0)})"
         )
     print(
         f"other CPU      fake platform {f['platform_cpu']:.1f} s; PostgreSQL "
