@@ -2,7 +2,8 @@
 channels, published by two worker processes on PostgreSQL; then the feed job's figure.
 
     python -m bench.publish_bench [--database-url postgres://…/postgres] [--items 10000
-        --accounts 2000 --workers 2 --latency 0.1 --tick 5 --batch 200 --keep --skip-feeds]
+        --accounts 2000 --workers 2 --latency 0.1 --tick 5 --batch 200 --concurrency N
+        --profile DIR --keep --skip-feeds]
 
 The database server defaults to $MINSHENG_BENCH_DATABASE_URL, else $TEST_DATABASE_URL; a fresh
 database is created beside the one named, migrated, and dropped afterwards (unless --keep).
@@ -15,17 +16,20 @@ database is created beside the one named, migrated, and dropped afterwards (unle
 - The platform: a fake Telegram Bot API (aiohttp) in a child process, answering sendMessage with
   the real JSON shape after ``--latency`` seconds (standing in for the network), recording every
   (chat_id, text) so duplicates are counted where citizens would see them.
-- The workers: ``--workers`` processes, each opening the database as ``minsheng worker`` does
-  (``open_db`` with the worker's timeouts, ``quart_app.compose`` for the publishers) and calling
+- The workers: ``--workers`` processes (forked from one that imported the product once, with
+  the publishers' modules loaded as in a worker that has published before; each channel's Bot is
+  still made on its first item), each opening the database as ``minsheng worker`` does
+  (``open_db`` with the worker's timeouts, ``quart_app.compose``) and calling
   ``publishing.runner.publish_due`` every ``--tick`` seconds (the worker's tick is 5 s) until the
-  bench sees every row settled.
+  bench sees every row settled. ``--concurrency`` overrides the runner's rows in flight.
 
 Prints the seconds until all are published, duplicates at the platform and among posts (must be
 0), the delay of each publication after its due time (p50 / p99 / max; target p99 ≤ 60 s), each
-worker's count and CPU seconds, and the 1-minute load average before, during (highest seen) and
-after, since a busy machine stretches every figure. Then runs ``bench.feeds_bench`` (200 feeds
-of 50 items; target ≤ 30 s). Asserts nothing; tests/publishing/test_publish_bench.py runs a
-small one and checks its counts.
+worker's count, CPU seconds and recording transactions, the fake platform's and PostgreSQL's CPU,
+and the 1-minute load average before, during (highest seen) and after, since a busy machine
+stretches every figure. Then runs ``bench.feeds_bench`` (200 feeds of 50 items; target ≤ 30 s).
+``--profile DIR`` samples each worker with py-spy (collapsed stacks). Asserts nothing;
+tests/publishing/test_publish_bench.py runs a small one and checks its counts.
 """
 
 from __future__ import annotations
