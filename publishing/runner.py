@@ -223,7 +223,7 @@ async def publish_one(deps: Deps, publication_id: int, worker: str) -> str:
 
 async def _attempt(deps: Deps, p: Publication, targets: dict[int, PublishTarget]) -> PublishResult:
     """Hand a claimed row (loaded with its draft and account) to its platform. ``targets``
-    keeps each account's decrypted target for the rest of the batch."""
+    keeps each account's decrypted target for the rest of the run."""
     draft, account = p.draft, p.account
     try:
         target = targets.get(account.id)
@@ -248,7 +248,15 @@ async def _record(deps: Deps, p: Publication, result: PublishResult, worker: str
         changes["platform_id"] = result.platform_id[:200]
     status = result.status
     if status == "published":
-        return await _published(deps, p, result.url, now, expect=("publishing",), by=worker)
+        return await _published(
+            deps,
+            p,
+            result.url,
+            now,
+            expect=("publishing",),
+            by=worker,
+            platform_id=result.platform_id,
+        )
     if status == "submitted":
         changes.update(status="submitted", due_at=now + CHECK_EVERY)
     elif status == "manual":
@@ -286,11 +294,13 @@ async def _published(
     expect: tuple[str, ...],
     by: str = "",
     actor: Actor | None = None,
+    platform_id: str = "",
 ) -> str:
     draft: Draft = p.draft if isinstance(p.draft, Draft) else await Draft.get(id=p.draft_id)  # type: ignore[attr-defined]
     filters: dict[str, Any] = {"id": p.id, "status__in": expect}
     if by:
         filters["claimed_by"] = by
+    extra = {"platform_id": platform_id[:200]} if platform_id else {}
     external_id = f"draft-{draft.id}"
     try:
         async with in_transaction():
@@ -309,6 +319,7 @@ async def _published(
                 updated_at=now,
                 reason="",
                 post_id=post.id,
+                **extra,
             )
             if not moved:
                 raise _Lost
