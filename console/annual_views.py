@@ -1,8 +1,11 @@
 """Console pages of the annual report (年度报表, 004 §13(五)): a year's reports with their status
 counts (the unit's own; supervisors all), each report with its figures, the unit's form, the
-review and the history, and the year's XLSX."""
+review and the history, and the year's XLSX and PDF and each report's PDF."""
 
 from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
 
 from quart import Blueprint, Response, flash, redirect, render_template, request, url_for
 
@@ -11,6 +14,7 @@ from console.views import login_required
 from infra.errors import DomainError
 from org.web import actor, deps, record_domain_failure
 from supervision import annual
+from supervision.bulletin import issuing_office
 from supervision.export_units import annual_xlsx
 from supervision.models import ANNUAL_STATUSES, AnnualReport
 
@@ -95,6 +99,37 @@ async def export():
         mimetype=XLSX,
         headers={"Content-Disposition": f'attachment; filename="annual-reports-{year}.xlsx"'},
     )
+
+
+def _pdf(body: bytes, ascii_name: str, name: str) -> Response:
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return Response(body, mimetype="application/pdf", headers={"Content-Disposition": disposition})
+
+
+@bp.get("/annual.pdf")
+@login_required
+async def export_pdf():
+    from supervision.pdf_units import annual_list_pdf, annual_title
+
+    a = actor()
+    year = _year()
+    rows = await annual.list_annual(a, year)
+    # The office compiles the city's list; a unit's staff export their own unit's.
+    office = await issuing_office(a.staff_id) if a.has("supervisor") else a.unit_name
+    body = await asyncio.to_thread(
+        annual_list_pdf, year, rows, annual.status_counts(rows), office, deps().clock.today()
+    )
+    return _pdf(body, f"annual-reports-{year}.pdf", f"{annual_title(year)}.pdf")
+
+
+@bp.get("/annual/<int:annual_id>.pdf")
+@login_required
+async def report_pdf(annual_id: int):
+    from supervision.pdf_units import annual_report_pdf
+
+    r = await annual.get_annual(actor(), annual_id)
+    body = await asyncio.to_thread(annual_report_pdf, r, deps().clock.today())
+    return _pdf(body, f"annual-report-{r.id}.pdf", f"{r.account_name}{r.year}年度报表.pdf")
 
 
 @bp.get("/annual/<int:annual_id>")

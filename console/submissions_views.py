@@ -1,10 +1,12 @@
 """Console pages of information submission (信息报送, 002 §21): the editors' form, the register
 with its filters and the office's adopt form, the month's ranking of units, the points per level
-(admins), and the month's XLSX."""
+(admins), and the month's XLSX and PDF."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from urllib.parse import quote
 
 from quart import Blueprint, Response, flash, redirect, render_template, request, url_for
 
@@ -13,6 +15,7 @@ from infra.errors import DomainError
 from org.models import Unit
 from org.web import actor, deps, record_domain_failure
 from supervision import submissions
+from supervision.bulletin import issuing_office
 from supervision.export_units import monthly_submissions_xlsx
 from supervision.models import ADOPTION_LEVELS
 
@@ -138,3 +141,26 @@ async def export():
     return Response(
         body, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+@bp.get("/submissions.pdf")
+@login_required
+async def export_pdf():
+    from supervision.pdf_units import submissions_pdf, submissions_title
+
+    a = actor()
+    month = _month(request.args.get("month", ""))
+    table = await submissions.read_table(a, month)
+    adoptions = await submissions.monthly_adoptions(a, month)
+    points = submissions.points_of(await submissions.current_points())
+    # The ranking is the office's bulletin, whoever exports it.
+    office = await issuing_office(a.staff_id if a.has("supervisor") else None)
+    body = await asyncio.to_thread(
+        submissions_pdf, month, table, adoptions, points, office, deps().clock.today()
+    )
+    name = f"{submissions_title(month)}.pdf"
+    disposition = (
+        f'attachment; filename="submissions-{month.year}-{month.month:02d}.pdf"; '
+        f"filename*=UTF-8''{quote(name)}"
+    )
+    return Response(body, mimetype="application/pdf", headers={"Content-Disposition": disposition})

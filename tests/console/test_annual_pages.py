@@ -3,7 +3,8 @@ supervisor drafts the year's reports, the unit's editor fills one in and submits
 the reviewer returns it with a reason, a colleague who filled it in is told they may not review
 it, the reviewer publishes it and it turns read-only; editors submit items, the office adopts
 them, admins change the points; each unit sees its own rows; both XLSX exports are opened with
-openpyxl."""
+openpyxl, and the year's reports, one published report and the month's submissions bulletin as
+PDF read back with pdftotext."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from supervision.models import AnnualReport, Submission
 from tests.accounts.conftest import OTHER_PASSWORD, actors, demo_units  # noqa: F401
 from tests.console.test_posts_pages import post_form, text
 from tests.org.conftest import login_as
+from tests.supervision.test_bulletin import pdf_text, squeezed
 
 
 def at(month: int, day: int, year: int = 2026) -> dt.datetime:
@@ -226,3 +228,95 @@ async def test_submissions_register_adoption_points_and_ranking(app, sender, cit
     handler = await login_as(app, sender, "handler")
     status, _ = await page(handler, "/console/supervision/submissions")
     assert status == 403
+
+
+async def pdf(session, url: str, tmp_path, *options: str) -> str:
+    resp = await session.client.get(url)
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert resp.headers["Content-Disposition"].startswith("attachment; filename=")
+    return squeezed(pdf_text(await resp.get_data(), tmp_path, *options))
+
+
+async def test_annual_reports_as_pdf_documents(app, sender, city, tmp_path):
+    s = await login_as(app, sender, "supervisor")
+    await post_form(s, "/console/supervision/annual/draft", {"year": "2026"})
+    report = await AnnualReport.get(account_id=city["QY-RSJ"].id)
+    url = f"/console/supervision/annual/{report.id}"
+    editor = await login_as(app, sender, "editor")
+    form = {"followers": "12000", "reads": "480000", "mechanisms": "专人负责，三审三校。"}
+    await post_form(editor, f"{url}/fill", {**form, "then": "submit"})
+    reviewer = await login_as(app, sender, "reviewer")
+    _, body = await post_form(reviewer, f"{url}/review", {"decision": "approve", "opinion": ""})
+    assert "已审核通过" in body
+
+    _, body = await page(s, "/console/supervision/annual?year=2026")
+    assert "导出 PDF" in body
+    text_ = await pdf(s, "/console/supervision/annual.pdf?year=2026", tmp_path)
+    assert text_.startswith("2026年度政务新媒体年度报表（公开期限2027年1月31日")
+    assert "年度报表2份，其中待填报1份，待审核0份，已退回0份，已公开1份" in text_
+    assert "专人负责，三审三校。" in text_
+    assert text_.endswith("清源市政务公开办（电子政务办）2027年1月5日第2页共2页")
+    rows = await pdf(s, "/console/supervision/annual.pdf?year=2026", tmp_path, "-layout")
+    # Posts, originals, reposts, questions, answered, letters, replied, the two averages
+    # (none: no letter), then the followers and reads the unit entered.
+    assert "清源人社微信公众号已公开3210000——12000480000" in rows
+    assert "清源公积金微博待填报3210000————" in rows
+
+    # A unit's staff: their own unit's reports, signed by the unit.
+    gjj = await login_as(app, sender, "gjjeditor", OTHER_PASSWORD)
+    text_ = await pdf(gjj, "/console/supervision/annual.pdf?year=2026", tmp_path)
+    assert "年度报表1份，其中待填报1份" in text_ and "清源公积金" in text_
+    assert "清源人社" not in text_ and "人力资源" not in text_ and "三审三校" not in text_
+    assert "清源市住房公积金管理中心2027年1月5日第1页共1页" in text_
+
+    # One published report as the unit makes it public.
+    html = (await (await editor.client.get(url)).get_data()).decode()
+    assert f'href="{url}.pdf">导出 PDF</a>' in html
+    text_ = await pdf(editor, f"{url}.pdf", tmp_path)
+    assert text_.startswith("2026年度政务新媒体工作年度报表（清源人社·微信公众号）")
+    assert "主办单位清源市人力资源和社会保障局状态已公开" in text_
+    for figure in ("发布信息3", "原创2", "转载1", "收到留言0", "平均答复天数（自然日）—"):
+        assert figure in text_
+    assert "粉丝（关注）数12000单位填报" in text_ and "全年阅读量480000单位填报" in text_
+    assert "四、机制保障情况专人负责，三审三校。" in text_
+    assert text_.endswith("清源市人力资源和社会保障局2027年1月5日第1页共1页")
+    assert "未公开" not in text_
+    assert (await gjj.client.get(f"{url}.pdf")).status_code == 404
+    draft = await AnnualReport.get(account_id=city["QY-GJJ"].id)
+    text_ = await pdf(gjj, f"/console/supervision/annual/{draft.id}.pdf", tmp_path)
+    assert "未公开（待填报）" in text_ and "四、机制保障情况未填报。" in text_
+
+
+async def test_the_month_of_submissions_as_a_pdf_bulletin(app, sender, city, tmp_path):
+    editor = await login_as(app, sender, "editor")
+    await post_form(
+        editor,
+        "/console/supervision/submissions",
+        {"title": "春风行动招聘会", "summary": "三千岗位", "link": "https://rsj.qy.gov.cn/1"},
+    )
+    item = await Submission.get(title="春风行动招聘会")
+    office = await login_as(app, sender, "supervisor")
+    adopt = f"/console/supervision/submissions/{item.id}/adopt"
+    await post_form(office, adopt, {"level": "central", "adopted_on": "2027-01-05"})
+    await post_form(office, adopt, {"level": "city", "adopted_on": "2027-01-05", "note": "市网"})
+    _, body = await page(office, "/console/supervision/submissions?month=2027-01")
+    assert "导出 PDF" in body
+
+    url = "/console/supervision/submissions.pdf?month=2027-01"
+    text_ = await pdf(office, url, tmp_path)
+    assert text_.startswith("2027年1月政务信息报送情况通报（2027年1月1日至1月5日）")
+    assert "各单位共报送政务信息1条，被采用1条（采用市级1条、省级0条、中央1条）" in text_
+    assert "计分标准：市级采用每条1分、省级采用每条3分、中央采用每条5分" in text_
+    assert text_.endswith("清源市政务公开办（电子政务办）2027年1月5日第2页共2页")
+    assert "第1页共2页" in text_
+    rows = await pdf(office, url, tmp_path, "-layout")
+    # Rank, submitted, adopted, by level, the month's points, the year's three totals.
+    assert "1清源市人力资源和社会保障局111016116" in rows
+    assert "2027-01-05清源市人力资源和社会保障局春风行动招聘会中央5" in rows
+    assert "春风行动招聘会市级1市网" in rows
+
+    # Another unit's staff: the whole ranking (the office publishes it), none of the adoptions.
+    gjj = await login_as(app, sender, "gjjeditor", OTHER_PASSWORD)
+    text_ = await pdf(gjj, url, tmp_path)
+    assert "清源市人力资源和社会保障局111016116" in text_
+    assert "春风行动招聘会" not in text_ and "二、采用信息明细" in text_
