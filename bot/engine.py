@@ -37,7 +37,7 @@ from infra.deps import Deps
 from infra.notify import mask_mobile
 from infra.redis import ScriptBatch
 from knowledge import offers
-from knowledge.attention import ASK_QUEUE, ask_event, feedback_event
+from knowledge.attention import ASK_QUEUE, ask_event, feedback_event, letter_event
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
 from letters.codes import format_code
@@ -221,7 +221,7 @@ class Engine:
             # the letter, not a question "1".
             return [Reply(texts.LETTER_DONE_EARLIER.format(code=conv.letter_code))]
         if step.startswith("letter_"):
-            return await self._letter_step(msg, conv, text, word)
+            return await self._letter_step(msg, conv, text, word, events)
         if step == "status_code":
             conv.reset()
             if re.fullmatch(r"[A-Za-z0-9-]{4,20}", text):
@@ -370,12 +370,14 @@ class Engine:
     # Leaving a letter
 
     def _start_letter(self, conv: Conversation, question: str) -> list[Reply]:
-        unsolved = conv.unsolved
+        unsolved, ask = conv.unsolved, conv.ask_ref
         conv.reset()
         conv.unsolved = unsolved
         # One id per letter being written: without a platform message id (an API client), the
         # confirmation's retry still finds this letter, and the next letter is a new one.
         conv.draft = {"content": question, "started": uuid.uuid4().hex}
+        if question and ask:
+            conv.draft["ask"] = ask  # the logged question the letter takes up
         if question:
             conv.step = "letter_more"
             return [Reply(texts.LETTER_MORE.format(content=question))]
@@ -383,7 +385,7 @@ class Engine:
         return [Reply(texts.LETTER_CONTENT)]
 
     async def _letter_step(
-        self, msg: IncomingMessage, conv: Conversation, text: str, word: str
+        self, msg: IncomingMessage, conv: Conversation, text: str, word: str, events: list[str]
     ) -> list[Reply]:
         draft, step = conv.draft, conv.step
         if word in texts.CANCEL_WORDS and step != "letter_mobile":
@@ -427,7 +429,7 @@ class Engine:
             return [self._confirm_reply(draft)]
         if step == "letter_confirm":
             if word in CONFIRM_WORDS:
-                return await self._submit(msg, conv)
+                return await self._submit(msg, conv, events)
             if word in {"2", "修改", "重新填写"}:
                 conv.step = "letter_content"
                 return [Reply(texts.LETTER_CONTENT)]
@@ -456,7 +458,9 @@ class Engine:
         )
         return Reply(text, choices=_choices(texts.CONFIRM_CHOICES))
 
-    async def _submit(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:
+    async def _submit(
+        self, msg: IncomingMessage, conv: Conversation, events: list[str]
+    ) -> list[Reply]:
         draft = conv.draft
         # One letter per draft: a retried delivery of the confirmation, and a second
         # confirmation sent before the first was answered (a double tap, with its own message
@@ -473,6 +477,10 @@ class Engine:
             mobile=draft.get("mobile", ""),
             idempotency_key=key,
         )
+        if draft.get("ask"):
+            # The question the bot could not answer became this letter: it is dealt with, and
+            # supervision does not count it as left unanswered.
+            events.append(letter_event(draft["ask"]))
         conv.reset()
         conv.unsolved = 0
         conv.step, conv.letter_code = "submitted", code

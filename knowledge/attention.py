@@ -94,12 +94,18 @@ def feedback_event(ref: str, *, helpful: bool) -> str:
     return json.dumps({"feedback": ref, "helpful": bool(helpful)})
 
 
+def letter_event(ref: str) -> str:
+    """A queued (or already written) question the citizen turned into a letter."""
+    return json.dumps({"letter": ref})
+
+
 async def write_ask_events(events: list[dict[str, Any]]) -> int:
     """Write queued questions and verdicts, in queue order, in one transaction; returns how many
     questions were new. Safe to replay: a question already written (same ref) is skipped, so
     its entry's hit is not counted twice."""
     rows = [e["ask"] for e in events if isinstance(e.get("ask"), dict) and e["ask"].get("ref")]
     verdicts = [e for e in events if isinstance(e.get("feedback"), str)]
+    lettered = [e["letter"] for e in events if isinstance(e.get("letter"), str)]
     async with in_transaction():
         refs = [r["ref"] for r in rows]
         known = set(await Ask.filter(ref__in=refs).values_list("ref", flat=True)) if refs else set()
@@ -136,6 +142,8 @@ async def write_ask_events(events: list[dict[str, Any]]) -> int:
             ask = await Ask.get_or_none(ref=v["feedback"])
             if ask is not None:
                 await _count_feedback(ask, helpful=bool(v.get("helpful")))
+        if lettered:
+            await Ask.filter(ref__in=lettered, resolved__isnull=True).update(resolved="letter")
     return len(asks)
 
 

@@ -131,7 +131,7 @@ class Ask(Model):
     suggestions = fields.JSONField(default=list)
     feedback = fields.CharField(max_length=12, null=True)  # helpful | unhelpful
     # Set when staff dealt with an unanswered question: it joined an entry or was dismissed.
-    resolved = fields.CharField(max_length=12, null=True)  # added | dismissed
+    resolved = fields.CharField(max_length=12, null=True)  # added | dismissed | letter
     resolved_entry_id = fields.IntField(null=True)
 
     class Meta:

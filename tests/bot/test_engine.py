@@ -67,6 +67,22 @@ async def test_unanswerable_question_becomes_a_letter(chat, world):
     out = await chat.say(f"查询 {code}")
     assert code in out and "待甄别" in out
     assert "张三" not in out and "13800138000" not in out
+    # The question the bot could not answer is logged as dealt with by the letter: it is not
+    # among the questions left unanswered (supervision's poor-interaction veto counts those).
+    await chat.flush_log()
+    ask = await Ask.get(text="我家小区门口的路灯坏了三个月一直没人来修")
+    assert ask.decision == "none" and ask.resolved == "letter"
+
+
+async def test_a_letter_written_from_scratch_resolves_no_question(chat, world):
+    await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
+    assert "请描述您要反映的问题" in await chat.press("letter")  # a new letter, not about it
+    await chat.say("楼道里的灯也坏了")
+    for word in ("1", "1", "跳过", "跳过", "1"):
+        out = await chat.say(word)
+    assert CODE.search(out), out
+    await chat.flush_log()
+    assert (await Ask.get(text="我家小区门口的路灯坏了三个月一直没人来修")).resolved is None
 
 
 async def test_a_retried_confirmation_returns_the_same_letter(chat, world):
