@@ -48,6 +48,10 @@ async def test_a_supervisor_builds_reads_and_exports_the_patrol(app, sender, cit
     assert "检查账号 2 合格 1 单项否决 1" in page
     assert "监测前14天内未发布信息" in page and "当周未更新 -5" in page
     assert page.index("清源公积金") < page.index("清源人社 ")  # failed accounts first
+    await Account.filter(name="清源公积金").update(status="suspended")
+    await post_form(s, "/console/supervision/weekly", {"date": "2026-11-18", "rebuild": "1"})
+    page = text(await (await s.client.get("/console/supervision/weekly/2026-11-16")).get_data())
+    assert "清源公积金 微信公众号 暂停更新" in page  # the account's state beside its name
     only_failed = text(
         await (await s.client.get("/console/supervision/weekly/2026-11-16?failed=1")).get_data()
     )
