@@ -178,27 +178,34 @@ def forest_predict(forest: dict[str, Any], x: np.ndarray) -> np.ndarray:
         return np.concatenate(
             [forest_predict(forest, x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)]
         )
-    arrays = forest.get("_np")
+    arrays = forest.get("_flat")
     if arrays is None:
-        arrays = forest["_np"] = tuple(
-            np.asarray(forest[k], dtype=t)
-            for k, t in (
-                ("feature", np.int64),
-                ("threshold", np.float64),
-                ("left", np.int64),
-                ("right", np.int64),
-                ("value", np.float64),
-                ("leaf", bool),
-            )
-        )
-    feat, thr, left, right, value, leaf = arrays
-    n_trees = feat.shape[0]
-    node = np.zeros((len(x), n_trees), dtype=np.int64)
-    cols = np.arange(n_trees)
-    rows = np.arange(len(x))[:, None]
+        arrays = forest["_flat"] = _flatten(forest)
+    feat, thr, left, right, value, roots = arrays
+    n_features = x.shape[1]
+    flat_x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    base = (np.arange(len(x)) * n_features)[:, None]
+    node = np.broadcast_to(roots, (len(x), len(roots)))
     for _ in range(int(forest["depth"])):
-        f = feat[cols, node]
-        v = x[rows, f]
-        nxt = np.where(v <= thr[cols, node], left[cols, node], right[cols, node])
-        node = np.where(leaf[cols, node], node, nxt)
-    return value[cols, node].sum(axis=1)
+        node = np.where(flat_x[base + feat[node]] <= thr[node], left[node], right[node])
+    return value[node].sum(axis=1)
+
+
+def _flatten(forest: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """The trees' padded rows laid end to end, children as positions in that one array and a
+    leaf its own child on both sides, so that the walk is one lookup per step."""
+    feat = np.asarray(forest["feature"], dtype=np.int64)
+    n_trees, width = feat.shape
+    offsets = (np.arange(n_trees) * width)[:, None]
+    leaf = np.asarray(forest["leaf"], dtype=bool)
+    here = offsets + np.arange(width)[None, :]
+    left = np.where(leaf, here, np.asarray(forest["left"], dtype=np.int64) + offsets)
+    right = np.where(leaf, here, np.asarray(forest["right"], dtype=np.int64) + offsets)
+    return (
+        np.where(leaf, 0, feat).ravel(),
+        np.asarray(forest["threshold"], dtype=np.float64).ravel(),
+        left.ravel(),
+        right.ravel(),
+        np.asarray(forest["value"], dtype=np.float64).ravel(),
+        offsets.ravel(),
+    )

@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from knowledge.focus import focus
 from knowledge.match_features import (
     FEATURES,
     QInfo,
@@ -235,7 +236,8 @@ class Matcher:
             return [], np.empty((0, len(FEATURES))), []
         q = analyse(norm, wl)
         terms = index_terms(norm, wl)
-        top, scores, best = self.index.search(terms, self.model.k_slots)
+        q_scores, best = self.index.scores(terms)
+        top, scores, best = InvertedIndex.top(q_scores, best, self.model.k_slots)
         if len(top) == 0:
             return [], np.empty((0, len(FEATURES))), []
         ans_scores, ans_best = (
@@ -246,14 +248,11 @@ class Matcher:
         if ans_best > 0 and len(ans_scores):
             a_top, _, _ = InvertedIndex.top(ans_scores, ans_best, ANSWER_K)
             seen = set(slots)
-            q_scores = None
             for a in a_top:
                 e = self.ans_entry[int(a)]
                 first = self.entries[e][0] if e is not None and self.entries.get(e) else None
                 if first is None or first in seen:
                     continue
-                if q_scores is None:
-                    q_scores, _ = self.index.scores(terms)
                 seen.add(first)
                 slots.append(first)
                 rel.append(float(q_scores[first]) / best)
@@ -292,6 +291,24 @@ class Matcher:
         return slots, np.asarray(rows, dtype=np.float64), infos
 
     def decide(self, text: str) -> Decision:
+        """What to do with a citizen's message. A long one is decided by its question
+        (knowledge/focus.py) and never answered outright, since what it says around the question
+        may change it: the entries that fit are offered for the citizen to choose from, and only
+        those scored at least the 相关问题 floor. A long one that asks nothing gets "none"."""
+        part = focus(text)
+        if part is None:
+            return Decision("none", None, [], 0.0, [])
+        decision = self._decide(part)
+        if part == text.strip():
+            return decision
+        floor = max(self.model.t_related, MIN_SHOWN)
+        fitting = [c.entry for c in decision.candidates[:3] if c.score >= floor]
+        if decision.decision == "none" or not fitting:
+            related = [e for e in decision.related if e in fitting]
+            return Decision("none", None, [], decision.score, decision.candidates, related)
+        return Decision("suggest", None, fitting, decision.score, decision.candidates)
+
+    def _decide(self, text: str) -> Decision:
         slots, feats, infos = self.pairs(text)
         if not slots:
             return Decision("none", None, [], 0.0, [])

@@ -1,0 +1,62 @@
+"""The part of a citizen's message that the matcher reads.
+
+Knowledge-base questions are short (the fitting sets' queries hold at most 36 characters), but
+most messages citizens send are long: a median of 135 characters, describing a situation before
+asking. Matched whole, such a message is outside everything the model was fitted on, so it
+drew confident nonsense (a complaint about a car park "suggested" 如何查询充电桩？ at 0.01), and
+its hundreds of terms made it the most expensive thing the bot did.
+
+A long message is matched by its question: the first sentence that asks something, trimmed from
+its start to the last clauses that fit. A long message that asks nothing is a letter's material,
+not a question for the knowledge base: it is not matched at all.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Messages up to this many characters are matched whole, as the knowledge base's questions are.
+FOCUS_CHARS = 40
+# Sentences end at these (a question mark stays with its sentence).
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+_CLAUSE = re.compile(r"[^，,、：:]+[，,、：:]*")
+_QUESTION = re.compile(
+    r"[？?]|吗|呢|怎么|怎样|如何|哪|什么|啥(?!的)|咋|是否|能否|可否|可不可以|能不能|有没有|是不是|会不会"
+    r"|多少|多久|多长|(?<![前这那好十])几[个天年月次号岁级]|为什么|为何|何时|何地|请问"
+)
+_MARKED = re.compile(r"[？?]")
+# A sentence this short ("可以吗？") asks about what came before: it keeps the sentence before it.
+_TOO_SHORT = 6
+
+
+def focus(text: str, limit: int = FOCUS_CHARS) -> str | None:
+    """``text`` itself when it is short; for a long message its first question, at most
+    ``limit`` characters; None when a long message asks nothing."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    # a question mark is the surest sign; words like 怎么 also occur in statements
+    for asks in (_MARKED.search, _QUESTION.search):
+        for i, sentence in enumerate(sentences):
+            if not asks(sentence):
+                continue
+            if len(sentence.rstrip("。！？!?；;")) < _TOO_SHORT and i > 0:
+                sentence = sentences[i - 1] + sentence
+            return _around(sentence, limit)
+    return None
+
+
+def _around(sentence: str, limit: int) -> str:
+    """The clause of a long sentence that asks, with the clauses before it that fit in
+    ``limit`` characters: a citizen says who and where first ("我是某小区住户，请问……")."""
+    if len(sentence) <= limit:
+        return sentence
+    clauses = _CLAUSE.findall(sentence)
+    at = next((i for i, c in enumerate(clauses) if _QUESTION.search(c)), len(clauses) - 1)
+    kept = clauses[at][-limit:]
+    for clause in reversed(clauses[:at]):
+        if len(kept) + len(clause) > limit:
+            break
+        kept = clause + kept
+    return kept
