@@ -164,8 +164,12 @@ def _build(
     matcher = factory() if factory is not None else _empty_matcher(model)
     if groups:
         matcher.set_synonyms(groups)
-    for entry_id, questions, answer in entries:
-        matcher.add(entry_id, questions, answer)
+    add_many = getattr(matcher, "add_many", None)
+    if add_many is not None:
+        add_many(entries)
+    else:
+        for entry_id, questions, answer in entries:
+            matcher.add(entry_id, questions, answer)
     return matcher
 
 

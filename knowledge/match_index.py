@@ -1,18 +1,19 @@
 """Candidate retrieval: an incremental inverted index over characters, character bigrams and words.
 
-Every question (standard or similar) is one slot. Postings are kept as Python lists so that add and
-remove touch only the terms of the changed questions; a term's numpy arrays are rebuilt lazily the
-next time a query uses it. IDF is always exact (computed from the live document frequencies at
-query time); BM25's length normalisation uses an average length fixed when the index is created
-(a close approximation once the knowledge base has more than a handful of questions).
+Every question (standard or similar) is one slot. A knowledge base is loaded in one go, and edits
+after that touch only the terms of the changed questions. IDF is always exact (computed from the
+live document frequencies at query time); BM25's length normalisation uses an average length fixed
+when the index is created (a close approximation once the knowledge base has more than a handful
+of questions).
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import chain
 
 import numpy as np
@@ -35,11 +36,28 @@ def index_terms(text: str, word_list: Iterable[str]) -> Counter[str]:
     )
 
 
+def _trim_heap() -> None:
+    """Hand the memory of a build's freed transient arrays back to the system: glibc keeps
+    freed heap pages otherwise, and the process stays at the build's peak (25 MB at 37k
+    questions). Elsewhere than glibc, nothing."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
 class InvertedIndex:
-    """A term's postings are one compact typed array that numpy reads without copying: each item
-    packs the slot id (high bits) and the BM25 term weight in 1/16384 steps (low 16 bits). Most
-    terms are rare bigrams, so one small array per term keeps memory low. A slot's terms are
-    recomputed from its text on removal, so nothing else is stored."""
+    """A term's postings are packed integers that numpy reads without copying: each packs the
+    slot id (high bits) and the BM25 term weight in 1/16384 steps (low 16 bits).
+
+    A knowledge base is first loaded in one go (add_many): every term's postings then lie end to
+    end in one array, a term's row found through a small dict for characters and words and a
+    sorted array for bigrams (most terms are rare bigrams: a dict of a quarter of a million
+    strings and arrays cost 65 MB at 37k questions, against about 25 MB this way, and building it
+    is a few numpy sorts instead of a Python loop over every term). Questions added later (staff
+    edits) get one small array per term beside it; removal swap-removes within either. A slot's
+    terms are recomputed from its text on removal, so nothing else is stored."""
 
     def __init__(self, avg_len: float = 12.0, prior: dict[str, float] | None = None) -> None:
         self.avg_len = avg_len
@@ -47,12 +65,23 @@ class InvertedIndex:
         # it), counted as PRIOR_DOCS questions besides the knowledge base's own: a small office's
         # index has never seen "如何" and would otherwise weigh it as a rare subject word
         self.prior: dict[str, float] = prior or {}
+        # the bulk-loaded rows: postings of row r are data[start[r] : start[r] + count[r]]
+        self._data = np.empty(0, dtype=np.int64)
+        self._start = array("q")
+        self._count = array("q")
+        self._rows: dict[str, int] = {}  # characters and words
+        self._bigrams = np.empty(0, dtype=np.int64)  # sorted codes; row = _bigram_row0 + i
+        self._bigram_row0 = 0
+        # postings added one question at a time, after the bulk load
         self.postings: dict[str, array] = {}
         self.n_slots = 0
         self.free: list[int] = []
         self.live = 0
 
     # -- updates ---------------------------------------------------------------------------
+
+    def _norm(self, text: str) -> float:
+        return K1 * (1 - B + B * max(len(text), 1) / self.avg_len)
 
     def add(self, text: str, word_list: Iterable[str]) -> int:
         tf = index_terms(text, word_list)
@@ -61,7 +90,7 @@ class InvertedIndex:
         else:
             slot = self.n_slots
             self.n_slots += 1
-        norm = K1 * (1 - B + B * max(len(text), 1) / self.avg_len)
+        norm = self._norm(text)
         base = slot << 16
         once = base | round(SCALE * (K1 + 1) / (1 + norm))
         postings = self.postings
@@ -73,27 +102,193 @@ class InvertedIndex:
         self.live += 1
         return slot
 
+    def add_many(self, texts: Sequence[str], word_lists: Iterable[Iterable[str]]) -> list[int]:
+        """Index many questions at once: slots 0..n-1 of an empty index, exactly as add() one
+        by one would give them (same slots, postings and weights), in numpy: each kind of term
+        (characters, bigrams, words) is a sorted array of (term, slot) integers, its runs the
+        term frequencies."""
+        n = len(texts)
+        bits = max(n - 1, 1).bit_length()  # a slot's bits in a (term, slot) integer
+        if self.n_slots or self.free or self.postings or 42 + bits > 63:
+            return [self.add(text, wl) for text, wl in zip(texts, word_lists, strict=True)]
+        if not n:
+            return []
+        try:
+            raw = "".join(texts).encode("utf-32-le", "surrogatepass")
+        except UnicodeEncodeError:
+            return [self.add(text, wl) for text, wl in zip(texts, word_lists, strict=True)]
+        codes = np.frombuffer(raw, dtype=np.uint32).astype(np.int64)
+        del raw
+        lens = np.fromiter(map(len, texts), np.int64, n)
+        slot_of = np.repeat(np.arange(n, dtype=np.int64), lens)
+        del lens
+        norm = np.asarray([self._norm(t) for t in texts], dtype=np.float64)
+        data, starts, terms = [], [], []
+        word_ids: dict[str, int] = {}
+        # one kind at a time, in place where it can be: the transient arrays set a build's peak
+        for kind in range(3):
+            if kind == 0:  # characters
+                pairs = codes << bits
+                pairs |= slot_of
+            elif kind == 1:  # two neighbouring characters of one question
+                inside = slot_of[1:] == slot_of[:-1]
+                pairs = codes[:-1] << 21
+                pairs |= codes[1:]
+                del codes
+                pairs <<= bits
+                pairs |= slot_of[:-1]
+                del slot_of
+                pairs = pairs[inside]
+                del inside
+            else:  # words
+                word_pairs = array("q")
+                for slot, wl in enumerate(word_lists):
+                    for w in wl:
+                        if len(w) > 1:  # 1-character words are unigrams
+                            word = word_ids.setdefault(w, len(word_ids))
+                            word_pairs.append((word << bits) | slot)
+                pairs = np.frombuffer(word_pairs, dtype=np.int64).copy()
+                del word_pairs
+            box = [pairs]
+            del pairs
+            postings, row_start, keys = self._group(box, bits, norm)
+            row_start += sum(len(d) for d in data)
+            data.append(postings)
+            starts.append(row_start)
+            terms.append(keys)
+        self._data = np.concatenate(data)
+        del data
+        all_starts = np.concatenate(starts)
+        self._start = array("q", all_starts.tobytes())
+        self._count = array("q", np.diff(all_starts, append=len(self._data)).tobytes())
+        n_chars, n_bigrams = len(terms[0]), len(terms[1])
+        self._bigram_row0 = n_chars
+        self._bigrams = terms[1]
+        rows = {chr(c): r for r, c in enumerate(terms[0].tolist())}
+        by_id = list(word_ids)
+        for r, i in enumerate(terms[2].tolist(), start=n_chars + n_bigrams):
+            rows[WORD + by_id[i]] = r
+        self._rows = rows
+        self.n_slots = self.live = n
+        _trim_heap()
+        return list(range(n))
+
+    @staticmethod
+    def _group(
+        box: list[np.ndarray], bits: int, norm: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(term << bits | slot) integers -> the packed postings in term order, where each
+        term's row starts, and the terms. Takes the integers out of ``box`` so that they are
+        freed as soon as they are read."""
+        pairs = box.pop()
+        pairs.sort()
+        if not len(pairs):
+            return pairs, pairs, pairs
+        first = np.empty(len(pairs), dtype=bool)
+        first[0] = True
+        np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+        at = np.flatnonzero(first)
+        del first
+        tf = np.diff(at, append=len(pairs))
+        pairs = pairs[at]
+        del at
+        slots = pairs & ((1 << bits) - 1)
+        pairs >>= bits
+        keys = pairs
+        # round(SCALE * n * (K1 + 1) / (n + norm)) as add() computes it: the same float
+        # operations on the same values (+ and * commute exactly); np.rint rounds half to even
+        # as round() does
+        weight = tf * SCALE
+        weight *= K1 + 1
+        den = norm[slots]
+        den += tf
+        del tf
+        weight /= den
+        del den
+        np.rint(weight, out=weight)
+        slots <<= 16
+        slots |= weight.astype(np.int64)
+        postings = slots
+        del weight
+        new_term = np.empty(len(keys), dtype=bool)
+        new_term[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=new_term[1:])
+        row_start = np.flatnonzero(new_term)
+        return postings, row_start, keys[row_start]
+
     def remove(self, slot: int, text: str, word_list: Iterable[str]) -> None:
         for term in index_terms(text, word_list):
-            plist = self.postings[term]
-            i = int(np.flatnonzero((np.frombuffer(plist, dtype=np.int64) >> 16) == slot)[0])
-            # swap-remove: posting order does not matter
-            plist[i] = plist[-1]
-            plist.pop()
-            if not plist:
-                del self.postings[term]
+            plist = self.postings.get(term)
+            if plist is not None:
+                found = np.flatnonzero((np.frombuffer(plist, dtype=np.int64) >> 16) == slot)
+                if len(found):
+                    # swap-remove: posting order does not matter
+                    i = int(found[0])
+                    plist[i] = plist[-1]
+                    plist.pop()
+                    if not plist:
+                        del self.postings[term]
+                    continue
+            row = self._row(term)
+            start, count = self._start[row], self._count[row]
+            part = self._data[start : start + count]
+            i = int(np.flatnonzero((part >> 16) == slot)[0])
+            part[i] = part[count - 1]
+            self._count[row] = count - 1
         self.free.append(slot)
         self.live -= 1
 
     # -- statistics ------------------------------------------------------------------------
 
+    def _row(self, term: str) -> int:
+        """The bulk-loaded row of a term, or -1."""
+        if len(term) == 2:  # a word term is WORD and at least two characters
+            if not len(self._bigrams):
+                return -1
+            code = (ord(term[0]) << 21) | ord(term[1])
+            i = int(np.searchsorted(self._bigrams, code))
+            if i < len(self._bigrams) and self._bigrams[i] == code:
+                return self._bigram_row0 + i
+            return -1
+        return self._rows.get(term, -1)
+
+    def _term_rows(self, terms: Iterable[str]) -> list[int]:
+        """_row of each term, the bigrams looked up together."""
+        rows: list[int] = []
+        at: list[int] = []
+        codes: list[int] = []
+        get = self._rows.get
+        for term in terms:
+            if len(term) == 2:
+                at.append(len(rows))
+                codes.append((ord(term[0]) << 21) | ord(term[1]))
+                rows.append(-1)
+            else:
+                rows.append(get(term, -1))
+        if codes and len(self._bigrams):
+            wanted = np.asarray(codes, dtype=np.int64)
+            pos = np.searchsorted(self._bigrams, wanted)
+            pos[pos == len(self._bigrams)] = 0
+            hit = self._bigrams[pos] == wanted
+            row0 = self._bigram_row0
+            for i, p, h in zip(at, pos.tolist(), hit.tolist(), strict=True):
+                if h:
+                    rows[i] = row0 + p
+        return rows
+
+    def _df(self, term: str, row: int) -> int:
+        extra = self.postings.get(term)
+        return (self._count[row] if row >= 0 else 0) + (len(extra) if extra else 0)
+
     def df(self, term: str) -> int:
-        plist = self.postings.get(term)
-        return len(plist) if plist else 0
+        return self._df(term, self._row(term))
 
     def idf(self, term: str) -> float:
+        return self._idf(term, self.df(term))
+
+    def _idf(self, term: str, df_: int) -> float:
         prior = PRIOR_DOCS if self.prior else 0.0
-        df = self.df(term) + prior * self.prior.get(term, 0.0)
+        df = df_ + prior * self.prior.get(term, 0.0)
         return math.log(1.0 + (self.live + prior - df + 0.5) / (df + 0.5))
 
     # -- search ----------------------------------------------------------------------------
@@ -102,17 +297,25 @@ class InvertedIndex:
         """BM25 of every slot and the query's own maximal score (for normalising)."""
         scores = np.zeros(self.n_slots, dtype=np.float32)
         top_possible = 0.0
-        for term in terms:
-            plist = self.postings.get(term)
-            if plist is None:
+        for term, row in zip(terms, self._term_rows(terms), strict=True):
+            extra = self.postings.get(term)
+            count = self._count[row] if row >= 0 else 0
+            df = count + (len(extra) if extra else 0)
+            if not df:
                 continue
-            w = self.idf(term)
+            w = self._idf(term, df)
             # bigrams and words carry order/meaning: weight them a bit more than single characters
             if len(term) == 1:
                 w *= 0.5
             top_possible += w * (K1 + 1) / (1 + K1)
-            packed = np.frombuffer(plist, dtype=np.int64)
-            scores[packed >> 16] += np.float32(w / SCALE) * (packed & 0xFFFF).astype(np.float32)
+            wf = np.float32(w / SCALE)
+            if count:
+                start = self._start[row]
+                packed = self._data[start : start + count]
+                scores[packed >> 16] += wf * (packed & 0xFFFF).astype(np.float32)
+            if extra:
+                packed = np.frombuffer(extra, dtype=np.int64)
+                scores[packed >> 16] += wf * (packed & 0xFFFF).astype(np.float32)
         return scores, top_possible
 
     def search(self, terms: dict[str, int], k: int) -> tuple[np.ndarray, np.ndarray, float]:

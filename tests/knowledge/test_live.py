@@ -4,8 +4,10 @@ they retire is not, and losing Redis costs a rebuild, never an answer (000 §27)
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -255,6 +257,65 @@ async def test_a_build_does_not_hold_up_the_event_loop(kb, redis):
     ticker.cancel()
     assert ticks >= 10  # the loop kept running during the 0.3 s build
     assert await Entry.filter(live__isnull=False).count() == len(index.matcher.raw) == 3
+
+
+MATCH_DEV_KB = Path(__file__).resolve().parents[3] / "shared" / "data" / "match-dev" / "kb.jsonl"
+
+
+@pytest.mark.skipif(not MATCH_DEV_KB.exists(), reason="needs ../shared/data")
+async def test_a_rebuild_answers_from_the_old_index_without_stalling_the_loop(
+    kb, redis, monkeypatch
+):
+    """Redis lost its keys: the index is rebuilt over thousands of entries with the real matcher,
+    and meanwhile citizens are answered from the old one and the event loop keeps running."""
+    entry = await kb.published(question="怎么办理居住证")
+    index = KnowledgeIndex(redis)
+    await index.rebuild()
+    old = index.matcher
+    assert top(await index.decide("居住证怎么办理")) == str(entry.id)
+
+    published = await live._live_entries()
+    with MATCH_DEV_KB.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line, _ in zip(f, range(6000), strict=False)]
+    many = published + [
+        (10**6 + i, {"question": r["question"], "answer": r.get("answer") or ""})
+        for i, r in enumerate(rows)
+    ]
+
+    async def live_entries(ids=None):
+        return many if ids is None else published
+
+    monkeypatch.setattr(live, "_live_entries", live_entries)
+    monkeypatch.setattr(live, "DECISION_CACHE", 0)  # every question goes to the matcher
+    gaps: list[float] = []
+    answers: list[str | None] = []
+
+    async def tick():
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    async def ask():
+        while True:
+            decision = await index.decide("居住证怎么办理")
+            if index.matcher is old:
+                answers.append(top(decision))
+            await asyncio.sleep(0.01)
+
+    tasks = [asyncio.create_task(tick()), asyncio.create_task(ask())]
+    started = time.perf_counter()
+    await index.rebuild()
+    took = time.perf_counter() - started
+    for task in tasks:
+        task.cancel()
+    assert index.matcher is not old and len(index.matcher) == len(many)
+    assert top(await index.decide("居住证怎么办理")) == str(entry.id)
+    # answered from the old index all along, and the loop never stood still for long
+    assert len(answers) >= 5 and set(answers) == {str(entry.id)}
+    assert max(gaps) < 0.25, f"the loop stalled {max(gaps):.2f} s during a {took:.1f} s rebuild"
 
 
 @pytest.mark.parametrize("what", ["e12", "syn", "all"])

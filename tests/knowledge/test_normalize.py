@@ -1,5 +1,10 @@
 """Normalisation: citizens' spellings of one question meet in one canonical form."""
 
+import json
+from pathlib import Path
+
+import pytest
+
 from knowledge.normalize import normalize, pos_tag, words
 
 
@@ -41,3 +46,31 @@ def test_words_and_tags():
     assert pos_tag("提取") == "v"
     assert pos_tag("2024") == "m"
     assert pos_tag("wifi") == "eng"
+
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (DATA / "match-dev").exists(), reason="needs ../shared/data")
+def test_words_are_jiebas_without_hmm():
+    """words() is a faster jieba.lcut(text, HMM=False): the same words, on every question of
+    the data sets, normalised and as written, and on what jieba treats apart."""
+    import jieba
+
+    texts = [
+        "",
+        "a b  c\r\nd",
+        "Wi-Fi 密码 ½ ①②",
+        "ABC123怎么查",
+        "日本語のテキスト",
+        "社保 丢了abc-1.5%",
+    ]
+    for name in ("match-dev/kb.jsonl", "gov-para-dev/queries.jsonl"):
+        with (DATA / name).open(encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                texts.append(row.get("question") or row.get("text") or "")
+    for text in texts:
+        assert words(text) == jieba.lcut(text, HMM=False), text
+        norm = normalize(text)
+        assert words(norm) == jieba.lcut(norm, HMM=False), norm
