@@ -136,6 +136,8 @@ def create_app(
         @app.after_serving
         async def _close() -> None:
             await close_db()
+            if (client := deps.extensions.get("wechat_http")) is not None:
+                await client.aclose()
 
     app.before_request(_guard_console_address)
     app.before_request(_refuse_flooding_sources)
@@ -559,7 +561,7 @@ def started_banner(settings: Settings) -> str:
     return f"民声已启动：控制台 {console}  市民留言 {public}/chat  （Ctrl-C 停止）"
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, workers: int) -> int:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
@@ -568,6 +570,18 @@ def _serve(settings: Settings) -> None:
     if settings.console_host:
         config.bind.append(f"{settings.console_host}:{settings.console_port}")
     config.accesslog = None
+    if workers > 1:
+        if settings.uses_fake_redis:
+            print("多个 web 进程需要共享的 Redis（设置 MINSHENG_REDIS_URL）", flush=True)
+            return 2
+        from hypercorn.run import run
+
+        # Each process builds the app from the same settings (the environment); they share
+        # the listening sockets, and the state in PostgreSQL and Redis.
+        config.workers = workers
+        config.application_path = "quart_app:create_app()"
+        print(started_banner(settings) + f"  （{workers} 个 web 进程）", flush=True)
+        return run(config)
     print(started_banner(settings), flush=True)
     app = create_app(settings)
     if settings.uses_fake_redis:
@@ -580,6 +594,7 @@ def _serve(settings: Settings) -> None:
             )
 
     asyncio.run(serve(app, config))
+    return 0
 
 
 async def _worker(settings: Settings) -> None:
@@ -608,7 +623,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser = argparse.ArgumentParser(prog="minsheng", description="民声：政务新媒体管理与群众互动")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("serve", help="serve the web app (hypercorn)")
+    serve_cmd = sub.add_parser("serve", help="serve the web app (hypercorn)")
+    serve_cmd.add_argument(
+        "--workers", type=int, default=0, help="web processes (default MINSHENG_WEB_WORKERS, 1)"
+    )
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("worker", help="run the periodic jobs (needs MINSHENG_REDIS_URL)")
     cli.add_commands(sub)
@@ -617,8 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     if args.cmd == "serve":
-        _serve(settings)
-        return 0
+        return _serve(settings, args.workers or settings.web_workers)
     if args.cmd == "worker":
         if settings.uses_fake_redis:
             print(

@@ -19,7 +19,7 @@ import logging
 from accounts.models import Account
 from accounts.service import read_credentials
 from adapters.telegram import make_bot
-from adapters.wechat_api import WechatApi
+from adapters.wechat_api import WechatApi, shared_client
 from bot.letters_port import waiting_key
 from bot.state import last_seen_key
 from infra.deps import Deps
@@ -98,6 +98,7 @@ async def _send(deps: Deps, row: Outbox) -> str | None:
         app_id=creds.get("app_id", ""),
         app_secret=creds.get("app_secret", ""),
         redis=deps.redis,
+        client=shared_client(deps.extensions),
     )
     if await deps.redis.get(last_seen_key("wechat", account.code, row.platform_user_id)):
         await api.send_text(row.platform_user_id, text[:2000])

@@ -19,7 +19,7 @@ from quart import Blueprint, Response, current_app, request
 from accounts.models import Account
 from accounts.service import read_credentials
 from adapters.refusals import refuse_record
-from adapters.wechat_api import WechatApi
+from adapters.wechat_api import WechatApi, shared_client
 from adapters.wechat_protocol import (
     ProtocolError,
     WechatConfig,
@@ -194,6 +194,7 @@ async def _send_later(d: Deps, account: Account, openid: str, task: asyncio.Futu
             app_id=creds.get("app_id", ""),
             app_secret=creds.get("app_secret", ""),
             redis=d.redis,
+            client=shared_client(d.extensions),
         )
         await api.send_text(openid, text)
     except Exception as err:

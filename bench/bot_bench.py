@@ -1,22 +1,27 @@
-"""Load on the WeChat endpoint, beside a bare Quart endpoint on the same server settings, and a
-retry storm. Prints figures; asserts nothing.
+"""The WeChat endpoint under load, beside a bare Quart endpoint on the same server settings, on
+citizens' own messages; and a retry storm. Prints figures with the load average; asserts nothing.
 
-    python -m bench.bot_bench [--kb ../shared/data/match-dev/kb.jsonl]
-        [--queries ../shared/data/match-dev/queries.jsonl] [--connections 50] [--seconds 20]
-        [--rounds 3] [--warmup 10] [--cold-seconds 5]
+    python -m bench.bot_bench [--kb ../shared/data/match-dev/kb.jsonl] [--servers 1 2 4]
+        [--connections 50] [--seconds 10] [--rounds 3] [--warmup 10] [--storm-users 50]
         [--redis-url redis://127.0.0.1:6379/9] [--database-url postgres://…/db]
 
 Each run: a scratch SQLite database (or the given one, emptied), the demo city, the KB imported
-and published, `minsheng serve` (one hypercorn process, logging on) on a free port, and
-`minsheng worker` beside it writing the question log; a throwaway redis-server unless a URL is
-given. wrk posts text messages with valid signatures and distinct MsgIds and users (needs `apt
-install wrk`), drawing texts from a sample of the queries.
+and published; then for each --servers N: `minsheng serve --workers N` (hypercorn, logging on)
+and one `minsheng worker` beside it writing the question log, a throwaway redis-server unless a
+URL is given, and a fake WeChat API on loopback (MINSHENG_WECHAT_API_BASE): a late answer goes
+there, never to the real host. wrk posts text messages with valid signatures and distinct MsgIds
+and users (needs `apt install wrk`). More than one web process needs PostgreSQL and Redis.
 
-- warm-up: one wrk pass over the sample, so that every sampled text has been asked once (the
-  decision cache holds it, as it holds a city's common questions after a while in service);
-- rounds: the WeChat endpoint, then a bare Quart app answering a fixed XML, alternately, so that
-  a noisy machine affects both alike; the median ratio is the figure;
-- cold: texts outside the sample, each asked for the first time (the matcher runs every time);
+- cold (the headline): every text of ../shared/data/citizen-messages.jsonl in turn, each pass
+  through the list opening with another greeting ("您好！", "你好，" …), so that no text is
+  asked twice in a run and every message misses the per-process decision cache, as citizens'
+  own messages do;
+- warm: a sample of the KB's queries asked over and over (the decision cache holds them, as it
+  holds a city's common questions after a while in service), after one warm-up pass;
+- bare: a Quart app answering a fixed XML, run with as many hypercorn workers;
+- each round runs cold, warm and bare one after the other, so that a noisy machine affects all
+  alike; the figures are the medians over the rounds of product / bare throughput, and of
+  product p99 / bare p99 (absolute p99 depends on the machine);
 - the storm: every message of N conversations that end in a letter is sent 4 times at once.
 """
 
@@ -34,6 +39,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,6 +77,8 @@ async def receive(code):
 WRK_LUA = """
 -- %(name)s
 local texts = {%(texts)s}
+-- Each pass through the texts opens them with another greeting (cold runs): no text twice.
+local greetings = {%(greetings)s}
 -- Signed queries, %(per)d per thread, each used once (one string: LuaJIT caps constants).
 local queries = {}
 for q in string.gmatch("%(queries)s", "[^ ]+") do queries[#queries + 1] = q end
@@ -88,7 +96,9 @@ end
 request = function()
   counter = counter + 1
   local id = tid * 100000000 + counter
-  local text = texts[(id %% #texts) + 1]
+  -- the threads take the texts in turn, from where the last script stopped
+  local n = %(start)d + (counter - 1) * %(threads)d + (tid - %(base)d - 1)
+  local text = greetings[(math.floor(n / #texts) %% #greetings) + 1] .. texts[(n %% #texts) + 1]
   local body = "<xml><ToUserName><![CDATA[gh_demo]]></ToUserName>" ..
     "<FromUserName><![CDATA[u" .. id .. "]]></FromUserName><CreateTime>1700000000</CreateTime>" ..
     "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[" .. text .. "]]></Content>" ..
@@ -243,19 +253,42 @@ async def count_rows(database_url: str) -> tuple[int, int]:
         await close_db()
 
 
-def wrk_script(work: Path, name: str, texts: list[str], seconds: int) -> Path:
-    """A wrk script posting the given texts, with MsgIds, users and nonces no other script
-    uses. Written just before its run: the queries' timestamps are good for 5 minutes."""
-    lua_texts = ",".join(json.dumps(t, ensure_ascii=False).replace("]]", "] ]") for t in texts)
+def wrk_script(
+    work: Path,
+    name: str,
+    texts: list[str],
+    seconds: int,
+    start: int = 0,
+    greetings: tuple[str, ...] = ("",),
+) -> Path:
+    """A wrk script posting the given texts in turn from ``start``, with MsgIds, users and
+    nonces no other script uses. Written just before its run: the queries' timestamps are good
+    for 5 minutes."""
+    lua_texts = ",".join(lua_string(t) for t in texts)
     base = random.randrange(10**4, 10**5) * 10
     per = seconds * WRK_RATE_PER_THREAD
     queries = " ".join(query() for _ in range(per * WRK_THREADS))
     script = work / f"{name}.lua"
     script.write_text(
-        WRK_LUA % {"name": name, "texts": lua_texts, "queries": queries, "per": per, "base": base},
+        WRK_LUA
+        % {
+            "name": name,
+            "texts": lua_texts,
+            "greetings": ",".join(lua_string(g) for g in greetings),
+            "queries": queries,
+            "per": per,
+            "base": base,
+            "start": start,
+            "threads": WRK_THREADS,
+        },
         encoding="utf-8",
     )
     return script
+
+
+def lua_string(text: str) -> str:
+    # inside CDATA: "]]>" would end it
+    return json.dumps(text.replace("]]", "] ]"), ensure_ascii=False)
 
 
 def start_redis(work: Path) -> tuple[subprocess.Popen, str]:
@@ -287,22 +320,231 @@ def start_redis(work: Path) -> tuple[subprocess.Popen, str]:
 
 
 def row(name: str, f: dict) -> str:
-    errors = f["non_2xx"] + (0 if f["socket_errors"] == "none" else 1)
+    cpu = f"{f['cpu_ms']:>9.2f}" if "cpu_ms" in f else ""
     return (
-        f"{name:28}{f['rps']:>9.0f}{f['p50_ms']:>9.1f}{f['p90_ms']:>9.1f}"
-        f"{f['p99_ms']:>9.1f}{errors:>8}"
+        f"{name:30}{f['rps']:>9.0f}{f['p50_ms']:>9.1f}{f['p90_ms']:>9.1f}"
+        f"{f['p99_ms']:>9.1f}{errors(f):>8}{cpu}"
     )
+
+
+def errors(f: dict) -> int:
+    socket_errors = sum(int(n) for n in re.findall(r"\d+", f["socket_errors"]))
+    return f["non_2xx"] + socket_errors
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time used so far by a process and its descendants (Linux /proc): what a request
+    costs, which the machine's load changes much less than the throughput."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+class WechatApi:
+    """WeChat's API on loopback (token, customer-service messages): a late answer lands here."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        api = self
+        self.sent = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _json(self, data: dict) -> None:
+                body = json.dumps(data).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self._json({"access_token": "bench-token", "expires_in": 7200})
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                api.sent += 1
+                self._json({"errcode": 0, "errmsg": "ok"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+GREETINGS = ("", "您好！", "你好，", "领导您好：", "麻烦问一下，", "打扰了，", "您好，想问下：")
+
+
+def run_servers(args, env: dict, work: Path, n: int, sample: list[str], citizen: list[str]):
+    """One setting: n web processes (and n bare ones), the worker beside them."""
+    port, bare_port = free_port(), free_port()
+    env = {**env, "MINSHENG_PORT": str(port)}
+    procs = []
+    try:
+        server = start(
+            [sys.executable, "-m", "quart_app", "serve", "--workers", str(n)],
+            env,
+            port,
+            work / f"server{n}.log",
+        )
+        procs.append(server)
+        # The worker writes the question log the servers queue (as in production).
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "quart_app", "worker"],
+                env=env,
+                stdout=(work / f"worker{n}.log").open("w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+        bare = start(
+            [
+                sys.executable,
+                "-m",
+                "hypercorn",
+                "--workers",
+                str(n),
+                "--bind",
+                f"127.0.0.1:{bare_port}",
+                "bare_app:app",
+            ],
+            {**env, "PYTHONPATH": f"{work}{os.pathsep}{env.get('PYTHONPATH', '')}"},
+            bare_port,
+            work / f"bare{n}.log",
+        )
+        procs.append(bare)
+        # Every process builds its index in the background at start; wait until each answers.
+        answered = 0
+        for i in range(1200):
+            r = httpx.post(
+                f"http://127.0.0.1:{port}/wechat/demo?{query()}",
+                content=message(f"ready{n}-{i}", f"{n}{i:06d}", "怎么办理居住证"),
+                timeout=10,
+            )
+            answered = answered + 1 if r.status_code == 200 and "请稍候" not in r.text else 0
+            if answered >= 4 * n:
+                break
+            time.sleep(0.1)
+        c, secs = args.connections, args.seconds
+
+        def measured(pid: int, port_: int, script: Path) -> dict:
+            before = cpu_seconds(pid)
+            figures = wrk(port_, script, c, secs)
+            figures["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(figures["requests"], 1)
+            return figures
+
+        warm = wrk(port, wrk_script(work, f"warmup{n}", sample, args.warmup), c, args.warmup)
+        rounds, start_at = [], 0
+        for i in range(args.rounds):
+            cold = measured(
+                server.pid,
+                port,
+                wrk_script(work, f"cold{n}-{i}", citizen, secs, start_at, GREETINGS),
+            )
+            start_at += cold["requests"] + 1000
+            hot = measured(server.pid, port, wrk_script(work, f"warm{n}-{i}", sample, secs))
+            baseline = measured(bare.pid, bare_port, wrk_script(work, f"bare{n}-{i}", sample, secs))
+            rounds.append({"cold": cold, "warm": hot, "bare": baseline, "load": load()})
+        storm_figures = asyncio.run(storm(port, args.storm_users)) if n == args.servers[0] else None
+        time.sleep(6)  # one more flush of the question log
+        return {"warmup": warm, "rounds": rounds, "storm": storm_figures, "cold_asked": start_at}
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def report(n: int, figures: dict, args) -> dict:
+    print(
+        f"\n== {n} web process(es), wrk -t{WRK_THREADS} -c{args.connections}, "
+        f"{args.seconds} s a run"
+    )
+    print(
+        f"{'':30}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}{'CPU ms/req':>11}"
+    )
+    print(row(f"warm-up ({args.warmup} s)", figures["warmup"]))
+    cold_ratio, warm_ratio, cold_p99, warm_p99 = [], [], [], []
+    for i, r in enumerate(figures["rounds"], 1):
+        print(row(f"round {i}: cold (citizens)", r["cold"]))
+        print(row(f"round {i}: warm (repeated)", r["warm"]))
+        print(row(f"round {i}: bare Quart", r["bare"]))
+        print(f"{'':30}{r['load']}")
+        bare = r["bare"]
+        cold_ratio.append(r["cold"]["rps"] / bare["rps"])
+        warm_ratio.append(r["warm"]["rps"] / bare["rps"])
+        cold_p99.append(r["cold"]["p99_ms"] / bare["p99_ms"])
+        warm_p99.append(r["warm"]["p99_ms"] / bare["p99_ms"])
+    all_errors = sum(errors(r[k]) for r in figures["rounds"] for k in ("cold", "warm"))
+    summary = {
+        "cold": median(cold_ratio),
+        "warm": median(warm_ratio),
+        "cold_p99": median(cold_p99),
+        "warm_p99": median(warm_p99),
+        "cold_rps": median([r["cold"]["rps"] for r in figures["rounds"]]),
+        "bare_rps": median([r["bare"]["rps"] for r in figures["rounds"]]),
+        "errors": all_errors,
+    }
+    print(
+        f"cold: {summary['cold']:.2f} of the bare endpoint's throughput (rounds: "
+        f"{', '.join(f'{x:.2f}' for x in cold_ratio)}), p99 {summary['cold_p99']:.1f}x bare's"
+    )
+    print(
+        f"warm: {summary['warm']:.2f} of the bare endpoint's throughput (rounds: "
+        f"{', '.join(f'{x:.2f}' for x in warm_ratio)}), p99 {summary['warm_p99']:.1f}x bare's"
+    )
+    print(f"errors (product, all rounds): {all_errors}")
+    cpu = {k: median([r[k]["cpu_ms"] for r in figures["rounds"]]) for k in ("cold", "warm", "bare")}
+    print(
+        f"CPU per request (web processes; the worker apart): cold {cpu['cold']:.2f} ms, "
+        f"warm {cpu['warm']:.2f} ms, bare {cpu['bare']:.2f} ms"
+    )
+    print(f"citizens' messages asked cold: {figures['cold_asked']:,} (no text twice)")
+    return summary
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kb", type=Path, default=DATA / "match-dev" / "kb.jsonl")
     parser.add_argument("--queries", type=Path, default=DATA / "match-dev" / "queries.jsonl")
+    parser.add_argument("--messages", type=Path, default=DATA / "citizen-messages.jsonl")
+    parser.add_argument("--servers", type=int, nargs="+", default=[1])
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--cold-seconds", type=int, default=5)
     parser.add_argument("--sample", type=int, default=2000, help="texts asked repeatedly")
     parser.add_argument("--storm-users", type=int, default=50)
     parser.add_argument("--redis-url", default="")
@@ -310,109 +552,62 @@ def main() -> int:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("需要 wrk：apt install wrk")
+    if max(args.servers) > 1 and not args.database_url:
+        raise SystemExit("多个 web 进程请用 PostgreSQL：--database-url postgres://…")
     work = Path(tempfile.mkdtemp(prefix="ms-bench-"))
     database_url = args.database_url or f"sqlite://{work}/bench.db"
     redis_proc, redis_url = (None, args.redis_url) if args.redis_url else start_redis(work)
-    port, bare_port = free_port(), free_port()
+    api = WechatApi()
     env = {
         **os.environ,
         "MINSHENG_DATABASE_URL": database_url,
         "MINSHENG_REDIS_URL": redis_url,
-        "MINSHENG_PORT": str(port),
         "MINSHENG_COOKIE_SECURE": "false",
+        # never the real WeChat: a late answer goes to the fake API on loopback
+        "MINSHENG_WECHAT_API_BASE": api.url,
         "PYTHONUNBUFFERED": "1",
     }
+    print(f"start: {load()}, {os.cpu_count()} CPUs")
     t0 = time.perf_counter()
     created = asyncio.run(prepare(env, args.kb))
     print(f"KB: {created} entries imported and published in {time.perf_counter() - t0:.1f} s")
     rng = random.Random(7)
     texts = [json.loads(line)["text"] for line in args.queries.open(encoding="utf-8")]
     rng.shuffle(texts)
-    sample, fresh = texts[: args.sample], texts[args.sample :]
+    sample = texts[: args.sample]
+    citizen = [json.loads(line)["text"] for line in args.messages.open(encoding="utf-8")]
+    rng.shuffle(citizen)
     (work / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
-
-    procs = []
+    results = {}
     try:
-        server = start([sys.executable, "-m", "quart_app", "serve"], env, port, work / "server.log")
-        procs.append(server)
-        # The worker writes the question log the server queues (as in production).
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "quart_app", "worker"],
-            env=env,
-            stdout=(work / "worker.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        procs.append(worker)
-        bare = start(
-            [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{bare_port}", "bare_app:app"],
-            {**env, "PYTHONPATH": str(work)},
-            bare_port,
-            work / "bare.log",
-        )
-        procs.append(bare)
-        # The index builds in the background at start; wait until an answer comes.
-        for _ in range(600):
-            r = httpx.post(
-                f"http://127.0.0.1:{port}/wechat/demo?{query()}",
-                content=message("warm", "1", "怎么办理居住证"),
-                timeout=10,
-            )
-            if r.status_code == 200 and "请稍候" not in r.text:
-                break
-            time.sleep(0.2)
-        warm = wrk(
-            port, wrk_script(work, "warmup", sample, args.warmup), args.connections, args.warmup
-        )
-        rounds = []
-        for i in range(args.rounds):
-            product = wrk(
-                port,
-                wrk_script(work, f"round{i}", sample, args.seconds),
-                args.connections,
-                args.seconds,
-            )
-            baseline = wrk(
-                bare_port,
-                wrk_script(work, f"bare{i}", sample, args.seconds),
-                args.connections,
-                args.seconds,
-            )
-            rounds.append((product, baseline))
-        cold = wrk(
-            port,
-            wrk_script(work, "cold", fresh, args.cold_seconds),
-            args.connections,
-            args.cold_seconds,
-        )
-        storm_figures = asyncio.run(storm(port, args.storm_users))
-        time.sleep(6)  # one more flush of the question log
+        for n in args.servers:
+            results[n] = run_servers(args, env, work, n, sample, citizen)
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=20)
+        api.close()
         if redis_proc is not None:
             redis_proc.terminate()
     letters, logged = asyncio.run(count_rows(database_url))
 
-    print(f"\nwrk -t2 -c{args.connections}, one server process each; {len(sample)} texts sampled")
-    print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}")
-    print(row(f"warm-up ({args.warmup} s)", warm))
-    ratios = []
-    for i, (product, baseline) in enumerate(rounds, 1):
-        print(row(f"round {i}: WeChat + bot", product))
-        print(row(f"round {i}: bare Quart", baseline))
-        ratios.append(product["rps"] / baseline["rps"])
-    print(row(f"cold: new texts ({args.cold_seconds} s)", cold))
-    ratios.sort()
-    print(f"throughput ratio per round: {', '.join(f'{r:.2f}' for r in ratios)}")
-    print(f"median throughput ratio: {ratios[len(ratios) // 2]:.2f} of the bare endpoint")
-    worst = max(p["p99_ms"] for p, _ in rounds)
-    print(f"worst p99 of the WeChat endpoint over the rounds: {worst:.1f} ms")
-    sent = sum(p["requests"] for p, _ in rounds) + warm["requests"] + cold["requests"]
-    print(f"questions in the log: {logged} (messages sent: {sent}, and the storm's)")
-    print(f"\nretry storm: {storm_figures}")
+    summaries = {n: report(n, results[n], args) for n in args.servers}
+    if len(summaries) > 1:
+        first = args.servers[0]
+        print("\nscaling (cold, citizens' messages):")
+        print(
+            f"{'web processes':>14}{'req/s':>9}{'x':>7}{'bare req/s':>12}{'ratio':>7}"
+            f"{'p99 x bare':>12}"
+        )
+        for n, sm in summaries.items():
+            gain = sm["cold_rps"] / summaries[first]["cold_rps"]
+            print(
+                f"{n:>14}{sm['cold_rps']:>9.0f}{gain:>7.2f}{sm['bare_rps']:>12.0f}"
+                f"{sm['cold']:>7.2f}{sm['cold_p99']:>12.1f}"
+            )
+    storm_figures = results[args.servers[0]]["storm"]
+    print(f"\nquestions in the log: {logged}")
+    print(f"retry storm: {storm_figures}")
     print(f"letters in the database from the storm: {letters} (expected {args.storm_users})")
-    print(f"work dir: {work}")
+    print(f"late answers sent to the fake WeChat API: {api.sent}")
+    print(f"end: {load()}; work dir: {work}")
     return 0
 
 

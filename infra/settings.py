@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Serving
     host: str = "127.0.0.1"
     port: int = 8000
+    # Web processes sharing the addresses (hypercorn workers); more than one needs a real Redis.
+    # About one per core, with the worker process beside them (README, deployment).
+    web_workers: int = Field(default=1, ge=1, le=64)
     # Console on its own address (004 §10(三)); empty: same server as the public endpoints.
     console_host: str = ""
     console_port: int = 8001

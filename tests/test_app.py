@@ -28,3 +28,11 @@ async def test_console_not_served_on_public_address(settings, deps):
 async def test_console_everywhere_without_console_address(app):
     r = await app.test_client().get("/console/login", scope_base={"server": ("0.0.0.0", 8000)})
     assert r.status_code == 200
+
+
+def test_several_web_processes_need_a_shared_redis(monkeypatch, capsys):
+    import quart_app
+
+    monkeypatch.delenv("MINSHENG_REDIS_URL", raising=False)
+    assert quart_app.main(["serve", "--workers", "2"]) == 2
+    assert "Redis" in capsys.readouterr().out
