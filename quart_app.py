@@ -153,6 +153,15 @@ def create_app(
         body = await health(deps)
         return jsonify(body), 200 if body["database"] == body["redis"] == "ok" else 503
 
+    if settings.trusted_proxy_hops:
+        from hypercorn.middleware import ProxyFixMiddleware
+
+        # Behind the proxy every request comes from the proxy: the client's address (rate
+        # limits, the security log, the audit) is the one the trusted proxies put in
+        # X-Forwarded-For.
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
+            app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxy_hops
+        )
     return app
 
 

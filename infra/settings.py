@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Web processes sharing the addresses (hypercorn workers); more than one needs a real Redis.
     # About one per core, with the worker process beside them (README, deployment).
     web_workers: int = Field(default=1, ge=1, le=64)
+    # Proxies in front whose X-Forwarded-For is believed (nginx in front: 1); 0: none, the
+    # connection's address is the client's.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     # Console on its own address (004 §10(三)); empty: same server as the public endpoints.
     console_host: str = ""
     console_port: int = 8001

@@ -36,3 +36,29 @@ def test_several_web_processes_need_a_shared_redis(monkeypatch, capsys):
     monkeypatch.delenv("MINSHENG_REDIS_URL", raising=False)
     assert quart_app.main(["serve", "--workers", "2"]) == 2
     assert "Redis" in capsys.readouterr().out
+
+
+async def test_behind_a_trusted_proxy_the_client_is_the_forwarded_address(settings, deps):
+    from org.web import client_ip
+    from quart_app import create_app
+
+    def probe(app):
+        @app.get("/_probe_ip")
+        async def _probe_ip():
+            return client_ip()
+
+    direct = create_app(settings, deps, manage_db=False)
+    proxied = create_app(
+        settings.model_copy(update={"trusted_proxy_hops": 1}), deps, manage_db=False
+    )
+    for app in (direct, proxied):
+        probe(app)
+    headers = {"X-Forwarded-For": "203.0.113.9"}
+    seen_direct = await (await direct.test_client().get("/_probe_ip", headers=headers)).get_data(
+        as_text=True
+    )
+    seen_proxied = await (await proxied.test_client().get("/_probe_ip", headers=headers)).get_data(
+        as_text=True
+    )
+    assert seen_proxied == "203.0.113.9"
+    assert seen_direct != "203.0.113.9"
