@@ -229,3 +229,95 @@ async def test_a_sealed_recipient_is_looked_up_only_when_sent(deps, sender):
     assert row.status == "sent" and row.recipient == "writer:7"
     gone = await deps.notifier.send_notification("writer:8", "您的留言已有答复")
     assert (await stored(gone)).last_error == "writer 8 has no mobile"
+
+
+async def _queue(n: int, clock) -> list[int]:
+    """n notifications queued (as the letter reminders queue them), due now; their ids."""
+    now = clock.now()
+    await Notification.bulk_create(
+        [
+            Notification(
+                recipient=f"1380000{i:04d}",
+                body=f"提醒 {i}",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for i in range(n)
+        ]
+    )
+    return list(await Notification.all().order_by("id").values_list("id", flat=True))
+
+
+async def test_many_due_go_out_in_batches_each_once(deps, sender, clock, settings):
+    from infra.notify import CLAIM_BATCH
+
+    n = 2 * CLAIM_BATCH + 30
+    await _queue(n, clock)
+    sender.fail_next = 0
+
+    class FailsSome:
+        """The gateway refuses every 70th message, mid-batch."""
+
+        def __init__(self):
+            self.calls = 0
+
+        async def deliver(self, recipient: str, body: str) -> None:
+            self.calls += 1
+            if self.calls % 70 == 0:
+                raise DeliveryError("gateway busy")
+            await sender.deliver(recipient, body)
+
+    notifier = Notifier(FailsSome(), clock, settings)
+    assert await notifier.retry_notifications() == n - n // 70
+    assert await notifier.retry_notifications() == 0  # the failed ones are not due yet
+    rows = await Notification.all().order_by("id")
+    failed = [r for r in rows if r.status == "pending"]
+    assert len(failed) == n // 70
+    assert all(r.last_error == "gateway busy" and r.attempts == 1 for r in failed)
+    assert all(r.status == "sent" and r.sent_at == clock.now() for r in rows if r not in failed)
+
+    clock.advance(seconds=settings.notify_retry_seconds)
+    assert await deps.notifier.retry_notifications() == n // 70
+    assert sorted(body for _, body in sender.sent) == sorted(f"提醒 {i}" for i in range(n))
+    assert await Notification.filter(status="sent").count() == n
+
+
+async def test_two_workers_over_many_deliver_each_once(deps, sender, clock, settings):
+    n = 250
+    await _queue(n, clock)
+    other = Notifier(sender, clock, settings)
+    results = await asyncio.gather(deps.notifier.retry_notifications(), other.retry_notifications())
+    assert sum(results) == n
+    assert len(sender.sent) == n == len(set(sender.sent))
+
+
+async def test_a_run_stopped_mid_batch_keeps_what_went_and_sends_the_rest_once(
+    deps, sender, clock, settings
+):
+    """A worker stopped in the middle of a batch (shutdown): what it had handed to the gateway is
+    recorded as sent, the rest goes out on a later retry, nothing twice."""
+    from infra.notify import CLAIM_BATCH
+
+    n = CLAIM_BATCH + 50
+
+    class StopsAt:
+        def __init__(self, at: int):
+            self.calls, self.at = 0, at
+
+        async def deliver(self, recipient: str, body: str) -> None:
+            self.calls += 1
+            if self.calls == self.at:
+                raise asyncio.CancelledError
+            await sender.deliver(recipient, body)
+
+    await _queue(n, clock)
+    with pytest.raises(asyncio.CancelledError):
+        await Notifier(StopsAt(40), clock, settings).retry_notifications()
+    assert len(sender.sent) == 39
+    assert await Notification.filter(status="sent").count() == 39
+    # The batch after it; the stopped batch's rest is held until a retry would be due.
+    assert await deps.notifier.retry_notifications() == n - CLAIM_BATCH
+    clock.advance(seconds=settings.notify_retry_seconds)
+    assert await deps.notifier.retry_notifications() == CLAIM_BATCH - 39
+    assert sorted(body for _, body in sender.sent) == sorted(f"提醒 {i}" for i in range(n))
