@@ -8,6 +8,8 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+from infra.indexes import WhereIndex
+
 KINDS = {
     "consultation": "咨询",
     "complaint": "投诉",
@@ -28,6 +30,7 @@ STATUSES = {
 }
 # Letters someone still has to act on: they count for deadlines, reminders and the daily check.
 PENDING_STATUSES = ("new", "instructing", "handling", "reviewing")
+_PENDING_SQL = ", ".join(f"'{s}'" for s in PENDING_STATUSES)
 # Letters with a running deadline.
 OPEN_STATUSES = ("instructing", "handling", "reviewing")
 DECLINE_REASONS = {
@@ -96,8 +99,13 @@ class Letter(Model):
         indexes = (
             ("unit_id", "status", "due_on"),
             ("status", "due_on"),
-            # Covers the supervision list (filter, order, id): its page is read from the index.
-            ("supervised_at", "status", "due_on", "id"),
+            # The supervision list, in its order: a page is its first entries, and the list's
+            # total counts this small index instead of every letter ever supervised.
+            WhereIndex(
+                fields=("due_on", "id"),
+                where=f"supervised_at IS NOT NULL AND status IN ({_PENDING_SQL})",
+                name="let_letter_supervision_list",
+            ),
         )
 
 

@@ -267,10 +267,11 @@ def _supervised(actor: Actor):
 async def list_supervision(
     actor: Actor, *, limit: int = 50, offset: int = 0
 ) -> tuple[int, list[Letter]]:
-    """Overdue letters not yet answered, longest overdue first.
+    """Overdue letters not yet answered, longest overdue first, and how many there are.
 
-    The page's ids come from the index (supervised_at, status, due_on, id) alone, then only
-    those letters are read: sorting tens of thousands of whole rows took over 100 ms."""
+    The page's ids are the first entries of the partial index let_letter_supervision_list (the
+    list in its order), then only those letters are read; the total counts that index, not
+    every letter ever supervised. Before it, every listed letter was read and sorted per page."""
     qs = _supervised(actor)
     total = await qs.count()
     ids = await (

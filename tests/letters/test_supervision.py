@@ -165,3 +165,95 @@ async def test_inbox_is_sorted_by_deadline_with_days_left(deps, handling, actors
     assert total == 2
     total, rows = await list_inbox(deps, actors["xfhandler"], queue="screening")
     assert total == 0
+
+
+# ------------------------------------------------------------ the first run over a backlog
+
+
+async def _backlog(handling, n: int) -> list[int]:
+    """A handled letter and n more like it (same unit, same deadline Tue 12-08), written straight
+    to the table as a year's backlog would be; all their ids."""
+    base = await handling()
+    copied = "kind channel content status received_at accepted_at assigned_at due_on updated_at"
+    like = {f: getattr(base, f) for f in copied.split()}
+    await Letter.bulk_create(
+        [Letter(code=f"BL{i:08d}", unit_id=base.unit.id, **like) for i in range(n)]
+    )
+    return list(await Letter.all().order_by("id").values_list("id", flat=True))
+
+
+def _reminded(sender) -> dict[int, int]:
+    """How many overdue SMS each letter got."""
+    import collections
+    import re
+
+    return collections.Counter(
+        int(re.search(r"来信#(\d+)", body).group(1))
+        for m, body in sender.sent
+        if m in RSJ_HANDLERS and "已逾期" in body
+    )
+
+
+async def test_a_backlog_is_reminded_in_batches_each_letter_once(
+    deps, handling, clock, sender, actors
+):
+    ids = await _backlog(handling, 1100)  # three batches of the job
+    longest = ids[-3:]  # overdue longest: first on the supervision list
+    await Letter.filter(id__in=longest).update(due_on=dt.date(2026, 12, 1))
+    clock.set(dt.datetime(2026, 12, 9, 1, tzinfo=dt.UTC))
+    sender.sent.clear()
+    assert await send_letter_reminders(deps) == len(ids)
+    assert _reminded(sender) == {i: 2 for i in ids}  # two handlers each
+    assert await send_letter_reminders(deps) == 0  # rerun the same day
+    assert len(sender.sent) == 2 * len(ids)
+    assert await Reminder.filter(kind="overdue").count() == len(ids)
+    assert await LetterEvent.filter(action="overdue").count() == len(ids)
+    assert await Letter.filter(supervised_at__isnull=True).count() == 0
+    total, rows = await list_supervision(actors["supervisor"], limit=5)
+    assert total == len(ids)
+    assert [r.id for r in rows] == longest + [i for i in ids if i not in longest][:2]
+    total, rows = await list_supervision(actors["supervisor"], limit=5, offset=len(ids) - 2)
+    assert total == len(ids) and [r.id for r in rows] == ids[-5:-3]
+
+
+async def test_a_failure_mid_backlog_loses_and_doubles_nothing(
+    deps, handling, clock, sender, monkeypatch
+):
+    import letters.supervision as sup
+
+    ids = await _backlog(handling, 1100)
+    clock.set(dt.datetime(2026, 12, 9, 1, tzinfo=dt.UTC))
+    sender.sent.clear()
+    real, calls = sup._list_overdue, []
+
+    async def fails_second_batch(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("database went away")
+        await real(*args)
+
+    monkeypatch.setattr(sup, "_list_overdue", fails_second_batch)
+    with pytest.raises(RuntimeError):
+        await send_letter_reminders(deps)
+    # The first batch is recorded (its SMS queued, not yet handed over); the second left no trace.
+    assert await Reminder.filter(kind="overdue").count() == 500
+    assert await Letter.filter(supervised_at__isnull=False).count() == 500
+    monkeypatch.setattr(sup, "_list_overdue", real)
+    assert await send_letter_reminders(deps) == len(ids) - 500
+    assert _reminded(sender) == {i: 2 for i in ids}
+    assert await send_letter_reminders(deps) == 0
+    assert len(sender.sent) == 2 * len(ids)
+    assert await LetterEvent.filter(action="overdue").count() == len(ids)
+
+
+async def test_two_workers_over_a_backlog_remind_each_letter_once(
+    deps, handling, clock, sender, db
+):
+    ids = await _backlog(handling, 700)
+    clock.set(dt.datetime(2026, 12, 9, 1, tzinfo=dt.UTC))
+    sender.sent.clear()
+    other = build_deps(deps.settings, clock=clock, redis=deps.redis, sender=sender)
+    results = await asyncio.gather(send_letter_reminders(deps), send_letter_reminders(other))
+    assert sum(results) == len(ids)
+    assert _reminded(sender) == {i: 2 for i in ids}
+    assert await LetterEvent.filter(action="overdue").count() == len(ids)
