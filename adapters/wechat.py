@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from typing import Any
 
 from quart import Blueprint, Response, current_app, request
 
@@ -35,6 +36,7 @@ from bot.engine import engine_for
 from bot.types import Reply
 from infra.deps import Deps
 from infra.outage import OutageLog, outage_of
+from infra.redis import ScriptBatch
 from org.web import deps
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,24 @@ async def _refuse(err: ProtocolError, code: str) -> Response:
 RETRANSMIT_SECONDS = 30
 
 
+# Claim a (timestamp, nonce) pair, or read what claimed it first: one script, sent to Redis in
+# one pipeline with the other messages' calls of the same moment (infra.redis.ScriptBatch).
+_CLAIM_NONCE = (
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return false end "
+    "return redis.call('GET', KEYS[1])"
+)
+
+
+def _nonce_batch(d: Deps) -> tuple[Any, ScriptBatch]:
+    found = d.extensions.get("wechat_nonces")
+    if found is None:
+        found = d.extensions["wechat_nonces"] = (
+            d.redis.register_script(_CLAIM_NONCE),
+            ScriptBatch(d.redis),
+        )
+    return found
+
+
 async def check_fresh(d: Deps, code: str, args: dict[str, str], body: bytes) -> None:
     """Refuse a callback whose timestamp is outside the window, or whose (timestamp, nonce) was
     already used with another body or longer ago than a retry: the signature covers only the
@@ -105,9 +125,10 @@ async def check_fresh(d: Deps, code: str, args: dict[str, str], body: bytes) -> 
     key = f"wechat:nonce:{code}:{ts}:{nonce}"
     # Kept while the timestamp can still pass the window check.
     ttl = max(int(ts + window - now) + 1, 1)
-    if await d.redis.set(key, f"{digest}:{now}", nx=True, ex=ttl):
+    script, batch = _nonce_batch(d)
+    seen = await batch.call(script, [key], [f"{digest}:{now}", ttl])
+    if seen is None:
         return
-    seen = (await d.redis.get(key)) or ""
     first_digest, _, first_at = seen.partition(":")
     if first_digest == digest and now - float(first_at or 0) <= RETRANSMIT_SECONDS:
         return
