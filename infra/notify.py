@@ -10,6 +10,7 @@ so the tens of thousands the first letter reminders queue go out without two sta
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -59,15 +60,25 @@ class SmsGatewaySender:
         self.url = url
         self.key = key
         self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _client(self) -> httpx.AsyncClient:
+        """One client (one kept-alive connection, one TLS handshake) for a backlog of
+        messages, made anew for another event loop (each CLI command runs its own)."""
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._loop is not loop or self._http.is_closed:
+            self._http = httpx.AsyncClient(transport=self._transport, timeout=10)
+            self._loop = loop
+        return self._http
 
     async def deliver(self, recipient: str, body: str) -> None:
         try:
-            async with httpx.AsyncClient(transport=self._transport, timeout=10) as client:
-                resp = await client.post(
-                    self.url,
-                    json={"mobile": recipient, "content": body},
-                    headers={"Authorization": f"Bearer {self.key}"},
-                )
+            resp = await self._client().post(
+                self.url,
+                json={"mobile": recipient, "content": body},
+                headers={"Authorization": f"Bearer {self.key}"},
+            )
         except httpx.HTTPError as exc:
             raise DeliveryError(f"gateway unreachable: {type(exc).__name__}") from exc
         if resp.status_code >= 300:

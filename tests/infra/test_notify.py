@@ -321,3 +321,39 @@ async def test_a_run_stopped_mid_batch_keeps_what_went_and_sends_the_rest_once(
     clock.advance(seconds=settings.notify_retry_seconds)
     assert await deps.notifier.retry_notifications() == CLAIM_BATCH - 39
     assert sorted(body for _, body in sender.sent) == sorted(f"提醒 {i}" for i in range(n))
+
+
+async def test_the_gateway_sender_keeps_one_connection_for_many_messages():
+    """A backlog of reminders goes over one kept-alive connection (one TLS handshake with a
+    real gateway), not a new client per message."""
+    import json as _json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    peers, bodies = set(), []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            peers.add(self.client_address)
+            bodies.append(_json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sender = SmsGatewaySender(f"http://127.0.0.1:{server.server_address[1]}/sms", "key-1")
+        for i in range(20):
+            await sender.deliver("13800000001", f"提醒{i}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [b["content"] for b in bodies] == [f"提醒{i}" for i in range(20)]
+    assert len(peers) == 1
