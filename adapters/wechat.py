@@ -162,9 +162,8 @@ async def receive(code: str):
     # error shown) rather than a late answer or a 503.
     deadline = time.monotonic() + d.settings.passive_reply_seconds
     try:
-        return await asyncio.wait_for(
-            _receive(d, code, args, body, deadline), d.settings.passive_reply_seconds + 0.5
-        )
+        async with asyncio.timeout(d.settings.passive_reply_seconds + 0.5):
+            return await _receive(d, code, args, body, deadline)
     except Exception as err:
         kind = outage_of(err)
         if kind is None:
