@@ -171,3 +171,15 @@ async def test_the_real_matcher_offers_nothing_it_scored_zero(world):
         offered = [c.label for r in chat.replies for c in r.choices if c.label in questions]
         for label in offered:
             assert scores.get(questions[label], 0.0) >= 0.005, (text, label, decision)
+
+
+async def test_never_mind_to_suggestions_or_to_an_answer_ends_politely(scripted):
+    # "不用了" to "您是不是想问" is not a new question (no "无法准确回答" for the words 不用了)
+    assert "您是不是想问" in await scripted.say("公积金的事")
+    out = await scripted.say("不用了")
+    assert out.startswith("好的") and "无法准确回答" not in out
+    # nor "算了" after an answer picked from the related questions
+    await scripted.say("社保卡的事")
+    assert "是否解决了您的问题" in await scripted.say("1")
+    out = await scripted.say("算了")
+    assert out.startswith("好的") and "无法准确回答" not in out
