@@ -38,6 +38,7 @@ from infra.notify import mask_mobile
 from infra.redis import ScriptBatch
 from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event, letter_event
+from knowledge.focus import focus
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
 from letters.codes import format_code
@@ -306,7 +307,9 @@ class Engine:
                 Reply(texts.RELATED_OFFER, choices=_choices(texts.RELATED_OFFER_CHOICES)),
             ]
         conv.step = "offer"
-        return [Reply(texts.CANNOT_ANSWER, choices=_choices(texts.OFFER_CHOICES))]
+        # A long message that asks nothing reports something (knowledge.focus): a letter's matter
+        intro = texts.REPORT_OFFER if focus(text) is None else texts.CANNOT_ANSWER
+        return [Reply(intro, choices=_choices(texts.OFFER_CHOICES))]
 
     def _numbered(
         self, conv: Conversation, index: KnowledgeIndex, entry_ids: list[str]

@@ -24,6 +24,8 @@ CHOOSE_AGAIN = "请回复 1 到 {n} 之间的序号，或回复 0 留言。"
 CANNOT_ANSWER = (
     "抱歉，这个问题我暂时无法准确回答。您可以留言，我们会转给有关部门，在法定期限内答复您。"
 )
+# A long message that asks nothing (a complaint, a report, a suggestion): the letter is the way.
+REPORT_OFFER = "您反映的情况需要有关部门办理。您可以留言，我们会转给有关部门，在法定期限内答复您。"
 OFFER_CHOICES = (("1", "我要留言"), ("2", "不用了"))
 # No answer, but the knowledge base has questions close to it (相关问题), listed above the offer.
 RELATED = "抱歉，这个问题我暂时无法准确回答。下面这些相关问题也许对您有帮助，回复序号查看答复："

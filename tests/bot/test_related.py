@@ -183,3 +183,15 @@ async def test_never_mind_to_suggestions_or_to_an_answer_ends_politely(scripted)
     assert "是否解决了您的问题" in await scripted.say("1")
     out = await scripted.say("算了")
     assert out.startswith("好的") and "无法准确回答" not in out
+
+
+async def test_a_long_report_that_asks_nothing_is_offered_a_letter_as_a_report(world):
+    chat = Chat(Engine(world), user="citizen-report")
+    report = (
+        "我家楼下的烧烤店每天营业到凌晨两三点，油烟和噪音非常大，老人孩子都休息不好，"
+        "多次和店主沟通没有任何效果，物业也说管不了，希望有关部门尽快处理。"
+    )
+    out = await chat.say(report)
+    assert "您反映的情况需要有关部门办理" in out and "无法准确回答" not in out
+    out = await chat.say("1")
+    assert report in out and "内容完整请回复 1" in out
