@@ -464,7 +464,9 @@ def run_servers(args, env: dict, work: Path, n: int, sample: list[str], citizen:
             figures["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(figures["requests"], 1)
             return figures
 
-        warm = wrk(port, wrk_script(work, f"warmup{n}", sample, args.warmup), c, args.warmup)
+        # every process has its own decision cache: each must see the sample once
+        up = args.warmup * n
+        warm = wrk(port, wrk_script(work, f"warmup{n}", sample, up), c, up)
         # Warm rounds first: a cold run fills the decision cache with citizens' texts and
         # pushes the sample out of it.
         rounds, start_at = [], 0
