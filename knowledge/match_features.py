@@ -132,6 +132,9 @@ NOUN = {"n", "nr", "ns", "nt", "nz", "ng", "nrt", "nrfg", "j", "eng", "x", "s", 
 VERB = {"v", "vn", "vd", "vg"}
 ADJ = {"a", "ad", "an", "ag", "b"}
 NUMQ = {"m", "q", "mq", "t"}
+# names, places, organisations, times: a specific the citizen asks about
+PROPER = {"ns", "nr", "nt", "nz", "nrt", "nrfg", "eng", "t", "s", "j"}
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(slots=True)
@@ -241,7 +244,24 @@ FEATURES = [
     "lost_max",  # highest idf of such a content word
     "lost_mass",  # their idf mass, over the citizen's total
     "lost_chars",  # idf share of the citizen's characters in neither
+    # near-misses keep an entry's frame and swap one part of it (上海 for 在京, 福彩 for 体彩,
+    # 冬天 for 夏季, 英语 for 体育): what a rewording rarely does with a specific word
+    "sub_frame",  # idf mass of the largest short swap between matched stretches of both texts
+    "sub_frame_ans",  # the same, counting only swaps whose citizen side the answer lacks
+    "proper_lost",  # highest idf of the citizen's name, place, time or number in neither text
+    "proper_missing",  # the same of the candidate's, that the citizen does not write
+    "num_conflict",  # both name numbers, and the citizen's is in neither question nor answer
+    # against the other retrieved entries (the knowledge base's own neighbourhood): a word the
+    # neighbours use to tell entries apart weighs more than a word no entry has
+    "lost_sib",  # highest idf of the citizen's lost content words another entry's question has
+    "dist_missing",  # idf share of the candidate's own words (no neighbour's) the citizen lacks
+    "dist_missing_max",
+    "cover_margin",  # cover_qa minus the best other entry's
+    "lost_margin",  # lost_mass minus the lowest other entry's
 ]
+# what the shipped model reads; the swap and neighbourhood features after them are computed only
+# for a model that reads them (fit.py --features all): they cost about 1 ms a question
+BASE_FEATURES = FEATURES[: FEATURES.index("sub_frame")]
 
 
 def _pos_class(tag: str) -> int:
@@ -265,6 +285,7 @@ def pair_features(
     bm25_margin: float,
     rank: int,
     answer: str = "",
+    extended: bool = True,
 ) -> list[float]:
     # characters
     inter = q.cset & c.cset
@@ -319,10 +340,36 @@ def pair_features(
     rep_mass = gap_mass = block_max = 0.0
     rep_blocks = gap_blocks = 0
     a, b = q.ctext[:MAX_FUZZY], c.ctext[:MAX_FUZZY]
-    for op in Levenshtein.opcodes(a, b):
+    ops = Levenshtein.opcodes(a, b)
+    sub_frame = sub_frame_ans = 0.0
+    for k, op in enumerate(ops):
         tag = op.tag
         if tag == "equal":
             continue
+        if (
+            extended
+            and tag == "replace"
+            and op.src_end - op.src_start <= 6
+            and op.dest_end - op.dest_start <= 6
+        ):
+            before = ops[k - 1] if k else None
+            after = ops[k + 1] if k + 1 < len(ops) else None
+            left = before is None or (
+                before.tag == "equal" and before.src_end > before.src_start + 1
+            )
+            right = after is None or (after.tag == "equal" and after.src_end > after.src_start + 1)
+            if left and right and (before is not None or after is not None):
+                seg_q = a[op.src_start : op.src_end]
+                mq = sum(char_idf(ch) for ch in seg_q if ch not in FUNCTION_CHARS)
+                mc = sum(
+                    char_idf(ch)
+                    for ch in b[op.dest_start : op.dest_end]
+                    if ch not in FUNCTION_CHARS
+                )
+                m = min(mq, mc)
+                sub_frame = max(sub_frame, m)
+                if len(seg_q) < 2 or seg_q not in answer:
+                    sub_frame_ans = max(sub_frame_ans, m)
         m = sum(char_idf(ch) for ch in a[op.src_start : op.src_end]) + sum(
             char_idf(ch) for ch in b[op.dest_start : op.dest_end]
         )
@@ -350,6 +397,22 @@ def pair_features(
     lost_chars = (
         sum(char_idf(ch) for ch in q.cset - inter - FUNCTION_CHARS if ch not in answer) / wq
     )
+    proper_lost = proper_missing = num_conflict = 0.0
+    if extended:
+        proper_lost = max(
+            (iq[w] for w in uq
+             if (q.pos.get(w, "x") in PROPER or _DIGITS.search(w))
+             and w not in c.text and w not in answer),
+            default=0.0,
+        )  # fmt: skip
+        proper_missing = max(
+            (ic[w] for w in uc if c.pos.get(w, "x") in PROPER and w not in q.text), default=0.0
+        )
+        qd = set(_DIGITS.findall(q.text))
+        cd = set(_DIGITS.findall(c.text))
+        num_conflict = (
+            1.0 if qd and cd and any(n not in c.text and n not in answer for n in qd) else 0.0
+        )
     return [
         min(co_q, co_c),
         max(co_q, co_c),
@@ -399,7 +462,66 @@ def pair_features(
         max(lost, default=0.0),
         sum(lost) / tq,
         lost_chars,
+        sub_frame,
+        sub_frame_ans,
+        proper_lost,
+        proper_missing,
+        num_conflict,
     ]
+
+
+CONTRAST = ["lost_sib", "dist_missing", "dist_missing_max", "cover_margin", "lost_margin"]
+_COVER_QA = FEATURES.index("cover_qa")
+_LOST_MASS = FEATURES.index("lost_mass")
+
+
+def contrast_features(
+    q: QInfo,
+    infos: list[QInfo],
+    entries: list[str],
+    answers: list[str],
+    rows: list[list[float]],
+    word_idf,
+) -> None:
+    """Append CONTRAST to each candidate's row (pair_features' output, in place): how the
+    candidate differs from the other retrieved entries, and whether the citizen's words side with
+    it or with them."""
+    content = [w for w in q.wset if _pos_class(q.pos.get(w, "x")) < 4]
+    idf_q = {w: word_idf(w) for w in content}
+    # the other entries' questions, one string per entry ("\n" never occurs in a question)
+    others: dict[str, str] = {}
+    for e in entries:
+        if e not in others:
+            others[e] = "\n".join(c.text for c, f in zip(infos, entries, strict=True) if f != e)
+    cover = {}
+    lost = {}
+    for row, e in zip(rows, entries, strict=True):
+        cover[e] = max(cover.get(e, -1.0), row[_COVER_QA])
+        lost[e] = min(lost.get(e, 9.0), row[_LOST_MASS])
+    for c, e, answer, row in zip(infos, entries, answers, rows, strict=True):
+        rest = others[e]
+        lost_sib = max(
+            (idf_q[w] for w in content if w not in c.text and w not in answer and w in rest),
+            default=0.0,
+        )
+        mass = missing = missing_max = 0.0
+        for w in c.wset:
+            if w in rest or _pos_class(c.pos.get(w, "x")) >= 4:
+                continue
+            v = word_idf(w)
+            mass += v
+            if w not in q.text:
+                missing += v
+                missing_max = max(missing_max, v)
+        best_cover = max((v for f, v in cover.items() if f != e), default=0.0)
+        least_lost = min((v for f, v in lost.items() if f != e), default=1.0)
+        row.extend([
+            lost_sib,
+            missing / mass if mass else 0.0,
+            missing_max,
+            row[_COVER_QA] - best_cover,
+            row[_LOST_MASS] - least_lost,
+        ])  # fmt: skip
 
 
 def entry_likeness(a: QInfo, b: QInfo) -> float:

@@ -61,10 +61,18 @@ class Model:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:
         model = cls(**data)
-        if model.features != FEATURES:
+        # a model fitted before features were added reads its own columns of the rows; one that
+        # needs a feature the code no longer computes cannot be used
+        if not set(model.features) <= set(FEATURES) or len(model.clip_lo or model.features) != len(
+            model.features
+        ):
             raise ValueError(
                 "model file was fitted for other features: run python -m knowledge.fit"
             )
+        width = len(QUERY_FEATURES) + 1
+        if any(h and len(h) != width for h in (model.head_answer, model.head_suggest,
+                                               model.head_none)):  # fmt: skip
+            raise ValueError("model file was fitted for other query features")
         return model
 
     def copy(self) -> Model:
@@ -72,7 +80,15 @@ class Model:
 
     # -- scoring ----------------------------------------------------------------------------
 
+    def columns(self, x: np.ndarray) -> np.ndarray:
+        """The model's own columns of pair-feature rows (FEATURES): a model may read fewer."""
+        if self.features != FEATURES:
+            x = x[:, _columns(tuple(self.features))]
+        return x
+
     def clip(self, x: np.ndarray) -> np.ndarray:
+        """The model's own columns, clipped to the range seen in fitting."""
+        x = self.columns(x)
         if not self.clip_lo:
             return x
         return np.clip(x, np.asarray(self.clip_lo), np.asarray(self.clip_hi))
@@ -136,6 +152,16 @@ class Model:
         else:
             kind = "none"
         return kind, p_top, gain
+
+
+_COLUMNS: dict[tuple[str, ...], np.ndarray] = {}
+
+
+def _columns(features: tuple[str, ...]) -> np.ndarray:
+    cols = _COLUMNS.get(features)
+    if cols is None:
+        cols = _COLUMNS[features] = np.asarray([FEATURES.index(f) for f in features])
+    return cols
 
 
 QUERY_FEATURES = [

@@ -22,9 +22,12 @@ import numpy as np
 
 from knowledge.focus import focus
 from knowledge.match_features import (
+    BASE_FEATURES,
+    CONTRAST,
     FEATURES,
     QInfo,
     analyse,
+    contrast_features,
     deictic,
     entry_likeness,
     pair_features,
@@ -319,12 +322,23 @@ class Matcher:
         )
         rows = []
         infos = []
+        answers = []
+        # the swap and neighbourhood features only for a model that reads them
+        extended = len(self._model.features) > len(BASE_FEATURES)
         for rank, (slot, r, e) in enumerate(zip(slots, rel, entries, strict=True)):
             margin = r - (other_best_first if e == first_entry else rel[0])
             info = self.slots[slot].info()
             infos.append(info)
             answer = self.answers.get(e, "")
-            rows.append(pair_features(q, info, char_idf, word_idf, r, margin, rank, answer))
+            answers.append(answer)
+            rows.append(
+                pair_features(q, info, char_idf, word_idf, r, margin, rank, answer, extended)
+            )
+        if extended:
+            contrast_features(q, infos, entries, answers, rows, word_idf)
+        else:
+            for row in rows:
+                row.extend([0.0] * len(CONTRAST))
         return slots, np.asarray(rows, dtype=np.float64), infos
 
     def decide(self, text: str) -> Decision:

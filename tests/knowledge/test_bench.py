@@ -150,3 +150,30 @@ def test_sets_are_fitted_together_and_tabled_beside_the_peers(tmp_path, capsys):
             assert -1.0 <= fig["utility"] <= 1.0 and fig["p99_ms"] >= fig["p50_ms"] >= 0
     # the slice's decisions are the office's own, for the same queries
     assert results["minsheng"]["part"]["queries"] == len(lines[::4])
+
+
+def test_a_query_asked_without_its_entry_is_learnt_as_unanswerable_in_its_fold():
+    from knowledge.fit import leave_out_queries
+    from knowledge.match_model import Model
+    from knowledge.matcher import Matcher
+
+    entries = [
+        ("k1", ["社保卡丢失怎么补办"], "先挂失，再到银行网点补办。"),
+        ("k2", ["社保卡密码忘了怎么办"], "携带身份证到银行网点重置密码。"),
+        ("k3", ["居住证怎么办理"], "到社区登记后办理。"),
+    ]
+    matcher = Matcher.build(entries, model=Model())
+    queries = [{"id": "a", "text": "社保卡丢了咋补", "expect": "k1"},
+               {"id": "b", "text": "公积金怎么提取", "expect": None}]  # fmt: skip
+    out = leave_out_queries(matcher, queries)
+    assert [q["id"] for q in out] == ["a/without"]
+    assert out[0]["expect"] is None and out[0]["left_out"] == "k1"
+    assert "k1" not in out[0]["pairs"]["entries"] and out[0]["pairs"]["entries"]
+    # the entry is back, as it was
+    assert "k1" in matcher and matcher.decide("社保卡丢失怎么补办").candidates[0].entry == "k1"
+    # and the two askings share a fold, whatever the one without its entry retrieved
+    qs = [*queries, *out, {"id": "c", "expect": "k3"}, {"id": "d", "expect": "k4"}]
+    top = ["k1", None, out[0]["pairs"]["top"], "k3", "k4"]
+    for k in (2, 3):
+        folds = group_folds(qs, top, k)
+        assert folds[0] == folds[2]

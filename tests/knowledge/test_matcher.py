@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from knowledge.match_features import FEATURES
 from knowledge.match_model import Model, forest_predict
 from knowledge.matcher import Candidate, Decision, Matcher, load_model
 
@@ -230,3 +231,39 @@ def test_decisions_on_real_government_entries(model):
     assert found >= 180  # 90% come back as their own entry
     for text in ["火星上能办居住证吗", "英雄联盟怎么上王者", "今天晚饭吃什么好"]:
         assert matcher.decide(text).decision != "answer", text
+
+
+def test_a_swapped_specific_is_told_from_a_rewording(model):
+    """Near-misses keep an entry's frame and swap a specific (福彩 for 体彩, 上海 for 在京); the
+    swap features see it, and see nothing of the kind in a rewording of the same entry. They are
+    computed for a model that reads them only."""
+    _slots, feats, _ = Matcher.build([("t", ["北京体彩中心客服热线是多少？"], "")], model).pairs(
+        "福彩中心的客服电话是多少"
+    )
+    assert not feats[:, len(model.features) :].any()
+    model = Model(prior=model.prior)  # reads every feature
+    entries = [
+        ("t", ["北京体彩中心客服热线是多少？"], "北京市体育彩票管理中心客服热线：96166。"),
+        ("s", ["如何查询在京最后一家参保缴费单位？"], "登录北京市社会保险网上服务平台查询。"),
+        ("x", ["如何查询个人社保缴费信息？"], "可通过社保网上服务平台查询。"),
+    ]
+    matcher = Matcher.build(entries, model=model)
+    names = FEATURES
+
+    def row(text, entry):
+        slots, feats, _ = matcher.pairs(text)
+        found = [matcher.slots[s].entry for s in slots]
+        return feats[found.index(entry)]
+
+    swap = row("福彩中心的客服电话是多少", "t")
+    assert swap[names.index("sub_frame")] > 0 and swap[names.index("proper_lost")] > 0
+    place = row("怎么查我在上海最后一家交社保的单位", "s")
+    assert place[names.index("sub_frame_ans")] > 0
+    same = row("体彩中心客服电话多少", "t")
+    assert same[names.index("sub_frame_ans")] == 0 and same[names.index("proper_lost")] == 0
+    assert same[names.index("dist_missing")] < swap[names.index("dist_missing")]
+
+
+def test_a_model_with_heads_of_another_width_is_refused(model):
+    with pytest.raises(ValueError):
+        Model.from_dict({**model.to_dict(), "head_answer": [0.5, 0.1]})
