@@ -40,13 +40,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 
 from adapters.wechat_protocol import parse_xml, sign
+from tests.probes.harness import WechatApiStub
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -365,44 +365,6 @@ def median(values: list[float]) -> float:
     return values[len(values) // 2]
 
 
-class WechatApi:
-    """WeChat's API on loopback (token, customer-service messages): a late answer lands here."""
-
-    def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        api = self
-        self.sent = 0
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _json(self, data: dict) -> None:
-                body = json.dumps(data).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                self._json({"access_token": "bench-token", "expires_in": 7200})
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                api.sent += 1
-                self._json({"errcode": 0, "errmsg": "ok"})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 GREETINGS = ("", "您好！", "你好，", "领导您好：", "麻烦问一下，", "打扰了，", "您好，想问下：")
 
 
@@ -566,7 +528,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="ms-bench-"))
     database_url = args.database_url or f"sqlite://{work}/bench.db"
     redis_proc, redis_url = (None, args.redis_url) if args.redis_url else start_redis(work)
-    api = WechatApi()
+    api = WechatApiStub()  # WeChat's API on loopback: a late answer lands here
     env = {
         **os.environ,
         "MINSHENG_DATABASE_URL": database_url,
@@ -615,7 +577,7 @@ def main() -> int:
     print(f"\nquestions in the log: {logged}")
     print(f"retry storm: {storm_figures}")
     print(f"letters in the database from the storm: {letters} (expected {args.storm_users})")
-    print(f"late answers sent to the fake WeChat API: {api.sent}")
+    print(f"late answers sent to the fake WeChat API: {len(api.sent)}")
     print(f"end: {load()}; work dir: {work}")
     return 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.probes.harness import open_base
+from tests.probes.harness import WechatApiStub, open_base
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +24,11 @@ def on_base(probe_base):
     probe_base.stop_processes()
     if probe_base.redis.proc is None:
         probe_base.redis.start()
+
+
+@pytest.fixture
+def stub():
+    """WeChat's API on loopback: the product's late and pushed replies land here."""
+    s = WechatApiStub()
+    yield s
+    s.close()

@@ -13,14 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.probes.harness import WechatApiStub, retry_storm, write_figures
-
-
-@pytest.fixture
-def stub():
-    s = WechatApiStub()
-    yield s
-    s.close()
+from tests.probes.harness import retry_storm, write_figures
 
 
 @pytest.fixture

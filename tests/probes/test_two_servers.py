@@ -16,20 +16,12 @@ from adapters.wechat_protocol import parse_xml
 from tests.probes.harness import (
     STORM_STEPS,
     Tally,
-    WechatApiStub,
     letters_with,
     post_chat,
     tag,
     wechat_query,
     wechat_xml,
 )
-
-
-@pytest.fixture
-def stub():
-    s = WechatApiStub()
-    yield s
-    s.close()
 
 
 @pytest.fixture
