@@ -422,7 +422,10 @@ def run_servers(args, env: dict, work: Path, n: int, sample: list[str], citizen:
 
         def measured(pid: int, port_: int, script: Path) -> dict:
             before = cpu_seconds(pid)
+            spy = profile(pid, secs, args.profile, script.stem)
             figures = wrk(port_, script, c, secs)
+            if spy is not None:
+                spy.wait()
             figures["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(figures["requests"], 1)
             return figures
 
@@ -455,6 +458,21 @@ def run_servers(args, env: dict, work: Path, n: int, sample: list[str], citizen:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def profile(pid: int, secs: int, out: Path | None, label: str) -> subprocess.Popen | None:
+    """py-spy sampling the process for the run (--profile DIR): DIR/label.txt in py-spy's raw
+    format, one line per distinct stack with its sample count."""
+    if out is None:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [spy, "record", "-p", str(pid), "-d", str(secs), "-r", "250", "-f", "raw",
+         "--nonblocking", "-o", str(out / f"{label}.txt")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def report(n: int, figures: dict, args) -> dict:
@@ -520,6 +538,9 @@ def main() -> int:
     parser.add_argument("--storm-users", type=int, default=50)
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--profile", type=Path, help="sample each measured run with py-spy into this folder"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("需要 wrk：apt install wrk")

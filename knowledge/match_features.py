@@ -276,6 +276,21 @@ def _pos_class(tag: str) -> int:
     return 4
 
 
+@dataclass(slots=True)
+class Weights:
+    """One question's idf masses under the index's current statistics: computed once for the
+    citizen's question and kept for a knowledge-base question until the index changes."""
+
+    chars: float  # its characters' idf, summed (1.0 for none)
+    words: dict[str, float]  # each canonical word's idf
+    total: float  # their sum (1.0 for none)
+
+
+def weigh(info: QInfo, char_idf, word_idf) -> Weights:
+    iw = {w: word_idf(w) for w in info.wset}
+    return Weights(sum(char_idf(ch) for ch in info.cset) or 1.0, iw, sum(iw.values()) or 1.0)
+
+
 def pair_features(
     q: QInfo,
     c: QInfo,
@@ -286,11 +301,16 @@ def pair_features(
     rank: int,
     answer: str = "",
     extended: bool = True,
+    qw: Weights | None = None,
+    cw: Weights | None = None,
 ) -> list[float]:
+    if qw is None:
+        qw = weigh(q, char_idf, word_idf)
+    if cw is None:
+        cw = weigh(c, char_idf, word_idf)
     # characters
     inter = q.cset & c.cset
-    wq = sum(char_idf(ch) for ch in q.cset) or 1.0
-    wc = sum(char_idf(ch) for ch in c.cset) or 1.0
+    wq, wc = qw.chars, cw.chars
     wi = sum(char_idf(ch) for ch in inter)
     co_q, co_c = wi / wq, wi / wc
     nb = len(q.bigrams) + len(c.bigrams)
@@ -299,10 +319,8 @@ def pair_features(
     winter = q.wset & c.wset
     uq = q.wset - winter
     uc = c.wset - winter
-    iq = {w: word_idf(w) for w in q.wset}
-    ic = {w: word_idf(w) for w in c.wset}
-    tq = sum(iq.values()) or 1.0
-    tc = sum(ic.values()) or 1.0
+    iq, ic = qw.words, cw.words
+    tq, tc = qw.total, cw.total
     win = sum(iq[w] for w in winter)
     mass_q = sum(iq[w] for w in uq)
     mass_c = sum(ic[w] for w in uc)

@@ -48,25 +48,31 @@ def _trim_heap() -> None:
 
 
 class InvertedIndex:
-    """A term's postings are packed integers that numpy reads without copying: each packs the
-    slot id (high bits) and the BM25 term weight in 1/16384 steps (low 16 bits).
+    """A term's postings are a slot id and the BM25 term weight in 1/16384 steps, which numpy
+    reads without copying. Postings added one question at a time pack the two in one integer
+    (slot in the high bits, weight in the low 16).
 
     A knowledge base is first loaded in one go (add_many): every term's postings then lie end to
-    end in one array, a term's row found through a small dict for characters and words and a
-    sorted array for bigrams (most terms are rare bigrams: a dict of a quarter of a million
-    strings and arrays cost 65 MB at 37k questions, against about 25 MB this way, and building it
-    is a few numpy sorts instead of a Python loop over every term). Questions added later (staff
-    edits) get one small array per term beside it; removal swap-removes within either. A slot's
-    terms are recomputed from its text on removal, so nothing else is stored."""
+    end in two arrays (slots, weights), a term's row found through a small dict for characters
+    and words and a sorted array for bigrams (most terms are rare bigrams: a dict of a quarter
+    of a million strings and arrays cost 65 MB at 37k questions, against about 25 MB this way,
+    and building it is a few numpy sorts instead of a Python loop over every term). Questions
+    added later (staff edits) get one small array per term beside it; removal swap-removes
+    within either. A slot's terms are recomputed from its text on removal, so nothing else is
+    stored."""
 
     def __init__(self, avg_len: float = 12.0, prior: dict[str, float] | None = None) -> None:
         self.avg_len = avg_len
         # how common a character or bigram is in questions generally (share of questions holding
         # it), counted as PRIOR_DOCS questions besides the knowledge base's own: a small office's
         # index has never seen "如何" and would otherwise weigh it as a rare subject word
-        self.prior: dict[str, float] = prior or {}
-        # the bulk-loaded rows: postings of row r are data[start[r] : start[r] + count[r]]
-        self._data = np.empty(0, dtype=np.int64)
+        self._prior: dict[str, float] = prior or {}
+        # values derived from the statistics (idf of characters and words, a question's idf
+        # mass), kept between queries and dropped whenever the statistics change
+        self.memo: dict = {}
+        # the bulk-loaded rows: postings of row r are [start[r] : start[r] + count[r]] of both
+        self._slot = np.empty(0, dtype=np.int32)  # each posting's slot
+        self._tf = np.empty(0, dtype=np.uint16)  # and its BM25 term weight, times SCALE
         self._start = array("q")
         self._count = array("q")
         self._rows: dict[str, int] = {}  # characters and words
@@ -78,6 +84,15 @@ class InvertedIndex:
         self.free: list[int] = []
         self.live = 0
 
+    @property
+    def prior(self) -> dict[str, float]:
+        return self._prior
+
+    @prior.setter
+    def prior(self, prior: dict[str, float]) -> None:
+        self._prior = prior
+        self.memo.clear()
+
     # -- updates ---------------------------------------------------------------------------
 
     def _norm(self, text: str) -> float:
@@ -85,6 +100,7 @@ class InvertedIndex:
 
     def add(self, text: str, word_list: Iterable[str]) -> int:
         tf = index_terms(text, word_list)
+        self.memo.clear()
         if self.free:
             slot = self.free.pop()
         else:
@@ -156,11 +172,15 @@ class InvertedIndex:
             data.append(postings)
             starts.append(row_start)
             terms.append(keys)
-        self._data = np.concatenate(data)
+        packed = np.concatenate(data)
         del data
+        # stored apart, so that a query reads them as they are (no unpacking per term)
+        self._slot = (packed >> 16).astype(np.int32)
+        self._tf = (packed & 0xFFFF).astype(np.uint16)
+        del packed
         all_starts = np.concatenate(starts)
         self._start = array("q", all_starts.tobytes())
-        self._count = array("q", np.diff(all_starts, append=len(self._data)).tobytes())
+        self._count = array("q", np.diff(all_starts, append=len(self._slot)).tobytes())
         n_chars, n_bigrams = len(terms[0]), len(terms[1])
         self._bigram_row0 = n_chars
         self._bigrams = terms[1]
@@ -170,6 +190,7 @@ class InvertedIndex:
             rows[WORD + by_id[i]] = r
         self._rows = rows
         self.n_slots = self.live = n
+        self.memo.clear()
         _trim_heap()
         return list(range(n))
 
@@ -231,12 +252,15 @@ class InvertedIndex:
                     continue
             row = self._row(term)
             start, count = self._start[row], self._count[row]
-            part = self._data[start : start + count]
-            i = int(np.flatnonzero((part >> 16) == slot)[0])
-            part[i] = part[count - 1]
+            slots = self._slot[start : start + count]
+            i = int(np.flatnonzero(slots == slot)[0])
+            slots[i] = slots[count - 1]
+            tfs = self._tf[start : start + count]
+            tfs[i] = tfs[count - 1]
             self._count[row] = count - 1
         self.free.append(slot)
         self.live -= 1
+        self.memo.clear()
 
     # -- statistics ------------------------------------------------------------------------
 
@@ -311,8 +335,8 @@ class InvertedIndex:
             wf = np.float32(w / SCALE)
             if count:
                 start = self._start[row]
-                packed = self._data[start : start + count]
-                scores[packed >> 16] += wf * (packed & 0xFFFF).astype(np.float32)
+                end = start + count
+                scores[self._slot[start:end]] += wf * self._tf[start:end]
             if extra:
                 packed = np.frombuffer(extra, dtype=np.int64)
                 scores[packed >> 16] += wf * (packed & 0xFFFF).astype(np.float32)

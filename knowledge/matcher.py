@@ -26,11 +26,13 @@ from knowledge.match_features import (
     CONTRAST,
     FEATURES,
     QInfo,
+    Weights,
     analyse,
     contrast_features,
     deictic,
     entry_likeness,
     pair_features,
+    weigh,
 )
 from knowledge.match_index import WORD, InvertedIndex, index_terms
 from knowledge.match_model import QUERY_EXTRA_IDX, Model
@@ -44,6 +46,8 @@ ANSWER_AVG_LEN = 120.0
 MIN_SHOWN = 0.005
 # entries retrieved by their answer alone, besides the questions' top k_slots
 ANSWER_K = 5
+# idf values and question masses the index keeps between queries (citizens' new words add some)
+MEMO_MAX = 400_000
 
 __all__ = ["Candidate", "Decision", "Matcher", "Model", "load_model"]
 
@@ -297,22 +301,34 @@ class Matcher:
                 slots.append(first)
                 rel.append(float(q_scores[first]) / best)
         idx = self.index
-        cache: dict[str, float] = {}
+        # idf values and questions' idf masses, kept by the index until its statistics change
+        memo = idx.memo
+        if len(memo) > MEMO_MAX:
+            memo.clear()
 
         def char_idf(ch: str) -> float:
-            v = cache.get(ch)
+            v = memo.get(ch)
             if v is None:
-                v = cache[ch] = idx.idf(ch)
+                v = memo[ch] = idx.idf(ch)
             return v
 
         def word_idf(w: str) -> float:
             if len(w) == 1:
                 return char_idf(w)
             key = WORD + w
-            v = cache.get(key)
+            v = memo.get(key)
             if v is None:
-                v = cache[key] = idx.idf(key) if idx.df(key) else char_idf(w[0])
+                v = memo[key] = idx.idf(key) if idx.df(key) else char_idf(w[0])
             return v
+
+        def weights(info: QInfo) -> Weights:
+            key = (info.text, info.words and info.words[0])
+            v = memo.get(key)
+            if v is None:
+                v = memo[key] = weigh(info, char_idf, word_idf)
+            return v
+
+        qw = weigh(q, char_idf, word_idf)
 
         entries = [self.slots[s].entry for s in slots]
         # best score of another entry, for each retrieved slot
@@ -332,7 +348,19 @@ class Matcher:
             answer = self.answers.get(e, "")
             answers.append(answer)
             rows.append(
-                pair_features(q, info, char_idf, word_idf, r, margin, rank, answer, extended)
+                pair_features(
+                    q,
+                    info,
+                    char_idf,
+                    word_idf,
+                    r,
+                    margin,
+                    rank,
+                    answer,
+                    extended,
+                    qw,
+                    weights(info),
+                )
             )
         if extended:
             contrast_features(q, infos, entries, answers, rows, word_idf)

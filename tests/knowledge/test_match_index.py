@@ -29,11 +29,14 @@ def _texts(questions):
 
 
 def _postings(index: InvertedIndex, term: str) -> list[int]:
+    """A term's postings as packed (slot << 16 | weight) integers, bulk-loaded or added."""
     out = []
     row = index._row(term)
     if row >= 0:
         start = index._start[row]
-        out += index._data[start : start + index._count[row]].tolist()
+        end = start + index._count[row]
+        slots, tfs = index._slot[start:end].tolist(), index._tf[start:end].tolist()
+        out += [s << 16 | w for s, w in zip(slots, tfs, strict=True)]
     out += list(index.postings.get(term, []))
     return sorted(out)
 

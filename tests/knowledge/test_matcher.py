@@ -267,3 +267,47 @@ def test_a_swapped_specific_is_told_from_a_rewording(model):
 def test_a_model_with_heads_of_another_width_is_refused(model):
     with pytest.raises(ValueError):
         Model.from_dict({**model.to_dict(), "head_answer": [0.5, 0.1]})
+
+
+def _same_pairs(live: Matcher, fresh: Matcher, text: str) -> None:
+    a_slots, a_feats, _ = live.pairs(text)
+    b_slots, b_feats, _ = fresh.pairs(text)
+    a = [
+        (live.slots[s].entry, tuple(r))
+        for s, r in zip(a_slots, a_feats.round(9).tolist(), strict=True)
+    ]
+    b = [
+        (fresh.slots[s].entry, tuple(r))
+        for s, r in zip(b_slots, b_feats.round(9).tolist(), strict=True)
+    ]
+    assert sorted(a) == sorted(b), text
+
+
+def test_what_the_index_keeps_between_questions_follows_its_edits(model):
+    """idf values and question masses are kept between queries: after each edit (an entry
+    added, replaced, removed, the model set again), a question's features are those of a
+    matcher built afresh over the same entries."""
+    texts = ["社保卡丢了怎么补办", "居住证怎么办理", "公积金怎么提取", "营业执照办理"]
+    live = Matcher.build(ENTRIES, model=model)
+    kb = {e: (q, a) for e, q, a in ENTRIES}
+    edits = [
+        ("add", "e7", ["社保卡补办需要什么材料", "社保卡丢了"], "带身份证到银行网点补办。"),
+        ("add", "e8", ["居住证续签"], "到社区服务站续签。"),
+        ("add", "e3", ["居住证在哪里办"], "到派出所办理。"),
+        ("remove", "e4", None, None),
+        ("model", None, None, None),
+    ]
+    for kind, entry_id, questions, answer in edits:
+        for t in texts:
+            live.pairs(t)
+        if kind == "add":
+            live.add(entry_id, questions, answer)
+            kb[entry_id] = (questions, answer)
+        elif kind == "remove":
+            live.remove(entry_id)
+            del kb[entry_id]
+        else:
+            live.model = model
+        fresh = Matcher.build([(e, q, a) for e, (q, a) in kb.items()], model=model)
+        for t in texts:
+            _same_pairs(live, fresh, t)
