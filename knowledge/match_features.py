@@ -149,6 +149,7 @@ class QInfo:
     bigrams: frozenset[str]
     wset: frozenset[str]
     pos: dict[str, str]
+    pclass: dict[str, int]  # each canonical word's _pos_class
     qtypes: frozenset[str]
     neg: int
     nums: frozenset[str]
@@ -183,6 +184,7 @@ def analyse(text: str, word_list: list[str] | None = None) -> QInfo:
         bigrams=frozenset(text[i : i + 2] for i in range(len(text) - 1)),
         wset=frozenset(canon),
         pos=pos,
+        pclass={w: _pos_class(t) for w, t in pos.items()},
         qtypes=frozenset(qtypes),
         neg=neg % 2,
         nums=frozenset(_NUM.findall(text)),
@@ -284,11 +286,20 @@ class Weights:
     chars: float  # its characters' idf, summed (1.0 for none)
     words: dict[str, float]  # each canonical word's idf
     total: float  # their sum (1.0 for none)
+    char: dict[str, float]  # each of its characters' idf
+    aligned: list[float]  # the idf of each character of ctext[:MAX_FUZZY], in order
 
 
 def weigh(info: QInfo, char_idf, word_idf) -> Weights:
     iw = {w: word_idf(w) for w in info.wset}
-    return Weights(sum(char_idf(ch) for ch in info.cset) or 1.0, iw, sum(iw.values()) or 1.0)
+    ic = {ch: char_idf(ch) for ch in info.cset}
+    return Weights(
+        sum(ic[ch] for ch in info.cset) or 1.0,
+        iw,
+        sum(iw.values()) or 1.0,
+        ic,
+        [char_idf(ch) for ch in info.ctext[:MAX_FUZZY]],
+    )
 
 
 def pair_features(
@@ -311,7 +322,8 @@ def pair_features(
     # characters
     inter = q.cset & c.cset
     wq, wc = qw.chars, cw.chars
-    wi = sum(char_idf(ch) for ch in inter)
+    qc = qw.char
+    wi = sum(map(qc.__getitem__, inter))
     co_q, co_c = wi / wq, wi / wc
     nb = len(q.bigrams) + len(c.bigrams)
     bigram = 2 * len(q.bigrams & c.bigrams) / nb if nb else 1.0
@@ -327,9 +339,9 @@ def pair_features(
     unm_max = max([iq[w] for w in uq] + [ic[w] for w in uc] + [0.0])
     cls = [0.0] * 5
     side_content = [False, False]
-    for side, (unm, pos, idf) in enumerate(((uq, q.pos, iq), (uc, c.pos, ic))):
+    for side, (unm, pclass, idf) in enumerate(((uq, q.pclass, iq), (uc, c.pclass, ic))):
         for w in unm:
-            k = _pos_class(pos.get(w, "x"))
+            k = pclass[w]
             cls[k] += idf[w]
             if k < 4:
                 side_content[side] = True
@@ -358,6 +370,7 @@ def pair_features(
     rep_mass = gap_mass = block_max = 0.0
     rep_blocks = gap_blocks = 0
     a, b = q.ctext[:MAX_FUZZY], c.ctext[:MAX_FUZZY]
+    qa, ca = qw.aligned, cw.aligned
     ops = Levenshtein.opcodes(a, b)
     sub_frame = sub_frame_ans = 0.0
     for k, op in enumerate(ops):
@@ -388,9 +401,7 @@ def pair_features(
                 sub_frame = max(sub_frame, m)
                 if len(seg_q) < 2 or seg_q not in answer:
                     sub_frame_ans = max(sub_frame_ans, m)
-        m = sum(char_idf(ch) for ch in a[op.src_start : op.src_end]) + sum(
-            char_idf(ch) for ch in b[op.dest_start : op.dest_end]
-        )
+        m = sum(qa[op.src_start : op.src_end]) + sum(ca[op.dest_start : op.dest_end])
         block_max = max(block_max, m)
         if tag == "replace":
             rep_mass += m
@@ -400,21 +411,16 @@ def pair_features(
             gap_blocks += 1
     # the answer
     if answer:
-        in_ans_chars = sum(char_idf(ch) for ch in q.cset - inter if ch in answer)
+        in_ans_chars = sum(qc[ch] for ch in q.cset - inter if ch in answer)
         cover_qa = (wi + in_ans_chars) / wq
         unm_in_ans = sum(iq[w] for w in uq if w in answer) / mass_q if mass_q else 1.0
         missing = q.bigrams - c.bigrams
         bigram_in_ans = sum(1 for bg in missing if bg in answer) / len(missing) if missing else 1.0
     else:
         cover_qa, unm_in_ans, bigram_in_ans = co_q, 0.0, 0.0
-    lost = [
-        iq[w]
-        for w in uq
-        if _pos_class(q.pos.get(w, "x")) < 4 and w not in c.text and w not in answer
-    ]
-    lost_chars = (
-        sum(char_idf(ch) for ch in q.cset - inter - FUNCTION_CHARS if ch not in answer) / wq
-    )
+    qclass = q.pclass
+    lost = [iq[w] for w in uq if qclass[w] < 4 and w not in c.text and w not in answer]
+    lost_chars = sum(qc[ch] for ch in q.cset - inter - FUNCTION_CHARS if ch not in answer) / wq
     proper_lost = proper_missing = num_conflict = 0.0
     if extended:
         proper_lost = max(

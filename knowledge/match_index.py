@@ -71,8 +71,8 @@ class InvertedIndex:
         # mass), kept between queries and dropped whenever the statistics change
         self.memo: dict = {}
         # the bulk-loaded rows: postings of row r are [start[r] : start[r] + count[r]] of both
-        self._slot = np.empty(0, dtype=np.int32)  # each posting's slot
-        self._tf = np.empty(0, dtype=np.uint16)  # and its BM25 term weight, times SCALE
+        self._slot = np.empty(0, dtype=np.int64)  # each posting's slot
+        self._tf = np.empty(0, dtype=np.float32)  # and its BM25 term weight, times SCALE
         self._start = array("q")
         self._count = array("q")
         self._rows: dict[str, int] = {}  # characters and words
@@ -175,8 +175,8 @@ class InvertedIndex:
         packed = np.concatenate(data)
         del data
         # stored apart, so that a query reads them as they are (no unpacking per term)
-        self._slot = (packed >> 16).astype(np.int32)
-        self._tf = (packed & 0xFFFF).astype(np.uint16)
+        self._slot = packed >> 16
+        self._tf = (packed & 0xFFFF).astype(np.float32)
         del packed
         all_starts = np.concatenate(starts)
         self._start = array("q", all_starts.tobytes())

@@ -207,19 +207,21 @@ def forest_predict(forest: dict[str, Any], x: np.ndarray) -> np.ndarray:
     arrays = forest.get("_flat")
     if arrays is None:
         arrays = forest["_flat"] = _flatten(forest)
-    feat, thr, left, right, value, roots = arrays
+    feat, thr, child, value, roots = arrays
     n_features = x.shape[1]
     flat_x = np.ascontiguousarray(x, dtype=np.float64).ravel()
     base = (np.arange(len(x)) * n_features)[:, None]
     node = np.broadcast_to(roots, (len(x), len(roots)))
     for _ in range(int(forest["depth"])):
-        node = np.where(flat_x[base + feat[node]] <= thr[node], left[node], right[node])
+        go_left = flat_x[base + feat[node]] <= thr[node]
+        node = child[2 * node + go_left]
     return value[node].sum(axis=1)
 
 
 def _flatten(forest: dict[str, Any]) -> tuple[np.ndarray, ...]:
-    """The trees' padded rows laid end to end, children as positions in that one array and a
-    leaf its own child on both sides, so that the walk is one lookup per step."""
+    """The trees' padded rows laid end to end, children as positions in that one array (node
+    i's right child at 2i, its left at 2i + 1) and a leaf its own child on both sides, so that
+    the walk is one lookup per step."""
     feat = np.asarray(forest["feature"], dtype=np.int64)
     n_trees, width = feat.shape
     offsets = (np.arange(n_trees) * width)[:, None]
@@ -230,8 +232,7 @@ def _flatten(forest: dict[str, Any]) -> tuple[np.ndarray, ...]:
     return (
         np.where(leaf, 0, feat).ravel(),
         np.asarray(forest["threshold"], dtype=np.float64).ravel(),
-        left.ravel(),
-        right.ravel(),
+        np.stack([right.ravel(), left.ravel()], axis=1).ravel(),
         np.asarray(forest["value"], dtype=np.float64).ravel(),
         offsets.ravel(),
     )
