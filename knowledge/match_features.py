@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -286,19 +287,19 @@ class Weights:
     chars: float  # its characters' idf, summed (1.0 for none)
     words: dict[str, float]  # each canonical word's idf
     total: float  # their sum (1.0 for none)
-    char: dict[str, float]  # each of its characters' idf
-    aligned: list[float]  # the idf of each character of ctext[:MAX_FUZZY], in order
+    char: dict[str, float]  # each of its characters' idf (the citizen's side only)
+    aligned: array  # the idf of each character of ctext[:MAX_FUZZY], in order
 
 
-def weigh(info: QInfo, char_idf, word_idf) -> Weights:
+def weigh(info: QInfo, char_idf, word_idf, citizen: bool = True) -> Weights:
     iw = {w: word_idf(w) for w in info.wset}
     ic = {ch: char_idf(ch) for ch in info.cset}
     return Weights(
         sum(ic[ch] for ch in info.cset) or 1.0,
         iw,
         sum(iw.values()) or 1.0,
-        ic,
-        [char_idf(ch) for ch in info.ctext[:MAX_FUZZY]],
+        ic if citizen else {},
+        array("d", [char_idf(ch) for ch in info.ctext[:MAX_FUZZY]]),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import sys
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -72,7 +73,7 @@ class InvertedIndex:
         self.memo: dict = {}
         # the bulk-loaded rows: postings of row r are [start[r] : start[r] + count[r]] of both
         self._slot = np.empty(0, dtype=np.int64)  # each posting's slot
-        self._tf = np.empty(0, dtype=np.float32)  # and its BM25 term weight, times SCALE
+        self._tf = np.empty(0, dtype=np.uint16)  # and its BM25 term weight, times SCALE
         self._start = array("q")
         self._count = array("q")
         self._rows: dict[str, int] = {}  # characters and words
@@ -174,9 +175,14 @@ class InvertedIndex:
             terms.append(keys)
         packed = np.concatenate(data)
         del data
-        # stored apart, so that a query reads them as they are (no unpacking per term)
-        self._slot = packed >> 16
-        self._tf = (packed & 0xFFFF).astype(np.float32)
+        # stored apart, so that a query reads them as they are (no unpacking per term); in
+        # place, since the build's peak is what an office's server must have
+        if sys.byteorder == "little":  # the low 16 bits are each integer's first uint16
+            self._tf = packed.view(np.uint16)[::4].copy()
+        else:
+            self._tf = (packed & 0xFFFF).astype(np.uint16)
+        packed >>= 16
+        self._slot = packed
         del packed
         all_starts = np.concatenate(starts)
         self._start = array("q", all_starts.tobytes())

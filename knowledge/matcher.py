@@ -46,8 +46,11 @@ ANSWER_AVG_LEN = 120.0
 MIN_SHOWN = 0.005
 # entries retrieved by their answer alone, besides the questions' top k_slots
 ANSWER_K = 5
-# idf values and question masses the index keeps between queries (citizens' new words add some)
-MEMO_MAX = 400_000
+# idf values the index keeps between queries (citizens' new words add some), and the masses of
+# the questions retrieved most (a few kB each)
+MEMO_MAX = 200_000
+WEIGHTS_MAX = 4096
+_WEIGHTS = ("weights",)
 
 __all__ = ["Candidate", "Decision", "Matcher", "Model", "load_model"]
 
@@ -321,11 +324,15 @@ class Matcher:
                 v = memo[key] = idx.idf(key) if idx.df(key) else char_idf(w[0])
             return v
 
+        kept = memo.get(_WEIGHTS)
+        if kept is None or len(kept) > WEIGHTS_MAX:
+            kept = memo[_WEIGHTS] = {}
+
         def weights(info: QInfo) -> Weights:
             key = (info.text, info.words and info.words[0])
-            v = memo.get(key)
+            v = kept.get(key)
             if v is None:
-                v = memo[key] = weigh(info, char_idf, word_idf)
+                v = kept[key] = weigh(info, char_idf, word_idf, citizen=False)
             return v
 
         qw = weigh(q, char_idf, word_idf)

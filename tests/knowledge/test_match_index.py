@@ -36,7 +36,7 @@ def _postings(index: InvertedIndex, term: str) -> list[int]:
         start = index._start[row]
         end = start + index._count[row]
         slots, tfs = index._slot[start:end].tolist(), index._tf[start:end].tolist()
-        out += [s << 16 | int(w) for s, w in zip(slots, tfs, strict=True)]
+        out += [s << 16 | w for s, w in zip(slots, tfs, strict=True)]
     out += list(index.postings.get(term, []))
     return sorted(out)
 
