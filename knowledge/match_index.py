@@ -24,6 +24,7 @@ B = 0.6
 SCALE = 16384.0  # term weights (at most K1 + 1) are stored as integers in 1/SCALE steps
 WORD = "\x01"
 PRIOR_DOCS = 200.0  # prefix that keeps the word "社保" apart from the bigram "社保"
+TERMS_MAX = 50_000  # terms whose row and weight an index keeps between queries
 
 
 def index_terms(text: str, word_list: Iterable[str]) -> Counter[str]:
@@ -71,6 +72,7 @@ class InvertedIndex:
         # values derived from the statistics (idf of characters and words, a question's idf
         # mass), kept between queries and dropped whenever the statistics change
         self.memo: dict = {}
+        self._terms: dict[str, tuple[int, int, float, np.float32] | None] = {}
         # the bulk-loaded rows: postings of row r are [start[r] : start[r] + count[r]] of both
         self._slot = np.empty(0, dtype=np.int64)  # each posting's slot
         self._tf = np.empty(0, dtype=np.uint16)  # and its BM25 term weight, times SCALE
@@ -85,6 +87,11 @@ class InvertedIndex:
         self.free: list[int] = []
         self.live = 0
 
+    def _forget(self) -> None:
+        """The statistics changed: what was derived from them goes."""
+        self.memo.clear()
+        self._terms.clear()
+
     @property
     def prior(self) -> dict[str, float]:
         return self._prior
@@ -92,7 +99,7 @@ class InvertedIndex:
     @prior.setter
     def prior(self, prior: dict[str, float]) -> None:
         self._prior = prior
-        self.memo.clear()
+        self._forget()
 
     # -- updates ---------------------------------------------------------------------------
 
@@ -101,7 +108,7 @@ class InvertedIndex:
 
     def add(self, text: str, word_list: Iterable[str]) -> int:
         tf = index_terms(text, word_list)
-        self.memo.clear()
+        self._forget()
         if self.free:
             slot = self.free.pop()
         else:
@@ -196,7 +203,7 @@ class InvertedIndex:
             rows[WORD + by_id[i]] = r
         self._rows = rows
         self.n_slots = self.live = n
-        self.memo.clear()
+        self._forget()
         _trim_heap()
         return list(range(n))
 
@@ -266,7 +273,7 @@ class InvertedIndex:
             self._count[row] = count - 1
         self.free.append(slot)
         self.live -= 1
-        self.memo.clear()
+        self._forget()
 
     # -- statistics ------------------------------------------------------------------------
 
@@ -327,22 +334,35 @@ class InvertedIndex:
         """BM25 of every slot and the query's own maximal score (for normalising)."""
         scores = np.zeros(self.n_slots, dtype=np.float32)
         top_possible = 0.0
-        for term, row in zip(terms, self._term_rows(terms), strict=True):
+        # each term's row, bulk-loaded count and weight, kept until the statistics change
+        known = self._terms
+        if len(known) > TERMS_MAX:
+            known.clear()
+        new = [term for term in terms if term not in known]
+        for term, row in zip(new, self._term_rows(new), strict=True):
             extra = self.postings.get(term)
             count = self._count[row] if row >= 0 else 0
             df = count + (len(extra) if extra else 0)
             if not df:
+                known[term] = None
                 continue
             w = self._idf(term, df)
             # bigrams and words carry order/meaning: weight them a bit more than single characters
             if len(term) == 1:
                 w *= 0.5
-            top_possible += w * (K1 + 1) / (1 + K1)
-            wf = np.float32(w / SCALE)
+            known[term] = (row, count, w * (K1 + 1) / (1 + K1), np.float32(w / SCALE))
+        postings = self.postings
+        for term in terms:
+            got = known[term]
+            if got is None:
+                continue
+            row, count, top, wf = got
+            top_possible += top
             if count:
                 start = self._start[row]
                 end = start + count
                 scores[self._slot[start:end]] += wf * self._tf[start:end]
+            extra = postings.get(term)
             if extra:
                 packed = np.frombuffer(extra, dtype=np.int64)
                 scores[packed >> 16] += wf * (packed & 0xFFFF).astype(np.float32)
