@@ -12,7 +12,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError, TimeoutError
+from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
 from infra.settings import Settings
 
@@ -114,10 +114,16 @@ class ScriptBatch:
 
     async def _run(self, batch: list[tuple[Any, list, list, asyncio.Future]]) -> None:
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                for script, keys, args, _ in batch:
-                    await script(keys=keys, args=args, client=pipe)
-                results = await pipe.execute(raise_on_error=False)
+            results = await self._pipeline(batch)
+            missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+            if missing:
+                # Redis lost its scripts (restarted, or SCRIPT FLUSH): load them and send those
+                # calls again. A NOSCRIPT call ran nothing, so sending it again does it once.
+                for script in {id(batch[i][0]): batch[i][0] for i in missing}.values():
+                    script.sha = await self.client.script_load(script.script)
+                again = await self._pipeline([batch[i] for i in missing])
+                for i, result in zip(missing, again, strict=True):
+                    results[i] = result
         except BaseException as err:
             for *_, future in batch:
                 if not future.done():
@@ -132,3 +138,11 @@ class ScriptBatch:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+    async def _pipeline(self, batch: list[tuple[Any, list, list, asyncio.Future]]) -> list:
+        # EVALSHA as plain pipelined commands: through the script objects, redis-py would first
+        # ask SCRIPT EXISTS for them, a second round trip for every batch.
+        async with self.client.pipeline(transaction=False) as pipe:
+            for script, keys, args, _ in batch:
+                pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await pipe.execute(raise_on_error=False)

@@ -76,6 +76,10 @@ async def test_script_calls_of_one_turn_share_one_round_trip(any_redis, monkeypa
         pipelines.append(1)
         return real(*args, **kw)
 
+    # The first calls of a script load it into Redis; round trips are counted after that.
+    await asyncio.gather(
+        batch.call(incr, ["n"], [0]), batch.call(fail, [], []), return_exceptions=True
+    )
     monkeypatch.setattr(any_redis, "pipeline", counting)
     calls = [batch.call(incr, ["n"], [i]) for i in range(1, 6)]
     results = await asyncio.gather(*calls, batch.call(fail, [], []), return_exceptions=True)
@@ -83,6 +87,51 @@ async def test_script_calls_of_one_turn_share_one_round_trip(any_redis, monkeypa
     assert isinstance(results[5], aioredis.ResponseError)  # only its caller sees the error
     assert len(pipelines) == 1
     assert await batch.call(incr, ["n"], [1]) == 16  # a later turn: a new batch
+
+
+@pytest.fixture(params=["fake", "real"])
+async def own_redis(request):
+    """A Redis of this test's own: SCRIPT FLUSH empties the whole server's script cache."""
+    if request.param == "fake":
+        client = fakeredis.FakeAsyncRedis(decode_responses=True)
+        yield client
+        await client.aclose()
+        return
+    server = RedisServer().start()
+    client = aioredis.from_url(server.url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        server.kill()
+
+
+async def test_scripts_redis_lost_are_loaded_again_and_each_call_runs_once(own_redis, monkeypatch):
+    """After a restart (or SCRIPT FLUSH) Redis answers NOSCRIPT: the batch loads the scripts and
+    sends those calls again, without asking SCRIPT EXISTS before every batch."""
+    incr = own_redis.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    other = own_redis.register_script("return redis.call('INCRBY', KEYS[1], 100)")
+    batch = ScriptBatch(own_redis)
+    assert await batch.call(incr, ["flushed"], [1]) == 1  # never loaded before: loaded now
+    sent: list[str] = []
+    real = own_redis.execute_command
+
+    async def recording(*args, **kw):
+        sent.append(str(args[0]).upper())
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(own_redis, "execute_command", recording)
+    await own_redis.script_flush()
+    results = await asyncio.gather(
+        batch.call(incr, ["flushed"], [2]),
+        batch.call(other, ["other"], []),
+        batch.call(incr, ["flushed"], [3]),
+    )
+    assert results == [3, 100, 6]  # each call ran once, in order
+    assert await own_redis.get("flushed") == "6"
+    assert sent.count("SCRIPT LOAD") == 2 and "SCRIPT EXISTS" not in sent
+    assert await batch.call(incr, ["flushed"], [1]) == 7
+    assert sent.count("SCRIPT LOAD") == 2  # loaded once
 
 
 async def test_a_lost_server_fails_every_call_of_the_batch():
