@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
@@ -131,7 +133,9 @@ async def drive(app, n: int, concurrency: int, start: int, text: str) -> float:
     return used
 
 
-async def main_async(args) -> None:
+@contextlib.asynccontextmanager
+async def serving(redis_url: str, text: str):
+    """The app as it serves (and the bare one), its cache warmed with ``text``."""
     import redis.asyncio as aioredis
 
     from accounts.demo import seed_demo_accounts
@@ -146,10 +150,10 @@ async def main_async(args) -> None:
     work = Path(tempfile.mkdtemp(prefix="ms-wechat-cpu-"))
     settings = Settings(
         database_url=f"sqlite://{work}/db.sqlite3",
-        redis_url=args.redis_url,
+        redis_url=redis_url,
         account_cache_seconds=3600,
     )
-    flusher = aioredis.from_url(args.redis_url)
+    flusher = aioredis.from_url(redis_url)
     await flusher.flushdb()
     await migrate_db(settings.database_url)
     await open_db(settings)
@@ -161,11 +165,24 @@ async def main_async(args) -> None:
         # In the order of serving: the app, then the index (whose build freezes the heap).
         app = create_app(settings, deps, manage_db=False)
         await knowledge_index(deps).ensure_fresh()
-        bare = bare_app()
-        status, out = await post(app, body("cpu-warm", 1, args.text), query())
+        status, out = await post(app, body("cpu-warm", 1, text), query())
         if status != 200:
             raise SystemExit(f"warm-up answered {status}: {out[:200]!r}")
-        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        yield app, bare_app()
+    finally:
+        await close_db()
+        await flusher.flushdb()
+        await flusher.aclose()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def main_async(args) -> None:
+    async with serving(args.redis_url, args.text) as (app, bare):
+        print(load())
         print(f"{'concurrency':>12}{'product ms':>12}{'(min)':>8}{'bare ms':>10}{'excess ms':>11}")
         start = 10
         for c in args.concurrency:
@@ -181,11 +198,7 @@ async def main_async(args) -> None:
             b = statistics.median(plain) * 1000 / args.messages if plain else 0.0
             low = min(product) * 1000 / args.messages
             print(f"{c:>12}{p:>12.3f}{low:>8.3f}{b:>10.3f}{p - b:>11.3f}")
-        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    finally:
-        await close_db()
-        await flusher.flushdb()
-        await flusher.aclose()
+        print(load())
 
 
 def main() -> None:
