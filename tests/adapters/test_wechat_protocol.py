@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from adapters.wechat_protocol import (
     ProtocolError,
     WechatConfig,
+    _parse_full,
+    _parse_plain,
     check_signature,
     open_message,
     parse_xml,
@@ -158,6 +161,117 @@ def test_hostile_or_broken_xml_is_refused(body):
     with pytest.raises(ProtocolError) as err:
         parse_xml(body)
     assert err.value.status == 400
+
+
+def _outcome(parse, body):
+    try:
+        return parse(body)
+    except ProtocolError as err:
+        return (err.status, err.reason)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PAYLOADS.glob("*.xml")))
+def test_every_real_payload_is_read_directly_as_the_full_parser_reads_it(name):
+    body = payload(name)
+    assert _parse_plain(body) is not None  # WeChat's shape: no full parse on the hot path
+    assert _parse_plain(body) == _parse_full(body)
+    assert _parse_plain(body.decode()) == _parse_full(body.decode())
+
+
+HOSTILE = [
+    BILLION_LAUGHS,
+    EXTERNAL,
+    b"<xml><a>",
+    b"not xml",
+    b"",
+    b"<xml>",
+    b"<xml></xml>trailing",
+    b"<xml><A>1</B></xml>",
+    b"<xml><A>1</A>",
+    b"<xml><A><![CDATA[x]]></A>",
+    b"<xml><A><![CDATA[x</A></xml>",
+    b"<xml><A><![CDATA[x]]>y]]></A></xml>",
+    b"<xml><A>a]]>b</A></xml>",
+    b"<xml><A>&lt;</A></xml>",
+    b"<xml><A>&#x26;&#60;</A></xml>",
+    b"<xml><A>&nope;</A></xml>",
+    b"<xml><A>\x00</A></xml>",
+    b"<xml><A><![CDATA[\x0b]]></A></xml>",
+    "<xml><A>\ufffe</A></xml>".encode(),
+    b"<xml><A>\xff\xfe</A></xml>",
+    b"<xml><A>1</A></xml><xml></xml>",
+    b"<xml><!-- c --><A>1</A></xml>",
+    b"<xml><?pi x?><A>1</A></xml>",
+    b'<xml a="1"><A>1</A></xml>',
+    b'<xml><A b="1">1</A></xml>',
+    b"<xml><x:A>1</x:A></xml>",
+    b'<xml xmlns="urn:x"><A>1</A></xml>',
+    b"<xml><A><B>1</B></A></xml>",
+    b"<xml><A/><B>2</B></xml>",
+    b"<xml><A>1<![CDATA[2]]>3</A></xml>",
+    b"<xml>junk<A>1</A></xml>",
+    b"<xml><A>1</A>junk</xml>",
+    b"<xml>\r\n<A>1\r\n2</A></xml>",
+    b"\xef\xbb\xbf<xml><A>1</A></xml>",
+    b'<?xml version="1.0" encoding="gbk"?><xml><A>\xc4\xe3</A></xml>',
+    b"<!DOCTYPE xml><xml><A>1</A></xml>",
+    b"<notxml><A>1</A></notxml>",
+    b"<XML><A>1</A></XML>",
+    b"<xml ><A>1</A></xml >",
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE)
+def test_anything_but_the_plain_shape_goes_to_the_full_parser(body):
+    """Hostile, broken and unusual documents are accepted or refused exactly as before."""
+    assert _outcome(parse_xml, body) == _outcome(_parse_full, body)
+    if body.startswith(b"<xml><A>") and b"]]>b" in body:
+        assert _parse_plain(body) is None
+
+
+def test_generated_documents_read_as_the_full_parser_reads_them():
+    """Documents pieced together from WeChat's shape and the tricks around it: whatever the
+    direct reading accepts, it reads as the full parser does, and all else is the full parser's."""
+    rng = random.Random(16)
+    names = (["A", "Content", "MsgId", "xml", "_x", "a1"], ["x:y", "B c", "", "1a", "A-b"])
+    texts = (
+        [
+            *["", " ", "怎么办理居住证？", " 两边空白 ", "\u3000全角\u3000", "a>b", "a]]b"],
+            *["]", "]]", "\t", "\n", "\x7f", "\x85", "\u2028", "\ufeff", "😀"],
+            *["<![CDATA[", "<!-- c -->"],
+        ],
+        ["a]]>b", "<", "&amp;", "&#20320;", "\r", "\r\n", "\x00", "\x1f", "\ufffe", "\ud800"],
+    )
+    between = (["", "\n", "  ", "\t", "\n  "], ["\r\n", "x", "<!-- c -->", "<?pi?>", "&amp;"])
+
+    def pick(options: tuple[list[str], list[str]]) -> str:
+        return rng.choice(options[rng.random() < 0.04])
+
+    def child() -> str:
+        name = pick(names)
+        close = name if rng.random() > 0.03 else pick(names)
+        inner = "".join(pick(texts) for _ in range(rng.randint(0, 3)))
+        shape = rng.random()
+        if shape < 0.5:
+            inner = f"<![CDATA[{inner}]]>"
+        elif shape < 0.52:
+            inner = f"<![CDATA[{inner}]]><![CDATA[{pick(texts)}]]>"
+        elif shape < 0.54:
+            return f"<{name}/>"
+        elif shape < 0.56:
+            inner = f"<{pick(names)}>{inner}</{pick(names)}>"
+        return f"<{name}>{inner}</{close}>"
+
+    read_directly = 0
+    for _ in range(4000):
+        body = pick((["<xml>"], [" <xml>", "<xml >", "<Xml>", "<?xml version='1.0'?><xml>"]))
+        for _ in range(rng.randint(0, 6)):
+            body += pick(between) + child()
+        body += pick(between) + pick((["</xml>", "</xml>\n"], ["</xml>x", "", "</xml><xml/>"]))
+        data = body.encode("utf-8", "surrogatepass")
+        assert _outcome(parse_xml, data) == _outcome(_parse_full, data), body
+        read_directly += _parse_plain(data) is not None
+    assert read_directly > 400  # the direct path was exercised, not only the fallback
 
 
 def test_reply_xml_swaps_sender_and_escapes_cdata():
