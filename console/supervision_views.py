@@ -95,18 +95,21 @@ async def weekly(day: str):
 
 
 async def _weekly_charts(report: Report, data: dict) -> dict[str, str]:
-    """The score distribution of the accounts shown (a unit's staff: their own) and the units
-    ranked, drawn once per build and reader's scope."""
+    """The score distribution of the accounts shown (a unit's staff: their own), drawn once per
+    build and reader's scope; and the units ranked, drawn once per build for every reader: it is
+    of the report's whole ranking, which each reader sees (the table above it too), so the first
+    view of a report draws it and the editors of every other unit find it drawn."""
     a = actor()
     pass_score = (await patrol.rubric_version(deps(), report.rubric_version)).data["pass_score"]
+    built = (report.id, report.built_at.isoformat())
     scope = "all" if a.has("supervisor") else f"{a.unit_path}:{a.roles_label}"
-    stamp = (report.id, report.built_at.isoformat(), scope)
-    rows = data["accounts"]
+    rows = data["accounts"]  # the reader's
+    units = report.data["units"]  # everyone's
 
     def draw() -> dict[str, str]:
         return {
             "scores": charts.cached(
-                (*stamp, "scores"),
+                (*built, scope, "scores"),
                 lambda: charts.score_distribution(
                     score_bands([r["score"] for r in rows if not r["vetoes"]]),
                     pass_score,
@@ -114,8 +117,8 @@ async def _weekly_charts(report: Report, data: dict) -> dict[str, str]:
                 ),
             ),
             "units": charts.cached(
-                (*stamp, "units"),
-                lambda: charts.units_ranked(data["units"], pass_score) if data["units"] else "",
+                (*built, "weekly units"),
+                lambda: charts.units_ranked(units, pass_score) if units else "",
             ),
         }
 

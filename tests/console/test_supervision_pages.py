@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+from collections import OrderedDict
 
 import openpyxl
 import pytest
 
 from accounts.models import Account, Post
 from infra.clock import SHANGHAI
+from org.access import Actor
+from org.demo import DEMO_PASSWORD
+from supervision import charts, patrol
 from supervision.models import Report, Rubric
 from tests.accounts.conftest import OTHER_PASSWORD, actors, demo_units  # noqa: F401
 from tests.console.test_posts_pages import post_form, text
@@ -98,6 +103,48 @@ async def test_unit_staff_see_their_own_rows_and_others_are_refused(app, sender,
     assert resp.status_code == 403
     resp = await s.client.get("/console/supervision/weekly/2026-11-02")
     assert resp.status_code == 404 and "巡查报告" in text(await resp.get_data())
+
+
+async def test_the_units_ranking_is_drawn_once_for_every_reader(
+    app, sender, city, deps, clock, monkeypatch
+):
+    """The ranking is the whole report's, the same for every reader: the first view draws it and
+    the editors of other units find it drawn; the score distribution is of the reader's own
+    accounts, so each scope has its own."""
+    monkeypatch.setattr(charts, "_cache", OrderedDict())  # no chart of an earlier test's report
+    drawn: dict[str, int] = {"score_distribution": 0, "units_ranked": 0}
+
+    def counted(chart: str):
+        real = getattr(charts, chart)
+
+        def draw(*args):
+            drawn[chart] += 1
+            return real(*args)
+
+        return draw
+
+    for chart in drawn:
+        monkeypatch.setattr(charts, chart, counted(chart))
+    await patrol.build_weekly(deps, Actor.system("周巡查"), dt.date(2026, 11, 18))
+    page = "/console/supervision/weekly/2026-11-16"
+    svgs = {}
+    for who, password in (("editor", DEMO_PASSWORD), ("gjjeditor", OTHER_PASSWORD)):
+        reader = await login_as(app, sender, who, password)
+        html = (await (await reader.client.get(page)).get_data()).decode()
+        svgs[who] = re.findall(r"<svg\b.*?</svg>", html, flags=re.S)
+        assert len(svgs[who]) == 2 and "各单位得分排名" in svgs[who][1]
+    assert drawn["units_ranked"] == 1  # the second unit's editor did not draw it again
+    assert svgs["editor"][1] == svgs["gjjeditor"][1]
+    assert drawn["score_distribution"] == 2  # but each unit's distribution is its own
+    assert "共 1 个" in svgs["editor"][0] and "共 1 个" in svgs["gjjeditor"][0]
+    assert svgs["editor"][0] != svgs["gjjeditor"][0]  # 人社's passed, 公积金's vetoed
+    s = await login_as(app, sender, "supervisor")
+    html = (await (await s.client.get(page)).get_data()).decode()
+    assert "共 2 个" in html and html.count(svgs["editor"][1]) == 1
+    assert drawn == {"score_distribution": 3, "units_ranked": 1}
+    clock.advance(minutes=5)
+    await post_form(s, "/console/supervision/weekly", {"date": "2026-11-18", "rebuild": "1"})
+    assert drawn == {"score_distribution": 4, "units_ranked": 2}  # a rebuilt report's are new
 
 
 async def test_admins_edit_the_rubric_into_a_new_version(app, sender, city):
