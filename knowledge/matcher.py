@@ -278,9 +278,13 @@ class Matcher:
 
         Candidates are the top questions by BM25 and the standard questions of the entries whose
         answers match best (a citizen's words are often only in the answer)."""
-        norm, wl = self._prepare(text)
+        return self._pairs(self._prepare_text(text))
+
+    def _pairs(self, norm: str) -> tuple[list[int], np.ndarray, list[QInfo]]:
+        """pairs() of a question already normalised (_prepare_text)."""
         if not norm or not self.index.live:
             return [], np.empty((0, len(FEATURES))), []
+        wl = words(norm)
         q = analyse(norm, wl)
         terms = index_terms(norm, wl)
         q_scores, best = self.index.scores(terms)
@@ -395,7 +399,8 @@ class Matcher:
         return Decision("suggest", None, fitting, decision.score, decision.candidates)
 
     def _decide(self, text: str) -> Decision:
-        slots, feats, infos = self.pairs(text)
+        norm = self._prepare_text(text)
+        slots, feats, infos = self._pairs(norm)
         if not slots:
             return Decision("none", None, [], 0.0, [])
         probs = self.model.predict(feats)
@@ -415,7 +420,7 @@ class Matcher:
         if len(order) > 1:
             dup = entry_likeness(infos[order[0][1]], infos[order[1][1]])
         top_text = infos[order[0][1]].text
-        exact = top_text == self._prepare_text(text) and not deictic(top_text)
+        exact = top_text == norm and not deictic(top_text)
         extra = [float(feats[order[0][1], k]) for k in QUERY_EXTRA_IDX]
         kind, p_top, _ = self.model.choose(ps, dup, exact, extra)
         top = cands[0]
