@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import logging
 import time
-from typing import Any
 
 from quart import Blueprint, Response, current_app, request
 
@@ -33,10 +32,9 @@ from adapters.wechat_protocol import (
     to_incoming,
 )
 from bot.engine import engine_for
-from bot.types import Reply
+from bot.types import Claim, ClaimRefused, Reply
 from infra.deps import Deps
 from infra.outage import OutageLog, outage_of
-from infra.redis import ScriptBatch
 from org.web import deps
 
 log = logging.getLogger(__name__)
@@ -95,44 +93,32 @@ async def _refuse(err: ProtocolError, code: str) -> Response:
 RETRANSMIT_SECONDS = 30
 
 
-# Claim a (timestamp, nonce) pair, or read what claimed it first: one script, sent to Redis in
-# one pipeline with the other messages' calls of the same moment (infra.redis.ScriptBatch).
-_CLAIM_NONCE = (
-    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return false end "
-    "return redis.call('GET', KEYS[1])"
-)
-
-
-def _nonce_batch(d: Deps) -> tuple[Any, ScriptBatch]:
-    found = d.extensions.get("wechat_nonces")
-    if found is None:
-        found = d.extensions["wechat_nonces"] = (
-            d.redis.register_script(_CLAIM_NONCE),
-            ScriptBatch(d.redis),
-        )
-    return found
-
-
-async def check_fresh(d: Deps, code: str, args: dict[str, str], body: bytes) -> None:
-    """Refuse a callback whose timestamp is outside the window, or whose (timestamp, nonce) was
-    already used with another body or longer ago than a retry: the signature covers only the
-    timestamp and nonce, so in plain mode a captured URL would otherwise carry any message."""
+def nonce_claim(d: Deps, code: str, args: dict[str, str], body: bytes) -> Claim:
+    """The (timestamp, nonce) pair as a replay claim (bot.types.Claim), the timestamp refused
+    when outside the window: the signature covers only the timestamp and nonce, so in plain mode
+    a captured URL would otherwise carry any message. The pair is taken with the body's digest;
+    the same pair is refused with another body, or longer ago than a retry."""
     window = d.settings.wechat_timestamp_skew_seconds
     now = d.clock.now().timestamp()
     ts = check_timestamp(args, now, window)
     nonce = args.get("nonce", "")[:64]
-    digest = hashlib.sha256(body).hexdigest()
-    key = f"wechat:nonce:{code}:{ts}:{nonce}"
-    # Kept while the timestamp can still pass the window check.
-    ttl = max(int(ts + window - now) + 1, 1)
-    script, batch = _nonce_batch(d)
-    seen = await batch.call(script, [key], [f"{digest}:{now}", ttl])
-    if seen is None:
-        return
-    first_digest, _, first_at = seen.partition(":")
-    if first_digest == digest and now - float(first_at or 0) <= RETRANSMIT_SECONDS:
-        return
-    raise ProtocolError(403, "replayed nonce")
+    return Claim(
+        key=f"wechat:nonce:{code}:{ts}:{nonce}",
+        token=hashlib.sha256(body).hexdigest(),
+        now=now,
+        # Kept while the timestamp can still pass the window check.
+        ttl=max(int(ts + window - now) + 1, 1),
+        retry_seconds=RETRANSMIT_SECONDS,
+    )
+
+
+async def check_fresh(d: Deps, code: str, args: dict[str, str], body: bytes) -> None:
+    """Take the nonce claim of a callback that opens no conversation turn (a message with the
+    turn takes it in the turn's own round trip, Engine.handle_turn)."""
+    try:
+        await engine_for(d).claim(nonce_claim(d, code, args, body))
+    except ClaimRefused:
+        raise ProtocolError(403, "replayed nonce") from None
 
 
 @bp.get("/wechat/<code>")
@@ -176,23 +162,28 @@ async def _receive(d: Deps, code: str, args: dict, body: bytes, deadline: float)
     try:
         account, config = await load_account(d, code)
         msg = open_message(config, args, body)
-        await check_fresh(d, code, args, body)
+        incoming = to_incoming(msg, code)
+        if incoming is None:
+            await check_fresh(d, code, args, body)
+            return Response("success", mimetype="text/plain")
+        claim = nonce_claim(d, code, args, body)
     except ProtocolError as err:
         return await _refuse(err, code)
-    incoming = to_incoming(msg, code)
-    if incoming is None:
-        return Response("success", mimetype="text/plain")
-    text = await _reply_once(d, account, incoming, deadline)
+    try:
+        text = await _reply_once(d, account, incoming, claim, deadline)
+    except ClaimRefused:
+        return await _refuse(ProtocolError(403, "replayed nonce"), code)
     if not text:
         return Response("success", mimetype="text/plain")
     xml = seal_reply(config, args, reply_xml(msg, text, now=int(d.clock.now().timestamp())))
     return Response(xml, mimetype="application/xml")
 
 
-async def _reply_once(d: Deps, account: Account, incoming, deadline: float) -> str:
+async def _reply_once(d: Deps, account: Account, incoming, claim: Claim, deadline: float) -> str:
     """The passive reply's text. The engine answers one delivery of a message; WeChat's retries
-    get the first delivery's replies (DESIGN.md)."""
-    task = asyncio.ensure_future(engine_for(d).handle_turn(incoming))
+    get the first delivery's replies (DESIGN.md). The nonce is claimed as the turn opens: a
+    replay raises ClaimRefused."""
+    task = asyncio.ensure_future(engine_for(d).handle_turn(incoming, claim))
     done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
     if task in done:
         return render_text(task.result().replies)
@@ -217,6 +208,10 @@ async def _send_later(d: Deps, account: Account, openid: str, task: asyncio.Futu
             client=shared_client(d.extensions),
         )
         await api.send_text(openid, text)
+    except ClaimRefused:
+        # A replay whose refusal came after the deadline (it got the interim message, and no
+        # turn was opened); out of the request, only the log can tell.
+        log.info("wechat %s refused: 403 replayed nonce (past the deadline)", account.code)
     except Exception as err:
         if kind := outage_of(err):
             d.extensions.setdefault("outage_log", OutageLog(log)).failed(kind, err, "wechat")

@@ -32,7 +32,7 @@ from bot.state import (
     parse_conversation,
     state_key,
 )
-from bot.types import Choice, IncomingMessage, Reply
+from bot.types import Choice, Claim, ClaimRefused, IncomingMessage, Reply
 from infra.deps import Deps
 from infra.notify import mask_mobile
 from infra.redis import ScriptBatch
@@ -59,11 +59,32 @@ def _word(text: str) -> str:
     return re.sub(r"[\s。.!！,，]+", "", text).lower()
 
 
+# A platform's replay claim (bot.types.Claim): whether the delivery is refused. ``value`` is
+# "token:now"; a retry is the same token within ``window`` seconds of the first.
+REFUSED = """
+local function refused(key, value, ttl, now, window)
+  if redis.call('SET', key, value, 'NX', 'EX', ttl) then return false end
+  local seen = redis.call('GET', key) or ''
+  local sep = string.find(seen, ':', 1, true)
+  local first = sep and string.sub(seen, 1, sep - 1) or seen
+  local at = sep and tonumber(string.sub(seen, sep + 1)) or 0
+  local token = string.sub(value, 1, string.find(value, ':', 1, true) - 1)
+  return first ~= token or tonumber(now) - (at or 0) > tonumber(window)
+end
+"""
+# KEYS: the claim's key.  ARGV: value, ttl, now, window.  Returns 1 when refused.
+CLAIM = (
+    REFUSED + "if refused(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 1 end return 0"
+)
 # Everything the engine needs from Redis in one round trip before the dialogue, and everything
 # it keeps in one round trip after (DESIGN.md, "A message's way through").
-# KEYS: done, rate, state, waiting, last.  ARGV: claim (1 when the message has an id), done ttl,
-# last ttl. Returns {claimed, count, earlier replies, state, waiting}.
-OPEN_TURN = """
+# KEYS: done, rate, state, waiting, last, [the claim's key].  ARGV: claim (1 when the message
+# has an id), done ttl, last ttl, [the claim's value, ttl, now, window]. Returns {claimed,
+# count, earlier replies, state, waiting}; {-1} when the platform's claim is refused.
+OPEN_TURN = (
+    REFUSED
+    + """
+if #KEYS > 5 and refused(KEYS[6], ARGV[4], ARGV[5], ARGV[6], ARGV[7]) then return {-1} end
 if ARGV[1] == '1' and not redis.call('SET', KEYS[1], '', 'NX', 'EX', ARGV[2]) then
   return {0, 0, redis.call('GET', KEYS[1]), false, 0}
 end
@@ -72,6 +93,7 @@ if count == 1 then redis.call('EXPIRE', KEYS[2], 60) end
 redis.call('SET', KEYS[5], '1', 'EX', ARGV[3])
 return {1, count, false, redis.call('GET', KEYS[3]), redis.call('EXISTS', KEYS[4])}
 """
+)
 # KEYS: state, done, question log.  ARGV: state, state ttl, replies ('' for none), done ttl,
 # then the question log's events.
 CLOSE_TURN = """
@@ -99,29 +121,42 @@ class Engine:
         self.deps = deps
         self._open = deps.redis.register_script(OPEN_TURN)
         self._close = deps.redis.register_script(CLOSE_TURN)
+        self._claim = deps.redis.register_script(CLAIM)
         self._redis = ScriptBatch(deps.redis)
 
     async def handle(self, msg: IncomingMessage) -> list[Reply]:
         return (await self.handle_turn(msg)).replies
 
-    async def handle_turn(self, msg: IncomingMessage) -> Turn:
+    async def claim(self, claim: Claim) -> None:
+        """Take a platform's replay claim for a delivery that opens no turn; raises
+        ClaimRefused for a replay."""
+        if await self._redis.call(self._claim, [claim.key], _claim_args(claim)):
+            raise ClaimRefused(claim.key)
+
+    async def handle_turn(self, msg: IncomingMessage, claim: Claim | None = None) -> Turn:
+        """One delivery's turn. With a ``claim`` (a platform's replay protection) the turn opens
+        only if the claim is granted, in the same round trip; else ClaimRefused."""
         s = self.deps.settings
         who = f"{msg.channel}:{msg.account}:{msg.user}"
         key = state_key(msg.channel, msg.account, msg.user)
         # One delivery of a message is answered; its retries (WeChat sends up to three, a web
         # page after a network error) get the same replies, and the conversation moves once.
         done_key = f"bot:done:{who}:{msg.message_id}"[:250] if msg.message_id else "bot:done:-"
-        claimed, count, earlier, state, waiting = await self._redis.call(
-            self._open,
-            [
-                done_key,
-                f"rl:bot:rate:{who}",
-                key,
-                waiting_key(msg.channel, msg.account, msg.user),
-                last_seen_key(msg.channel, msg.account, msg.user),
-            ],
-            [1 if msg.message_id else 0, DONE_SECONDS, LAST_SEEN_SECONDS],
-        )
+        keys = [
+            done_key,
+            f"rl:bot:rate:{who}",
+            key,
+            waiting_key(msg.channel, msg.account, msg.user),
+            last_seen_key(msg.channel, msg.account, msg.user),
+        ]
+        args: list = [1 if msg.message_id else 0, DONE_SECONDS, LAST_SEEN_SECONDS]
+        if claim is not None:
+            keys.append(claim.key)
+            args += _claim_args(claim)
+        opened = await self._redis.call(self._open, keys, args)
+        if opened[0] == -1:
+            raise ClaimRefused(claim.key if claim else "")
+        claimed, count, earlier, state, waiting = opened
         if not claimed:
             return Turn(await self._earlier(done_key, earlier), first=False)
         try:
@@ -500,6 +535,10 @@ class Engine:
         if found is None:
             return Reply(texts.STATUS_NOT_FOUND.format(code=code.upper()))
         return Reply(found)
+
+
+def _claim_args(claim: Claim) -> list:
+    return [f"{claim.token}:{claim.now}", claim.ttl, claim.now, claim.retry_seconds]
 
 
 def _choices(pairs) -> tuple[Choice, ...]:

@@ -69,3 +69,21 @@ class Reply:
             "choices": [{"value": c.value, "label": c.label} for c in self.choices],
             "links": [{"title": link.title, "url": link.url} for link in self.links],
         }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A platform's replay protection, taken in the Redis round trip that opens the turn: ``key``
+    is set to ``token`` for ``ttl`` seconds; a delivery finding it set is refused unless it
+    carries the same token within ``retry_seconds`` of the first (the platform's own retry of
+    that delivery). ``now`` is when this delivery came, in epoch seconds."""
+
+    key: str
+    token: str
+    now: float
+    ttl: int
+    retry_seconds: float
+
+
+class ClaimRefused(Exception):
+    """The claim's key was taken by another delivery, or too long ago: a replay."""

@@ -176,9 +176,9 @@ async def test_a_slow_engine_answers_in_time_then_sends_the_rest(
 ):
     real = Engine.handle_turn
 
-    async def slow(self, msg):
+    async def slow(self, msg, *rest):
         await asyncio.sleep(1.5)
-        return await real(self, msg)
+        return await real(self, msg, *rest)
 
     monkeypatch.setattr(Engine, "handle_turn", slow)
     resp = await post(bot_app.test_client(), text_message("外地人在清源怎么申领居住证", "4001"))
@@ -327,3 +327,16 @@ async def test_a_replayed_timestamp_and_nonce_are_refused(bot_app, bot_deps, clo
     # The same pair is remembered in Redis, with an expiry, not forever.
     ttl = await bot_deps.redis.ttl(f"wechat:nonce:demo:{TS}:replay-1")
     assert 0 < ttl <= bot_deps.settings.wechat_timestamp_skew_seconds + 1
+    # A callback that opens no conversation (a menu VIEW) is held to its pair the same way,
+    # and the pair of a message cannot carry one, nor the other way round.
+    view = payload("wechatpy_event_view.xml")
+    q = query(nonce="replay-2")
+    assert (await post(client, view, q=q)).status_code == 200
+    assert (await post(client, view, q=q)).status_code == 200  # WeChat's retry
+    assert (await post(client, text_message("你好", "9003"), q=q)).status_code == 403
+    q = query(nonce="replay-3")
+    assert (await post(client, text_message("你好", "9004"), q=q)).status_code == 200
+    assert (await post(client, view, q=q)).status_code == 403
+    assert (await client.get(f"/wechat/demo?{q}&echostr=x")).status_code == 403
+    clock.advance(seconds=60)
+    assert (await post(client, view, q=query(nonce="replay-2"))).status_code == 403

@@ -10,7 +10,7 @@ import pytest
 from adapters.delivery import deliver_replies
 from bot.engine import Engine
 from bot.state import last_seen_key
-from bot.types import IncomingMessage
+from bot.types import Claim, ClaimRefused, IncomingMessage
 from knowledge.models import Ask
 from letters.models import Letter, LetterEvent, Outbox
 from letters.writer import unseal
@@ -141,6 +141,49 @@ async def test_a_delivery_that_failed_can_be_answered_by_its_retry(chat, monkeyp
         await chat.engine.handle_turn(msg)
     turn = await chat.engine.handle_turn(msg)
     assert turn.first and "使用说明" in turn.replies[0].as_text()
+
+
+def _claim(token: str, now: float, key: str = "platform:nonce:1") -> Claim:
+    return Claim(key=key, token=token, now=now, ttl=300, retry_seconds=30)
+
+
+async def test_a_platform_claim_opens_the_turn_once_and_refuses_replays(chat, world):
+    """A platform's replay claim is taken as the turn opens: the same delivery again (its retry)
+    gets the first replies; the key with another token, or the same token too late, is refused
+    before the conversation, its rate or its retry record is touched."""
+    msg = IncomingMessage(
+        channel="wechat", account="demo", user="u-c", message_id="c-1", text="帮助"
+    )
+    first = await chat.engine.handle_turn(msg, _claim("digest-a", 1000.0))
+    assert first.first and "使用说明" in first.replies[0].as_text()
+    retry = await chat.engine.handle_turn(msg, _claim("digest-a", 1029.5))
+    assert not retry.first and retry.replies == first.replies
+    keys = set(await world.redis.keys("*"))
+    other = IncomingMessage(
+        channel="wechat", account="demo", user="u-victim", message_id="c-2", text="留言"
+    )
+    with pytest.raises(ClaimRefused):
+        await chat.engine.handle_turn(other, _claim("digest-b", 1001.0))
+    with pytest.raises(ClaimRefused):
+        await chat.engine.handle_turn(msg, _claim("digest-a", 1030.5))  # later than a retry
+    assert set(await world.redis.keys("*")) == keys  # nothing opened, counted or kept
+    assert await world.redis.get("platform:nonce:1") == "digest-a:1000.0"
+    assert 0 < await world.redis.ttl("platform:nonce:1") <= 300
+
+
+async def test_a_claim_without_a_turn_is_taken_and_refused_alike(chat, world):
+    await chat.engine.claim(_claim("digest-a", 1000.0, key="platform:nonce:2"))
+    await chat.engine.claim(_claim("digest-a", 1030.0, key="platform:nonce:2"))  # a retry
+    with pytest.raises(ClaimRefused):
+        await chat.engine.claim(_claim("digest-b", 1000.0, key="platform:nonce:2"))
+    with pytest.raises(ClaimRefused):
+        await chat.engine.claim(_claim("digest-a", 1030.01, key="platform:nonce:2"))
+    # A turn's claim and a bare one share their keys: neither path takes the other's.
+    msg = IncomingMessage(
+        channel="wechat", account="demo", user="u-d", message_id="d-1", text="帮助"
+    )
+    with pytest.raises(ClaimRefused):
+        await chat.engine.handle_turn(msg, _claim("digest-c", 1000.0, key="platform:nonce:2"))
 
 
 async def test_unknown_status_code(chat):
