@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import json
-import multiprocessing
 import os
 import statistics
 import time
 
-from bench.monitor_bench import _load_in_child as load_accounts
-from bench.scratch import create_scratch, drop_scratch
-from bench.supervision_bench import _add_letters, _editor_of_busiest_unit, _Inbox, _login, _rss_mb
+from bench import scratch
+from bench.common import loads, percentile, rss_mb
+from bench.supervision_bench import _login, console, load_records
 
 
 async def _timed_pages(client, page: str, runs: int) -> tuple[float, float, float, int]:
@@ -44,43 +42,28 @@ async def _timed_pages(client, page: str, runs: int) -> tuple[float, float, floa
         body = await resp.get_data()
         times.append((time.perf_counter() - t) * 1000)
         assert resp.status_code == 200, body[:300]
-    first, rest = times[0], sorted(times[1:])
-    return first, statistics.median(rest), rest[min(len(rest) - 1, int(0.99 * runs))], len(body)
+    first, rest = times[0], times[1:]
+    return first, statistics.median(rest), percentile(rest, 0.99), len(body)
 
 
 async def _measure(url: str, runs: int) -> dict:
-    from tortoise import Tortoise
-
-    from infra.db import tortoise_config
-    from infra.deps import build_deps
-    from infra.settings import Settings
     from org.auth import actor_for
     from org.models import Staff
     from quart_app import create_app
     from supervision import bulletin
     from supervision.models import Report
 
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     f: dict = {}
-    try:
-        inbox = _Inbox()
-        settings = Settings(
-            database_url=url,
-            cookie_secure=False,
-            secret_key="bench",
-            login_ip_per_minute=100_000,
-            login_user_per_minute=100_000,
-        )
-        deps = build_deps(settings, sender=inbox)
+    async with console(url) as (settings, deps, inbox):
         await Report.filter(kind="quarterly").delete()  # a kept database measured again
         year, quarter = bulletin.previous_quarter(*bulletin.quarter_of(deps.clock.today()))
         f["quarter"] = f"{year}Q{quarter}"
         office = await actor_for(await Staff.get(username="benchsup").select_related("unit"))
-        rss0 = _rss_mb()
+        rss0 = rss_mb()
         t = time.perf_counter()
         report = await bulletin.build_quarter(deps, office, year, quarter)
         f["build_s"] = time.perf_counter() - t
-        f["build_rss"], f["rss_before"] = _rss_mb(), rss0
+        f["build_rss"], f["rss_before"] = rss_mb(), rss0
         d = report.data
         f["figures"] = (d["checked"], d["passed"], d["vetoed"], len(d["units"]),
                         d["problem_count"], d["letters"]["total"]["received"])  # fmt: skip
@@ -109,49 +92,23 @@ async def _measure(url: str, runs: int) -> dict:
             editor = served.test_client()
             await _login(editor, inbox, "benched")
             f["unit_page"] = await _timed_pages(editor, page, runs)
-        f["peak_rss"] = _rss_mb()
-    finally:
-        await Tortoise.close_connections()
+        f["peak_rss"] = rss_mb()
     return f
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    from infra.db import migrate_db
-
-    server = args.database_url
     if args.reuse:
         return await _report(args.reuse, args)
-    name, url = await create_scratch(server, "minsheng_bbench")
-    try:
-        t = time.perf_counter()
-        await migrate_db(url)
-        loop = asyncio.get_running_loop()
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
-            loaded = await loop.run_in_executor(
-                pool, load_accounts, url, args.accounts, args.posts, args.seed
-            )
-        letters_s = await _add_letters(url, args.letters)
-        await _editor_of_busiest_unit(url)
-        print(f"database      {name}")
-        print(
-            f"load          {time.perf_counter() - t:7.1f} s  ({loaded['accounts']} accounts, "
-            f"{loaded['posts']} posts, {args.letters} letters in {letters_s:.1f} s)"
-        )
+    async with scratch.database(args, "minsheng_bbench") as (name, url):
+        await load_records(name, url, args)
         await _report(url, args)
-    finally:
-        if args.keep:
-            print(f"kept database {url}")
-        else:
-            await drop_scratch(server, name)
 
 
 async def _report(url: str, args: argparse.Namespace) -> None:
     load = os.getloadavg()
     f = await _measure(url, args.runs)
     checked, passed, vetoed, units, problems, letters = f["figures"]
-    print(f"load average  {' '.join(f'{x:.2f}' for x in load)} (at the start of measuring)")
+    print(f"load average  {loads(load)} (at the start of measuring)")
     print(
         f"bulletin      {f['build_s']:7.2f} s  ({f['quarter']}: {checked} accounts, {passed} "
         f"passed, {vetoed} vetoed, {units} units, {problems} named problems, {letters} "
@@ -167,21 +124,15 @@ async def _report(url: str, args: argparse.Namespace) -> None:
             f"{label:<13} first {first:6.0f} ms  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
             f"({size / 1024:.0f} KB of HTML; {args.runs} after the first)"
         )
-    print(f"load average  {' '.join(f'{x:.2f}' for x in f['page_load'])} (before the pages)")
+    print(f"load average  {loads(f['page_load'])} (before the pages)")
     print(f"PDF           {f['pdf'][0]:7.2f} s  ({f['pdf'][1]:.0f} KB)")
     print(f"XLSX          {f['xlsx'][0]:7.2f} s  ({f['xlsx'][1]:.0f} KB)")
-    print(f"load average  {' '.join(f'{x:.2f}' for x in os.getloadavg())} (at the end)")
+    print(f"load average  {loads()} (at the end)")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True, help="postgres://… of the server")
-    parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--posts", type=int, default=2_000_000)
-    parser.add_argument("--letters", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    sizes = {"accounts": 10_000, "posts": 2_000_000, "letters": 1_000_000, "runs": 10}
+    parser = scratch.parser(__doc__, sizes)
     parser.add_argument("--reuse", metavar="URL", help="measure again on a kept database")
     asyncio.run(main_async(parser.parse_args()))
 

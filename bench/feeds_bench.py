@@ -16,10 +16,10 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from bench.common import free_port, load, wait_until_answering
 from publishing.feeds import FeedSource, fetch_all
 
 TIMEOUT = 10.0
@@ -84,24 +84,6 @@ def serve(port: int, feeds: int, items: int, latency: float, slow: int) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_answering(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 async def run(args: argparse.Namespace, port: int) -> None:
     sources = [FeedSource(n, f"http://127.0.0.1:{port}/feed/{n}.rss") for n in range(args.feeds)]
     cpu, started = time.process_time(), time.perf_counter()
@@ -147,15 +129,15 @@ def main() -> None:
     )
     server.start()
     try:
-        wait_until_answering(port)
+        wait_until_answering(port, seconds=10)
         print(
             f"{args.feeds} feeds × {args.items} items, latency {args.latency:g} s, "
             f"concurrency {args.concurrency}, timeout {TIMEOUT:g} s, {args.slow} slow feeds, "
             f"{os.cpu_count()} CPUs"
         )
-        print(f"load average before: {os.getloadavg()[0]:.2f} (1 min)")
+        print(f"load average before: {load():.2f} (1 min)")
         asyncio.run(run(args, port))
-        print(f"load average after: {os.getloadavg()[0]:.2f} (1 min)")
+        print(f"load average after: {load():.2f} (1 min)")
     finally:
         server.terminate()
         server.join()

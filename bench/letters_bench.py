@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import datetime as dt
-import multiprocessing
-import os
 import random
 import statistics
 import time
 
 import asyncpg
 
-from bench.scratch import create_scratch, drop_scratch, pg_dsn
+from bench import scratch
+from bench.common import Quiet, explain_plan, load, percentile, pick
 
 DAY = dt.timedelta(days=1)
 SUPERVISION_INDEX = "let_letter_supervision_list"
@@ -58,15 +56,6 @@ CHANNELS = ["wechat", "web", "telegram", "console"]
 CODE_CHARS = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def _pick(rng: random.Random, mix):
-    x = rng.random()
-    for value, share in mix:
-        x -= share
-        if x < 0:
-            return value
-    return mix[-1][0]
-
-
 # ------------------------------------------------------------------------------- loading
 
 
@@ -74,57 +63,17 @@ async def _load(url: str, n_letters: int, n_units: int, seed: int) -> dict:
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
     today = (now + dt.timedelta(hours=8)).date()
-    conn = await asyncpg.connect(pg_dsn(url))
+    conn = await asyncpg.connect(scratch.pg_dsn(url))
     try:
         t0 = time.perf_counter()
-        units = [(1, "B1", "基准市人民政府", "city_gov", None, "/1/", False, True, True, now)]
-        units += [
-            (i, f"B{i}", f"基准单位{i}", "city_dept", 1, f"/1/{i}/", False, True, True, now)
-            for i in range(2, n_units + 2)
-        ]
-        await conn.copy_records_to_table(
-            "org_unit",
-            records=units,
-            columns=[
-                "id",
-                "code",
-                "name",
-                "kind",
-                "parent_id",
-                "path",
-                "is_internal",
-                "is_legal_entity",
-                "active",
-                "created_at",
-            ],
-        )
+        await scratch.copy_city(conn, range(2, n_units + 2), now)
         staff = [
             (i, f"h{i}", f"办理人{i}", f"138{i:08d}", i, '["handler"]', "-", now, 0, True, now)
             for i in range(2, n_units + 2)
         ]
         staff.append((1, "sup", "督查", "13900000000", 1, '["supervisor"]', "-", now, 0, True, now))
-        await conn.copy_records_to_table(
-            "org_staff",
-            records=staff,
-            columns=[
-                "id",
-                "username",
-                "real_name",
-                "mobile",
-                "unit_id",
-                "roles",
-                "password_hash",
-                "password_changed_at",
-                "failed_logins",
-                "active",
-                "created_at",
-            ],
-        )
-        for table in ("org_unit", "org_staff"):
-            await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM "
-                f"{table}))"
-            )
+        await scratch.copy_staff(conn, staff)
+        await scratch.reset_ids(conn, "org_unit", "org_staff")
         unit_ids = list(range(2, n_units + 2))
         weights = [1 / (rank + 1) ** 0.8 for rank in range(n_units)]
         codes: set[str] = set()
@@ -139,15 +88,15 @@ async def _load(url: str, n_letters: int, n_units: int, seed: int) -> dict:
         def records():
             for i in range(1, n_letters + 1):
                 unit = rng.choices(unit_ids, weights)[0]
-                kind = _pick(rng, KIND_MIX)
-                state = _pick(rng, STATUS_MIX)
+                kind = pick(rng, KIND_MIX)
+                state = pick(rng, STATUS_MIX)
                 accepted = assigned = due = supervised = replied = closed = None
                 if state == "overdue":
                     due = today - dt.timedelta(days=rng.randint(1, 40))
-                    status = _pick(rng, OPEN_MIX)
+                    status = pick(rng, OPEN_MIX)
                 elif state == "open":
                     due = today + dt.timedelta(days=rng.randint(0, 15))
-                    status = _pick(rng, OPEN_MIX)
+                    status = pick(rng, OPEN_MIX)
                 else:
                     status = state
                 if due is not None:
@@ -227,10 +176,7 @@ async def _load(url: str, n_letters: int, n_units: int, seed: int) -> dict:
                 "updated_at",
             ],
         )
-        await conn.execute(
-            "SELECT setval(pg_get_serial_sequence('let_letter', 'id'), (SELECT max(id) FROM "
-            "let_letter))"
-        )
+        await scratch.reset_ids(conn, "let_letter")
         copy_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         await conn.execute("VACUUM ANALYZE")
@@ -246,27 +192,6 @@ def _load_in_child(url: str, n_letters: int, n_units: int, seed: int) -> dict:
 # ------------------------------------------------------------------------------- measuring
 
 
-class _Quiet:
-    async def deliver(self, recipient: str, body: str) -> None:
-        return None
-
-
-def _sql(query) -> tuple[str, list]:
-    query._choose_db_if_not_chosen()
-    query._make_query()
-    return query.query.get_parameterized_sql()
-
-
-async def _explain(url: str, query) -> str:
-    sql, params = _sql(query)
-    conn = await asyncpg.connect(pg_dsn(url))
-    try:
-        rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
-        return "\n".join(r[0] for r in rows)
-    finally:
-        await conn.close()
-
-
 async def _timed(runs: int, work) -> tuple[float, float]:
     await work()  # warm: the first call pays for the connection and the plan cache
     times = []
@@ -274,32 +199,23 @@ async def _timed(runs: int, work) -> tuple[float, float]:
         t = time.perf_counter()
         await work()
         times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    return statistics.median(times), p99, _loadavg()
-
-
-def _loadavg() -> float:
-    return os.getloadavg()[0]
+    return statistics.median(times), percentile(times, 0.99), load()
 
 
 async def _measure(url: str, runs: int, explain: bool) -> dict:
-    from tortoise import Tortoise
     from tortoise.functions import Count
 
     from infra.clock import FixedClock
-    from infra.db import tortoise_config
     from infra.deps import build_deps
     from infra.settings import Settings
     from letters import service, supervision
     from letters.models import OPEN_STATUSES, Letter
     from org.access import Actor
 
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-    try:
+    async with scratch.tortoise_on(url):
         now = dt.datetime.now(dt.UTC)
         clock = FixedClock(now)
-        deps = build_deps(Settings(database_url=url), clock=clock, sender=_Quiet())
+        deps = build_deps(Settings(database_url=url), clock=clock, sender=Quiet())
         f: dict = {}
         big = (
             await Letter.filter(status__in=OPEN_STATUSES)
@@ -352,13 +268,13 @@ async def _measure(url: str, runs: int, explain: bool) -> dict:
         t = time.perf_counter()
         f["cold"] = await supervision.send_letter_reminders(deps)
         f["cold_s"] = time.perf_counter() - t
-        f["cold_load"] = _loadavg()
+        f["cold_load"] = load()
         f["cold_delivery_s"], delivery[0] = delivery[0], 0.0
         clock.set(now)
         t = time.perf_counter()
         f["reminders"] = await supervision.send_letter_reminders(deps)
         f["reminders_s"] = time.perf_counter() - t
-        f["reminders_load"] = _loadavg()
+        f["reminders_load"] = load()
         f["delivery_s"] = delivery[0]
         t = time.perf_counter()
         f["reminders_again"] = await supervision.send_letter_reminders(deps)
@@ -367,7 +283,7 @@ async def _measure(url: str, runs: int, explain: bool) -> dict:
         t = time.perf_counter()
         f["missed"] = await supervision.record_missed_checks(deps, day)
         f["missed_s"] = time.perf_counter() - t
-        f["missed_load"] = _loadavg()
+        f["missed_load"] = load()
 
         f["supervised_total"] = (await supervision.list_supervision(supervisor, limit=1))[0]
         f["supervision"] = await _timed(runs, supervised)
@@ -380,7 +296,7 @@ async def _measure(url: str, runs: int, explain: bool) -> dict:
                 listed.order_by("due_on", "id").limit(50).values_list("id", flat=True),
             ),
         ):
-            f[key] = await _explain(url, query)
+            f[key] = await explain_plan(url, query)
 
         if explain:
             page = (
@@ -389,35 +305,25 @@ async def _measure(url: str, runs: int, explain: bool) -> dict:
                 .order_by("due_on", "id")
                 .limit(50)
             )
-            f["plan_inbox"] = await _explain(url, page)
+            f["plan_inbox"] = await explain_plan(url, page)
             count = Letter.filter(status__in=OPEN_STATUSES, unit_id=big[0]).count()
-            f["plan_inbox_count"] = await _explain(url, count)
+            f["plan_inbox_count"] = await explain_plan(url, count)
             horizon = deps.clock.today() + 3 * DAY
             due = Letter.filter(status__in=OPEN_STATUSES, due_on__lte=horizon, id__gt=0)
-            f["plan_reminders"] = await _explain(url, due.order_by("id").limit(500))
+            f["plan_reminders"] = await explain_plan(url, due.order_by("id").limit(500))
         return f
-    finally:
-        await Tortoise.close_connections()
 
 
 async def main_async(args: argparse.Namespace) -> None:
     from infra.db import migrate_db
 
-    server = args.database_url
-    name, url = await create_scratch(server, "minsheng_lbench")
-    try:
+    async with scratch.database(args, "minsheng_lbench") as (name, url):
         t = time.perf_counter()
         await migrate_db(url)
         print(f"database      {name}")
         print(f"migrate       {time.perf_counter() - t:7.2f} s")
         t = time.perf_counter()
-        loop = asyncio.get_running_loop()
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
-            loaded = await loop.run_in_executor(
-                pool, _load_in_child, url, args.letters, args.units, args.seed
-            )
+        loaded = await scratch.in_child(_load_in_child, url, args.letters, args.units, args.seed)
         print(
             f"load          {time.perf_counter() - t:7.2f} s  ({args.letters} letters, "
             f"{args.units} units: COPY {loaded['copy_s']:.1f} s, "
@@ -462,22 +368,11 @@ async def main_async(args: argparse.Namespace) -> None:
         if args.explain:
             for key in ("plan_inbox", "plan_inbox_count", "plan_reminders"):
                 print(f"\n-- {key}\n{f[key]}")
-    finally:
-        if args.keep:
-            print(f"kept database {url}")
-        else:
-            await drop_scratch(server, name)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True, help="postgres://… of the server")
-    parser.add_argument("--letters", type=int, default=1_000_000)
-    parser.add_argument("--units", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--explain", action="store_true", help="print the query plans")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    sizes = {"letters": 1_000_000, "units": 200, "runs": 50}
+    parser = scratch.parser(__doc__, sizes, explain=True)
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import datetime as dt
-import multiprocessing
 import random
-import resource
 import time
 
 import asyncpg
 
 from accounts.models import PLATFORMS
-from bench.scratch import create_scratch, drop_scratch, pg_dsn
+from bench import scratch
+from bench.common import explain_plan, pick, rss_mb
 
 DAY = 86400.0
 PLATFORM_CODES = list(PLATFORMS)
@@ -41,53 +39,24 @@ STATUS_MIX = [
 IDLE_MIX = [((0, 6), 0.65), ((7, 13), 0.12), ((14, 89), 0.13), ((90, 400), 0.07), (None, 0.03)]
 
 
-def _pick(rng: random.Random, mix):
-    x = rng.random()
-    for value, share in mix:
-        x -= share
-        if x < 0:
-            return value
-    return mix[-1][0]
-
-
 # ------------------------------------------------------------------------------- loading
 
 
 async def _load(url: str, n_accounts: int, n_posts: int, seed: int) -> dict:
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
-    conn = await asyncpg.connect(pg_dsn(url))
+    conn = await asyncpg.connect(scratch.pg_dsn(url))
     try:
         n_units = (n_accounts + len(PLATFORM_CODES) - 1) // len(PLATFORM_CODES) + 1
         t0 = time.perf_counter()
-        units = [(1, "B1", "基准市人民政府", "city_gov", None, "/1/", False, True, True, now)]
-        units += [
-            (i, f"B{i}", f"基准单位{i}", "city_dept", 1, f"/1/{i}/", False, True, True, now)
-            for i in range(2, n_units + 1)
-        ]
-        await conn.copy_records_to_table(
-            "org_unit",
-            records=units,
-            columns=[
-                "id",
-                "code",
-                "name",
-                "kind",
-                "parent_id",
-                "path",
-                "is_internal",
-                "is_legal_entity",
-                "active",
-                "created_at",
-            ],
-        )
+        await scratch.copy_city(conn, range(2, n_units + 1), now)
         accounts = []
         idle_of: dict[int, tuple[int, int] | None] = {}
         for i in range(1, n_accounts + 1):
             unit = 2 + (i - 1) // len(PLATFORM_CODES)
             platform = PLATFORM_CODES[(i - 1) % len(PLATFORM_CODES)]
-            status = _pick(rng, STATUS_MIX)
-            idle = _pick(rng, IDLE_MIX)
+            status = pick(rng, STATUS_MIX)
+            idle = pick(rng, IDLE_MIX)
             idle_of[i] = idle
             # Never-posted accounts are recent ones; the rest opened one to six years ago.
             opened_days = rng.randint(0, 120) if idle is None else rng.randint(400, 2200)
@@ -130,11 +99,7 @@ async def _load(url: str, n_accounts: int, n_posts: int, seed: int) -> dict:
                 "updated_at",
             ],
         )
-        for table in ("org_unit", "acc_account"):
-            await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM "
-                f"{table}))"
-            )
+        await scratch.reset_ids(conn, "org_unit", "acc_account")
 
         # Posts: each posting account gets a share of n_posts spread over two years before its
         # last post. They are written in time order, as a real table fills, so one account's
@@ -196,7 +161,7 @@ async def _load(url: str, n_accounts: int, n_posts: int, seed: int) -> dict:
             "generate_s": gen_seconds,
             "copy_s": copy_seconds,
             "analyze_s": analyze_seconds,
-            "loader_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "loader_peak_rss_mb": rss_mb(),
         }
     finally:
         await conn.close()
@@ -209,30 +174,14 @@ def _load_in_child(url: str, n_accounts: int, n_posts: int, seed: int) -> dict:
 # ------------------------------------------------------------------------------- measuring
 
 
-async def _explain(url: str, query) -> str:
-    # Tortoise builds the statement; asyncpg runs it under EXPLAIN with the same parameters.
-    query._choose_db_if_not_chosen()
-    query._make_query()
-    sql, params = query.query.get_parameterized_sql()
-    conn = await asyncpg.connect(pg_dsn(url))
-    try:
-        rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
-        return "\n".join(r[0] for r in rows)
-    finally:
-        await conn.close()
-
-
 async def _measure(url: str, explain: bool) -> dict:
-    from tortoise import Tortoise
 
     from accounts import monitor
     from accounts.models import Account
-    from infra.db import tortoise_config
     from infra.deps import build_deps
     from infra.settings import Settings
 
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-    try:
+    async with scratch.tortoise_on(url):
         deps = build_deps(Settings(database_url=url))
         today = deps.clock.today()
         figures: dict = {}
@@ -258,38 +207,28 @@ async def _measure(url: str, explain: bool) -> dict:
         figures["weekly_s"] = time.perf_counter() - t
         figures["weekly_rows"] = len(table.rows)
         figures["weeks_missed"] = sum(r.weeks_missed for r in table.rows)
-        figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        figures["peak_rss_mb"] = rss_mb()
 
         if explain:
             live = Account.filter(status__in=monitor.MONITORED_STATUSES)
             q = monitor.activity_stats_query(live, today)
-            figures["plan_activity"] = await _explain(url, q)
+            figures["plan_activity"] = await explain_plan(url, q)
             starts = monitor.week_starts(today, 12)
             q = monitor.weekly_counts_query(live, starts, today)
-            figures["plan_weekly"] = await _explain(url, q)
+            figures["plan_weekly"] = await explain_plan(url, q)
         return figures
-    finally:
-        await Tortoise.close_connections()
 
 
 async def main_async(args: argparse.Namespace) -> None:
     from infra.db import migrate_db
 
-    server = args.database_url
-    name, url = await create_scratch(server, "minsheng_bench")
-    try:
+    async with scratch.database(args, "minsheng_bench") as (name, url):
         t = time.perf_counter()
         await migrate_db(url)
         migrate_s = time.perf_counter() - t
 
         t = time.perf_counter()
-        loop = asyncio.get_running_loop()
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
-            loaded = await loop.run_in_executor(
-                pool, _load_in_child, url, args.accounts, args.posts, args.seed
-            )
+        loaded = await scratch.in_child(_load_in_child, url, args.accounts, args.posts, args.seed)
         load_s = time.perf_counter() - t
         print(f"database      {name}")
         print(f"migrate       {migrate_s:6.2f} s")
@@ -315,21 +254,10 @@ async def main_async(args: argparse.Namespace) -> None:
         if args.explain:
             print("\n-- plan: activity stats\n" + f["plan_activity"])
             print("\n-- plan: weekly counts\n" + f["plan_weekly"])
-    finally:
-        if args.keep:
-            print(f"kept database {url}")
-        else:
-            await drop_scratch(server, name)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True, help="postgres://… of the server")
-    parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--posts", type=int, default=2_000_000)
-    parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--explain", action="store_true", help="print the query plans")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser = scratch.parser(__doc__, {"accounts": 10_000, "posts": 2_000_000}, explain=True)
     asyncio.run(main_async(parser.parse_args()))
 
 

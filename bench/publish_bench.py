@@ -50,7 +50,8 @@ from typing import Any
 
 import asyncpg
 
-from bench.scratch import create_scratch, drop_scratch, pg_dsn
+from bench.common import Quiet, free_port, load, percentile, wait_until_answering
+from bench.scratch import copy_staff, copy_units, create_scratch, drop_scratch, pg_dsn, reset_ids
 
 PRELOAD = ["quart_app", "adapters.telegram_publish", "publishing.runner", "aiohttp.web"]
 SECRET = "publish-bench-secret"  # the derived credentials key, the same in every process
@@ -61,10 +62,6 @@ BODY = (
     "如有疑问，请拨打12345政务服务便民热线咨询。\n\n"
     "**注意**：请通过官方渠道办理，谨防受骗。"
 )
-
-
-def load() -> float:
-    return os.getloadavg()[0]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -90,14 +87,6 @@ def backends_of(database: str) -> list[int]:
             if cmd.startswith("postgres: ") and f" {database} " in cmd:
                 pids.append(int(entry))
     return pids
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------------------ the fake platform
@@ -142,20 +131,6 @@ def serve_platform(port: int, latency: float) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, backlog=4096)
 
 
-def wait_until_answering(port: int, seconds: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 async def recorded_at(port: int) -> list[tuple[str, str, float]]:
     import httpx
 
@@ -166,11 +141,6 @@ async def recorded_at(port: int) -> list[tuple[str, str, float]]:
 
 
 # ------------------------------------------------------------------------ the workers
-
-
-class _Quiet:
-    async def deliver(self, recipient: str, body: str) -> None:
-        return None
 
 
 def run_worker(n: int, cfg: dict[str, Any], ready: Any, start: Any, stop: Any, out: Any) -> None:
@@ -211,7 +181,7 @@ async def _work(n: int, cfg: dict[str, Any], ready: Any, start: Any, stop: Any, 
     await open_db(settings, command_timeout=settings.worker_command_timeout_seconds)
     name = f"bench-w{n}:{os.getpid()}"
     done = calls = 0
-    deps = compose(build_deps(settings, sender=_Quiet()))
+    deps = compose(build_deps(settings, sender=Quiet()))
     # compose's own publishers, but with an environment this process can close at the end.
     env = PublishEnv(redis=deps.redis, telegram_api_base=cfg["api_base"])
     set_publishers(deps, make_publishers(env))
@@ -263,43 +233,12 @@ async def seed_accounts(url: str, n_accounts: int) -> dict[str, Any]:
             )
             for i in range(1, n_accounts + 1)
         ]
-        await conn.copy_records_to_table(
-            "org_unit",
-            records=units,
-            columns=[
-                "id",
-                "code",
-                "name",
-                "kind",
-                "parent_id",
-                "path",
-                "is_internal",
-                "is_legal_entity",
-                "active",
-                "created_at",
-            ],
-        )
+        await copy_units(conn, units)
         staff = [
             (i, f"pbe{i}", f"编辑{i}", f"139{i:08d}", i + 1, '["editor"]', "-", now, 0, True, now)
             for i in range(1, n_accounts + 1)
         ]
-        await conn.copy_records_to_table(
-            "org_staff",
-            records=staff,
-            columns=[
-                "id",
-                "username",
-                "real_name",
-                "mobile",
-                "unit_id",
-                "roles",
-                "password_hash",
-                "password_changed_at",
-                "failed_logins",
-                "active",
-                "created_at",
-            ],
-        )
+        await copy_staff(conn, staff)
         accounts = []
         for i in range(1, n_accounts + 1):
             secret = encrypt_json(settings, {"bot_token": f"{700000 + i}:BENCH-{i}", "channel": ""})
@@ -340,11 +279,7 @@ async def seed_accounts(url: str, n_accounts: int) -> dict[str, Any]:
                 "responsible_id",
             ],
         )
-        for table in ("org_unit", "org_staff", "acc_account"):
-            await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"
-            )
+        await reset_ids(conn, "org_unit", "org_staff", "acc_account")
         return {"accounts": n_accounts}
     finally:
         await conn.close()
@@ -431,24 +366,13 @@ async def seed_items(url: str, n_items: int, n_accounts: int, due: dt.datetime) 
                 "updated_at",
             ],
         )
-        for table in ("acc_draft", "pub_publication"):
-            await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"
-            )
+        await reset_ids(conn, "acc_draft", "pub_publication")
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
 
 
 # ------------------------------------------------------------------------ the run
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * q))]
 
 
 async def _wait_settled(

@@ -25,24 +25,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
+import contextlib
 import datetime as dt
-import multiprocessing
 import os
-import resource
 import time
 
 import asyncpg
 
+from bench import scratch
+from bench.common import loads, rss_mb
 from bench.monitor_bench import _load_in_child as load_accounts
-from bench.scratch import create_scratch, drop_scratch, pg_dsn
 
 PASSWORD = "Bench2026ms"
 
 
 async def _add_letters(url: str, n_letters: int) -> float:
     """Letters spread over the accounts and three years, in one INSERT … SELECT."""
-    conn = await asyncpg.connect(pg_dsn(url))
+    conn = await asyncpg.connect(scratch.pg_dsn(url))
     t = time.perf_counter()
     try:
         await conn.execute(
@@ -96,7 +95,7 @@ async def _editor_of_busiest_unit(url: str) -> tuple[int, str]:
     """A unit with accounts, and an editor of it who can log in."""
     from org.auth import hash_password
 
-    conn = await asyncpg.connect(pg_dsn(url))
+    conn = await asyncpg.connect(scratch.pg_dsn(url))
     try:
         unit_id = await conn.fetchval(
             "SELECT unit_id FROM acc_account GROUP BY unit_id ORDER BY count(*) DESC LIMIT 1"
@@ -142,24 +141,32 @@ async def _login(client, inbox: _Inbox, username: str) -> None:
     assert r.status_code == 200, await r.get_data()
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+async def load_records(name: str, url: str, args: argparse.Namespace) -> None:
+    """Migrates the database, loads the accounts bench's units, accounts and posts
+    (bench.monitor_bench, in a child process), adds the letters and the two logins, and prints
+    the database and how long it took."""
+    from infra.db import migrate_db
+
+    t = time.perf_counter()
+    await migrate_db(url)
+    loaded = await scratch.in_child(load_accounts, url, args.accounts, args.posts, args.seed)
+    letters_s = await _add_letters(url, args.letters)
+    await _editor_of_busiest_unit(url)
+    print(f"database      {name}")
+    print(
+        f"load          {time.perf_counter() - t:7.1f} s  ({loaded['accounts']} accounts, "
+        f"{loaded['posts']} posts, {args.letters} letters in {letters_s:.1f} s)"
+    )
 
 
-async def _measure(url: str, runs: int) -> dict:
-    from tortoise import Tortoise
-
-    from bench.bulletin_bench import _timed_pages
-    from infra.db import tortoise_config
+@contextlib.asynccontextmanager
+async def console(url: str):
+    """Tortoise open on ``url`` for the while, and (settings, deps, inbox) of a console the
+    bench logs in to: no rate limits on logging in, the SMS codes kept in ``inbox``."""
     from infra.deps import build_deps
     from infra.settings import Settings
-    from org.access import Actor
-    from quart_app import create_app
-    from supervision import patrol
 
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-    f: dict = {}
-    try:
+    async with scratch.tortoise_on(url):
         inbox = _Inbox()
         settings = Settings(
             database_url=url,
@@ -168,13 +175,23 @@ async def _measure(url: str, runs: int) -> dict:
             login_ip_per_minute=100_000,
             login_user_per_minute=100_000,
         )
-        deps = build_deps(settings, sender=inbox)
+        yield settings, build_deps(settings, sender=inbox), inbox
+
+
+async def _measure(url: str, runs: int) -> dict:
+    from bench.bulletin_bench import _timed_pages
+    from org.access import Actor
+    from quart_app import create_app
+    from supervision import patrol
+
+    f: dict = {}
+    async with console(url) as (settings, deps, inbox):
         last_week = deps.clock.today() - dt.timedelta(days=7)
-        rss0 = _rss_mb()
+        rss0 = rss_mb()
         t = time.perf_counter()
         report = await patrol.build_weekly(deps, Actor.system("基准"), last_week)
         f["patrol_s"] = time.perf_counter() - t
-        f["patrol_rss"] = _rss_mb()
+        f["patrol_rss"] = rss_mb()
         f["patrol_rss_before"] = rss0
         f["checked"], f["passed"], f["vetoed"] = (
             report.data["checked"],
@@ -204,38 +221,16 @@ async def _measure(url: str, runs: int) -> dict:
             xlsx = await resp.get_data()
             f["xlsx_s"] = time.perf_counter() - t
             f["xlsx_kb"] = len(xlsx) / 1024
-        f["peak_rss"] = _rss_mb()
-    finally:
-        await Tortoise.close_connections()
+        f["peak_rss"] = rss_mb()
     return f
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    from infra.db import migrate_db
-
-    server = args.database_url
-    name, url = await create_scratch(server, "minsheng_sbench")
-    load = os.getloadavg()
-    try:
-        t = time.perf_counter()
-        await migrate_db(url)
-        loop = asyncio.get_running_loop()
-        with concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
-            loaded = await loop.run_in_executor(
-                pool, load_accounts, url, args.accounts, args.posts, args.seed
-            )
-        letters_s = await _add_letters(url, args.letters)
-        await _editor_of_busiest_unit(url)
-        print(f"database      {name}")
-        print(
-            f"load          {time.perf_counter() - t:7.1f} s  ({loaded['accounts']} accounts, "
-            f"{loaded['posts']} posts, {args.letters} letters in {letters_s:.1f} s)"
-        )
+    async with scratch.database(args, "minsheng_sbench") as (name, url):
+        await load_records(name, url, args)
         load = os.getloadavg()
         f = await _measure(url, args.runs)
-        print(f"load average  {' '.join(f'{x:.2f}' for x in load)} (at the start of measuring)")
+        print(f"load average  {loads(load)} (at the start of measuring)")
         print(
             f"weekly patrol {f['patrol_s']:7.2f} s  (target ≤ 60 s; {f['checked']} accounts, "
             f"{f['passed']} passed, {f['vetoed']} vetoed; report {f['report_kb']:.0f} KB; "
@@ -250,31 +245,19 @@ async def main_async(args: argparse.Namespace) -> None:
             f"unit page     first {first:6.0f} ms  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
             f"(target ≤ 300 ms; the busiest unit's editor, {size / 1024:.0f} KB of HTML; "
             f"{args.runs} after the first; load average "
-            f"{' '.join(f'{x:.2f}' for x in f['page_load'])})"
+            f"{loads(f['page_load'])})"
         )
         print(f"patrol XLSX   {f['xlsx_s']:7.2f} s  ({f['xlsx_kb']:.0f} KB, supervisor, all rows)")
-        print(f"load average  {' '.join(f'{x:.2f}' for x in os.getloadavg())} (at the end)")
+        print(f"load average  {loads()} (at the end)")
         from bench.bulletin_bench import _report as report_bulletin
 
         print("-- the quarterly bulletin over the same records (bench.bulletin_bench)")
         await report_bulletin(url, args)
-    finally:
-        if args.keep:
-            print(f"kept database {url}")
-        else:
-            await drop_scratch(server, name)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True, help="postgres://… of the server")
-    parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--posts", type=int, default=2_000_000)
-    parser.add_argument("--letters", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    asyncio.run(main_async(parser.parse_args()))
+    sizes = {"accounts": 10_000, "posts": 2_000_000, "letters": 1_000_000, "runs": 20}
+    asyncio.run(main_async(scratch.parser(__doc__, sizes).parse_args()))
 
 
 if __name__ == "__main__":
