@@ -8,7 +8,7 @@ from accounts import monitor, posts, service
 from accounts.models import PLATFORMS, STATUSES
 from accounts.monitor import STATES, account_activity
 from accounts.screening import KINDS
-from console.views import login_required
+from console.views import act, login_required
 from infra.errors import DomainError
 from org.models import Staff
 from org.service import list_units
@@ -95,15 +95,16 @@ async def set_credentials(account_id: int):
     """Credentials are written here and never shown again: the form is always empty."""
     form = await request.form
     data = {k: form.get(k, "") for k in CREDENTIAL_LABELS if k in form}
-    try:
-        acc = await service.set_credentials(deps(), actor(), account_id, data)
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        path = "wechat" if acc.platform == "wechat" else "telegram"
-        await flash(f"已保存平台凭据；回调地址为 /{path}/{acc.code}", "ok")
-    return redirect(url_for("console_accounts.account", account_id=account_id))
+    return await act(
+        lambda: service.set_credentials(deps(), actor(), account_id, data),
+        _credentials_saved,
+        back=url_for("console_accounts.account", account_id=account_id),
+    )
+
+
+def _credentials_saved(acc) -> str:
+    path = "wechat" if acc.platform == "wechat" else "telegram"
+    return f"已保存平台凭据；回调地址为 /{path}/{acc.code}"
 
 
 @bp.post("/accounts/<int:account_id>/posts")
@@ -216,27 +217,21 @@ async def ad_rules():
 async def add_ad_rule():
     form = await request.form
     data = {k: form.get(k, "") for k in ("kind", "pattern", "note")}
-    try:
-        rule = await posts.add_ad_rule(deps(), actor(), data)
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-        return redirect(url_for("console_accounts.ad_rules"))
-    await flash(f"已添加{KINDS.get(rule.kind, rule.kind)}规则“{rule.pattern}”", "ok")
-    return redirect(url_for("console_accounts.ad_rules"))
+    return await act(
+        lambda: posts.add_ad_rule(deps(), actor(), data),
+        lambda rule: f"已添加{KINDS.get(rule.kind, rule.kind)}规则“{rule.pattern}”",
+        back=url_for("console_accounts.ad_rules"),
+    )
 
 
 @bp.post("/ad-rules/<int:rule_id>/remove")
 @login_required
 async def remove_ad_rule(rule_id: int):
-    try:
-        rule = await posts.remove_ad_rule(deps(), actor(), rule_id)
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash(f"已停用规则“{rule.pattern}”", "ok")
-    return redirect(url_for("console_accounts.ad_rules"))
+    return await act(
+        lambda: posts.remove_ad_rule(deps(), actor(), rule_id),
+        lambda rule: f"已停用规则“{rule.pattern}”",
+        back=url_for("console_accounts.ad_rules"),
+    )
 
 
 @bp.get("/activity")

@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import quote
 
-from quart import Blueprint, Response, flash, redirect, render_template, request, url_for
+from quart import Blueprint, Response, render_template, request, url_for
 
 from accounts.models import PLATFORMS
-from console.views import login_required
-from infra.errors import DomainError
-from org.web import actor, deps, record_domain_failure
+from console.views import act, login_required
+from org.web import actor, deps
 from supervision import annual
 from supervision.bulletin import issuing_office
 from supervision.export_units import annual_xlsx
@@ -27,18 +26,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _year() -> int:
     raw = request.args.get("year", "")
     return annual.check_year(raw) if raw else deps().clock.today().year - 1
-
-
-async def _act(work, message, *, back: str):
-    """One step: flash what happened (or the refusal, in Chinese) and go back."""
-    try:
-        result = await work()
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-        return redirect(back)
-    await flash(message(result) if callable(message) else message, "ok")
-    return redirect(back)
 
 
 def _report_url(annual_id: int) -> str:
@@ -81,7 +68,7 @@ async def draft():
         return f"已生成 {year} 年度报表草稿 {made} 份，请各单位填报"
 
     back = url_for("console_annual.index", year=year) if year.isdigit() else None
-    return await _act(
+    return await act(
         lambda: annual.draft_annual_reports(deps(), year, actor()),
         done,
         back=back or url_for("console_annual.index"),
@@ -167,7 +154,7 @@ async def fill(annual_id: int):
         r = await annual.fill_annual(deps(), actor(), annual_id, data)
         return await annual.submit_annual(deps(), actor(), r.id) if then_submit else r
 
-    return await _act(work, _saved, back=_report_url(annual_id))
+    return await act(work, _saved, back=_report_url(annual_id))
 
 
 def _saved(r: AnnualReport) -> str:
@@ -179,7 +166,7 @@ def _saved(r: AnnualReport) -> str:
 @bp.post("/annual/<int:annual_id>/submit")
 @login_required
 async def submit(annual_id: int):
-    return await _act(
+    return await act(
         lambda: annual.submit_annual(deps(), actor(), annual_id),
         _saved,
         back=_report_url(annual_id),
@@ -195,7 +182,7 @@ async def review(annual_id: int):
         "approve": {"approve": True, "return": False}.get(decision),
         "note" if decision == "approve" else "reason": form.get("opinion", ""),
     }
-    return await _act(
+    return await act(
         lambda: annual.review_annual(deps(), actor(), annual_id, data),
         lambda r: "已审核通过，年度报表已公开" if r.status == "published" else "已退回单位修改",
         back=_report_url(annual_id),

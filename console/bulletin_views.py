@@ -11,7 +11,7 @@ from urllib.parse import quote
 from quart import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from accounts.models import PLATFORMS
-from console.views import login_required
+from console.views import act, login_required
 from infra.errors import DomainError
 from org.web import actor, deps, record_domain_failure
 from supervision import bulletin, charts
@@ -112,29 +112,23 @@ async def page(year: int, quarter: int):
 @login_required
 async def edit(year: int, quarter: int):
     form = await request.form
-    try:
-        await bulletin.edit_bulletin(
+    return await act(
+        lambda: bulletin.edit_bulletin(
             deps(), actor(), year, quarter, form.get("opening", ""), form.get("requirements", "")
-        )
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash("通报的开头和工作要求已保存", "ok")
-    return redirect(_page_url(year, quarter))
+        ),
+        "通报的开头和工作要求已保存",
+        back=_page_url(year, quarter),
+    )
 
 
 @bp.post("/<int:year>/<int:quarter>/issue")
 @login_required
 async def issue(year: int, quarter: int):
-    try:
-        await bulletin.issue_bulletin(deps(), actor(), year, quarter)
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash("通报已印发，各单位可以查看；印发后不能再修改", "ok")
-    return redirect(_page_url(year, quarter))
+    return await act(
+        lambda: bulletin.issue_bulletin(deps(), actor(), year, quarter),
+        "通报已印发，各单位可以查看；印发后不能再修改",
+        back=_page_url(year, quarter),
+    )
 
 
 def _download(body: bytes, mimetype: str, ascii_name: str, name: str) -> Response:

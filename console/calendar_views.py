@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from quart import Blueprint, flash, redirect, render_template, request, url_for
 
-from console.views import login_required
+from console.views import act, login_required
 from infra.calendar_days import missing_next_year, refresh_calendar
 from infra.errors import DomainError
 from org import calendar
@@ -61,11 +61,8 @@ async def set_day():
 @bp.post("/<day>/delete")
 @login_required
 async def delete_day(day: str):
-    try:
-        await calendar.delete_calendar_day(deps(), actor(), day)
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash(f"已删除 {day} 的安排", "ok")
-    return redirect(url_for("console_calendar.page", year=day[:4] if day[:4].isdigit() else None))
+    return await act(
+        lambda: calendar.delete_calendar_day(deps(), actor(), day),
+        f"已删除 {day} 的安排",
+        back=url_for("console_calendar.page", year=day[:4] if day[:4].isdigit() else None),
+    )

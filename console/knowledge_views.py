@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from quart import Blueprint, Response, flash, redirect, render_template, request, url_for
 from tortoise.functions import Count
 
-from console.views import login_required
+from console.views import act, login_required
 from infra.errors import DomainError
 from knowledge import attention, exporting, importing, live, workflow
 from knowledge import entries as kb_entries
@@ -272,14 +272,7 @@ async def entry(entry_id: int):
 
 
 async def _entry_action(entry_id: int, work, message: str):
-    try:
-        await work()
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash(message, "ok")
-    return redirect(url_for("console_knowledge.entry", entry_id=entry_id))
+    return await act(work, message, back=url_for("console_knowledge.entry", entry_id=entry_id))
 
 
 @bp.post("/entries/<int:entry_id>")
@@ -399,14 +392,7 @@ async def topics():
 
 
 async def _topic_action(work, message):
-    try:
-        topic = await work()
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash(message(topic), "ok")
-    return redirect(url_for("console_knowledge.topics"))
+    return await act(work, message, back=url_for("console_knowledge.topics"))
 
 
 @bp.post("/topics")
@@ -447,14 +433,7 @@ async def synonyms():
 
 
 async def _synonym_action(work, message: str):
-    try:
-        await work()
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash(message, "ok")
-    return redirect(url_for("console_knowledge.synonyms"))
+    return await act(work, message, back=url_for("console_knowledge.synonyms"))
 
 
 def _lines(text: str) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, render_template, request, url_for
 
 from accounts.models import Account
-from console.views import login_required
+from console.views import act, login_required
 from infra.errors import DomainError, Forbidden
 from knowledge.models import Entry
 from knowledge.topics import list_topics
@@ -87,18 +87,6 @@ def _may(a, letter: Letter, *roles: str) -> bool:
 
 async def _units() -> list:
     return [u for u in await list_units(actor()) if u.active and not u.is_internal]
-
-
-async def _act(work, message, *, back: str):
-    """Run one service call; flash its outcome (or the refusal) and go to ``back``."""
-    try:
-        result = await work()
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-        return redirect(back)
-    await flash(message(result) if callable(message) else message, "ok")
-    return redirect(back)
 
 
 def _letter_url(letter_id: int) -> str:
@@ -186,9 +174,7 @@ async def search():
 @bp.get("/screening")
 @login_required
 async def screening():
-    return await _queue_page(
-        actor(), "screening", "letters_screening.html", units=await _units()
-    )
+    return await _queue_page(actor(), "screening", "letters_screening.html", units=await _units())
 
 
 @bp.get("/approvals")
@@ -400,7 +386,7 @@ async def accept(letter_id: int):
             return f"已受理来信 #{letter.id}，待领导批示，答复期限 {letter.due_on}"
         return f"已受理来信 #{letter.id}，交「{letter.unit.name}」办理，答复期限 {letter.due_on}"
 
-    return await _act(
+    return await act(
         lambda: routing.accept_letter(deps(), actor(), letter_id, data),
         done,
         back=url_for("console_letters.screening"),
@@ -421,7 +407,7 @@ async def decline(letter_id: int):
         if form.get("back") == "letter"
         else url_for("console_letters.screening")
     )
-    return await _act(
+    return await act(
         lambda: routing.decline_letter(deps(), actor(), letter_id, data),
         lambda letter: f"来信 #{letter.id} 不予受理：{DECLINE_REASONS[letter.decline_reason]}",
         back=back,
@@ -434,7 +420,7 @@ async def instruct(letter_id: int):
     form = await request.form
     unit_ids = [form.get("unit_id", ""), *form.getlist("co_unit_ids")]
     data = {"instruction": form.get("instruction", ""), "unit_ids": [u for u in unit_ids if u]}
-    return await _act(
+    return await act(
         lambda: routing.instruct_letter(deps(), actor(), letter_id, data),
         lambda letter: f"已批示来信 #{letter.id}，交「{letter.unit.name}」主办",
         back=url_for("console_letters.approvals"),
@@ -466,7 +452,7 @@ def _int_or_raw(value: str) -> Any:
 async def request_extension(letter_id: int):
     form = await request.form
     data = {"days": _int_or_raw(form.get("days", "")), "reason": form.get("reason", "")}
-    return await _act(
+    return await act(
         lambda: deadlines.request_extension(deps(), actor(), letter_id, data),
         lambda ext: f"已申请延期 {ext.days} 天，等待领导审批",
         back=_letter_url(letter_id),
@@ -487,7 +473,7 @@ async def decide_extension(letter_id: int):
         if form.get("back") == "approvals"
         else _letter_url(letter_id)
     )
-    return await _act(
+    return await act(
         lambda: deadlines.decide_extension(deps(), actor(), letter_id, data),
         lambda ext: (
             f"已同意延期，新的答复期限 {ext.due_after}"
@@ -524,7 +510,7 @@ async def write_reply(letter_id: int):
 async def review_reply(letter_id: int):
     form = await request.form
     data = {"approve": _decision(form), "comment": form.get("comment", "")}
-    return await _act(
+    return await act(
         lambda: replies.review_reply(deps(), actor(), letter_id, data),
         lambda reply: (
             "答复已审核通过并发送给来信人" if reply.status == "sent" else "答复已退回办理人修改"
@@ -542,7 +528,7 @@ async def supervise(letter_id: int):
         if form.get("back") == "supervision"
         else _letter_url(letter_id)
     )
-    return await _act(
+    return await act(
         lambda: supervision.add_supervision_note(
             deps(), actor(), letter_id, {"text": form.get("text", "")}
         ),
@@ -556,7 +542,7 @@ async def supervise(letter_id: int):
 async def propose_kb_entry(letter_id: int):
     form = await request.form
     data = {"question": form.get("question", ""), "topic_id": form.get("topic_id") or None}
-    return await _act(
+    return await act(
         lambda: replies.propose_kb_entry(deps(), actor(), letter_id, data),
         lambda entry: (
             f"已转为知识库条目 #{entry.id}（草稿，已去除个人信息），审核发布后机器人才会使用"

@@ -4,12 +4,11 @@ reverting, and fitting now (knowledge/tuning.py)."""
 
 from __future__ import annotations
 
-from quart import Blueprint, flash, redirect, render_template, url_for
+from quart import Blueprint, render_template, url_for
 
-from console.views import login_required
-from infra.errors import DomainError
+from console.views import act, login_required
 from knowledge import tuning
-from org.web import actor, deps, record_domain_failure
+from org.web import actor, deps
 
 bp = Blueprint("console_matcher", __name__, url_prefix="/console/knowledge/matcher")
 
@@ -21,14 +20,7 @@ async def page():
 
 
 async def _action(work, message) -> object:
-    try:
-        result = await work()
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash(message(result), "ok")
-    return redirect(url_for("console_matcher.page"))
+    return await act(work, message, back=url_for("console_matcher.page"))
 
 
 def _fitted(row) -> str:

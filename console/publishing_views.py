@@ -10,7 +10,7 @@ from typing import Any
 from quart import Blueprint, flash, redirect, render_template, request, url_for
 
 from accounts.models import PLATFORMS
-from console.views import login_required
+from console.views import act, login_required
 from infra.clock import SHANGHAI, to_local
 from infra.errors import DomainError, Forbidden
 from org.web import actor, deps, record_domain_failure
@@ -65,18 +65,6 @@ def time_left(due: dt.datetime | None, now: dt.datetime) -> tuple[str, str]:
     if seconds < 0:
         return f"已逾期 {span}", "overdue"
     return f"剩余 {span}", "soon" if seconds < sources.REMIND_BEFORE.total_seconds() else ""
-
-
-async def _act(work, message, *, back: str):
-    """One step of a draft: flash what happened (or the refusal, in Chinese) and go back."""
-    try:
-        result = await work()
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-        return redirect(back)
-    await flash(message(result) if callable(message) else message, "ok")
-    return redirect(back)
 
 
 def _draft_url(draft_id: int) -> str:
@@ -217,7 +205,7 @@ async def _saved(d: Draft, then_submit: bool):
     if not then_submit:
         await flash(f"已保存稿件「{d.title}」（第{d.version}版）", "ok")
         return redirect(_draft_url(d.id))
-    return await _act(
+    return await act(
         lambda: drafts.submit_draft(deps(), actor(), d.id),
         lambda s: _submitted_message(s),
         back=_draft_url(d.id),
@@ -334,7 +322,7 @@ bp.add_app_template_filter(_schedule_note, "schedule_note")
 @bp.post("/drafts/<int:draft_id>/submit")
 @login_required
 async def draft_submit(draft_id: int):
-    return await _act(
+    return await act(
         lambda: drafts.submit_draft(deps(), actor(), draft_id),
         _submitted_message,
         back=_draft_url(draft_id),
@@ -351,7 +339,7 @@ def _index(raw: str) -> Any:
 async def draft_accept(draft_id: int):
     form = await request.form
     data = {"index": _index(form.get("index", "")), "note": form.get("note", "")}
-    return await _act(
+    return await act(
         lambda: drafts.accept_finding(deps(), actor(), draft_id, data),
         "已确认该筛查结果，说明已记录",
         back=_draft_url(draft_id),
@@ -366,7 +354,7 @@ async def draft_review(draft_id: int):
     decision = form.get("decision", "")
     data: dict[str, Any] = {"approve": {"approve": True, "return": False}.get(decision)}
     data["note" if decision == "approve" else "reason"] = opinion
-    return await _act(
+    return await act(
         lambda: drafts.review_draft(deps(), actor(), draft_id, data),
         lambda d: (
             "已审核通过，编辑可以排期发布"
@@ -387,7 +375,7 @@ async def draft_schedule(draft_id: int):
         when = d.scheduled_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
         return f"已排期，将于北京时间 {when} 发布"
 
-    return await _act(
+    return await act(
         lambda: drafts.schedule_draft(deps(), actor(), draft_id, data),
         done,
         back=_draft_url(draft_id),
@@ -398,7 +386,7 @@ async def draft_schedule(draft_id: int):
 @login_required
 async def draft_withdraw(draft_id: int):
     form = await request.form
-    return await _act(
+    return await act(
         lambda: drafts.withdraw_draft(deps(), actor(), draft_id, {"reason": form.get("reason")}),
         "稿件已撤回，不会发布",
         back=_draft_url(draft_id),
@@ -467,7 +455,7 @@ async def tasks():
 @login_required
 async def task_dismiss(task_id: int):
     form = await request.form
-    return await _act(
+    return await act(
         lambda: sources.dismiss_task(deps(), actor(), task_id, {"reason": form.get("reason")}),
         lambda t: f"已忽略转载任务「{t.title}」",
         back=url_for("console_publishing.tasks"),
@@ -496,7 +484,7 @@ async def sources_list():
 async def source_add():
     form = await request.form
     data = {k: form.get(k, "") for k in ("name", "home_url", "level", "feed_url", "urgent")}
-    return await _act(
+    return await act(
         lambda: sources.add_source(deps(), actor(), data),
         lambda s: f"已将「{s.name}」加入转载来源白名单",
         back=url_for("console_publishing.sources_list"),
@@ -506,7 +494,7 @@ async def source_add():
 @bp.post("/sources/<int:source_id>/subscribe")
 @login_required
 async def source_subscribe(source_id: int):
-    return await _act(
+    return await act(
         lambda: sources.subscribe(deps(), actor(), source_id),
         "本单位已订阅该来源，新发布的内容将生成转载任务",
         back=url_for("console_publishing.sources_list"),

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from quart import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from console.views import login_required
+from console.views import act, login_required
 from infra.errors import DomainError, NotFound
 from org.web import actor, deps, record_domain_failure
 from supervision import rectification as rect
@@ -131,14 +131,11 @@ async def answer(item_id: int):
     form = await request.form
     upload = (await request.files).get("file")
     given = (upload.filename, upload.read()) if upload is not None and upload.filename else None
-    try:
-        await rect.answer_item(deps(), actor(), item_id, {"note": form.get("note", "")}, given)
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-        return redirect(_item_url(item_id))
-    await flash("已上报整改情况，等待督查人员核验", "ok")
-    return redirect(_item_url(item_id))
+    return await act(
+        lambda: rect.answer_item(deps(), actor(), item_id, {"note": form.get("note", "")}, given),
+        "已上报整改情况，等待督查人员核验",
+        back=_item_url(item_id),
+    )
 
 
 @bp.post("/<int:item_id>/review")
@@ -151,16 +148,13 @@ async def review(item_id: int):
         "note": form.get("note", ""),
         "reason": form.get("reason", ""),
     }
-    try:
-        done = await rect.review_item(deps(), actor(), item_id, data)
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-        return redirect(_item_url(item_id))
-    await flash(
-        "已核验通过" if done.status == "done" else "已退回，单位会收到短信通知和退回理由", "ok"
+    return await act(
+        lambda: rect.review_item(deps(), actor(), item_id, data),
+        lambda done: (
+            "已核验通过" if done.status == "done" else "已退回，单位会收到短信通知和退回理由"
+        ),
+        back=_item_url(item_id),
     )
-    return redirect(_item_url(item_id))
 
 
 @bp.get("/files/<int:file_id>")

@@ -8,12 +8,11 @@ import asyncio
 import datetime as dt
 from urllib.parse import quote
 
-from quart import Blueprint, Response, flash, redirect, render_template, request, url_for
+from quart import Blueprint, Response, render_template, request, url_for
 
-from console.views import login_required
-from infra.errors import DomainError
+from console.views import act, login_required
 from org.models import Unit
-from org.web import actor, deps, record_domain_failure
+from org.web import actor, deps
 from supervision import submissions
 from supervision.bulletin import issuing_office
 from supervision.export_units import monthly_submissions_xlsx
@@ -26,17 +25,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _month(raw: str) -> dt.date:
     return submissions.parse_month(raw) if raw else deps().clock.today().replace(day=1)
-
-
-async def _act(work, message, *, back: str):
-    try:
-        result = await work()
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-        return redirect(back)
-    await flash(message(result) if callable(message) else message, "ok")
-    return redirect(back)
 
 
 def _back(form) -> str:
@@ -85,7 +73,7 @@ async def page():
 async def submit():
     form = await request.form
     data = {k: form.get(k, "") for k in ("title", "summary", "link", "body")}
-    return await _act(
+    return await act(
         lambda: submissions.submit_item(deps(), actor(), data),
         lambda item: f"已报送「{item.title}」",
         back=_back(form),
@@ -97,7 +85,7 @@ async def submit():
 async def adopt(submission_id: int):
     form = await request.form
     data = {k: form.get(k, "") for k in ("level", "adopted_on", "note")}
-    return await _act(
+    return await act(
         lambda: submissions.adopt_item(deps(), actor(), submission_id, data),
         lambda ad: f"已登记{ADOPTION_LEVELS[ad.level]}采用，计 {ad.points:g} 分",
         back=_back(form),
@@ -109,7 +97,7 @@ async def adopt(submission_id: int):
 async def unadopt(submission_id: int):
     form = await request.form
     data = {k: form.get(k, "") for k in ("level", "reason")}
-    return await _act(
+    return await act(
         lambda: submissions.unadopt_item(deps(), actor(), submission_id, data),
         "已撤销该采用记录",
         back=_back(form),
@@ -121,7 +109,7 @@ async def unadopt(submission_id: int):
 async def set_points():
     form = await request.form
     data = {level: form.get(level, "") for level in ADOPTION_LEVELS}
-    return await _act(
+    return await act(
         lambda: submissions.set_points(deps(), actor(), data),
         "采用分值已更新，之后登记的采用按新分值计分",
         back=_back(form),

@@ -11,7 +11,7 @@ from quart import Blueprint, Response, flash, redirect, render_template, request
 from accounts.models import PLATFORMS
 from console.bulletin_views import bp as quarterly_bp
 from console.rectification_views import bp as rectification_bp
-from console.views import login_required
+from console.views import act, login_required
 from infra.errors import DomainError
 from org.web import actor, deps, record_domain_failure
 from supervision import charts, patrol
@@ -191,14 +191,11 @@ async def edit_rubric():
             "points": _number(form.get(f"ded_{code}_points")),
             "cap": _number(form.get(f"ded_{code}_cap")),
         }
-    try:
-        new = await patrol.edit_rubric(deps(), actor(), data, form.get("note", "").strip())
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-        return redirect(url_for("console_supervision.rubric"))
-    await flash(f"评分细则已更新为第 {new.version} 版，之后生成的报告按新版计分", "ok")
-    return redirect(url_for("console_supervision.rubric"))
+    return await act(
+        lambda: patrol.edit_rubric(deps(), actor(), data, form.get("note", "").strip()),
+        lambda new: f"评分细则已更新为第 {new.version} 版，之后生成的报告按新版计分",
+        back=url_for("console_supervision.rubric"),
+    )
 
 
 def _number(value: str | None) -> float | str:

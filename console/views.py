@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from functools import wraps
+from typing import Any
 
 import segno
 from quart import Blueprint, Response, flash, g, redirect, render_template, request, url_for
@@ -55,6 +57,20 @@ def login_required(view):
         return await view(*args, **kwargs)
 
     return wrapper
+
+
+async def act(work: Callable[[], Awaitable[Any]], message: Any, *, back: str) -> Any:
+    """One action of a page (POST, then redirect): run ``work``; flash ``message`` (or
+    ``message(result)`` when it is callable), or the refusal in Chinese, recorded as a failure;
+    go to ``back`` either way."""
+    try:
+        result = await work()
+    except DomainError as err:
+        await record_domain_failure(err)
+        await flash(err.message, "error")
+        return redirect(back)
+    await flash(message(result) if callable(message) else message, "ok")
+    return redirect(back)
 
 
 async def _form() -> dict:
@@ -248,14 +264,11 @@ async def create_unit():
     data = await _form()
     data["is_internal"] = bool(data.get("is_internal"))
     data["is_legal_entity"] = bool(data.get("is_legal_entity"))
-    try:
-        unit = await service.create_unit(deps(), actor(), data)
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-        return redirect(url_for("console.units"))
-    await flash(f"已新建单位「{unit.name}」", "ok")
-    return redirect(url_for("console.units"))
+    return await act(
+        lambda: service.create_unit(deps(), actor(), data),
+        lambda unit: f"已新建单位「{unit.name}」",
+        back=url_for("console.units"),
+    )
 
 
 @bp.get("/staff")
@@ -379,20 +392,17 @@ async def me():
 @login_required
 async def change_password():
     form = await request.form
-    try:
-        await auth.change_password(
+    return await act(
+        lambda: auth.change_password(
             deps(),
             actor(),
             form.get("old_password", ""),
             form.get("new_password", ""),
             keep_session_id=g.session.id,
-        )
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash("密码已修改", "ok")
-    return redirect(url_for("console.me"))
+        ),
+        "密码已修改",
+        back=url_for("console.me"),
+    )
 
 
 @bp.post("/me/totp")
@@ -407,14 +417,11 @@ async def begin_totp():
 @login_required
 async def confirm_totp():
     form = await request.form
-    try:
-        await auth.confirm_totp_enrolment(deps(), actor(), form.get("code", ""))
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash("动态口令已绑定，以后登录请输入手机上的6位动态口令", "ok")
-    return redirect(url_for("console.me"))
+    return await act(
+        lambda: auth.confirm_totp_enrolment(deps(), actor(), form.get("code", "")),
+        "动态口令已绑定，以后登录请输入手机上的6位动态口令",
+        back=url_for("console.me"),
+    )
 
 
 @bp.post("/me/tokens")
@@ -440,11 +447,8 @@ async def create_token():
 @bp.post("/me/tokens/<int:token_id>/revoke")
 @login_required
 async def revoke_token(token_id: int):
-    try:
-        await auth.revoke_api_token(deps(), actor(), token_id)
-    except DomainError as err:
-        await record_domain_failure(err)
-        await flash(err.message, "error")
-    else:
-        await flash("令牌已吊销", "ok")
-    return redirect(url_for("console.me"))
+    return await act(
+        lambda: auth.revoke_api_token(deps(), actor(), token_id),
+        "令牌已吊销",
+        back=url_for("console.me"),
+    )
