@@ -35,9 +35,62 @@ def _sheet(wb, title: str, header: list[str], rows: list[list[Any]], widths: lis
     return ws
 
 
+def _accounts_sheet(wb, title: str, posts: str, accounts: list[dict[str, Any]]) -> None:
+    """The accounts' scores, with their vetoes and deductions (``posts``: the period's name of
+    the posts column)."""
+    _sheet(
+        wb,
+        title,
+        ["单位", "账号", "平台", posts, "单项否决", "扣分项", "得分", "是否合格"],
+        [
+            [
+                r["unit_name"],
+                r["name"],
+                PLATFORM_LABELS.get(r["platform"], r["platform"]),
+                r["posts"],
+                "；".join(v["label"] for v in r["vetoes"]),
+                "；".join(
+                    f"{d['label']} {d['count']} 项 -{d['points']:g}" for d in r["deductions"]
+                ),
+                r["score"],
+                "合格" if r["passed"] else "不合格",
+            ]
+            for r in accounts
+        ],
+        [24, 20, 12, 10, 30, 48, 8, 10],
+    )
+
+
+def _units_sheet(wb, units: list[dict[str, Any]], chart_title: str):
+    """The units ranked, with a bar chart of their scores beside them. The chart is returned
+    (None without units) for the report's own axis settings."""
+    from openpyxl.chart import BarChart, Reference
+
+    ws = _sheet(
+        wb,
+        "单位排名",
+        ["排名", "单位", "账号数", "合格", "单项否决", "得分"],
+        [
+            [u["rank"], u["unit_name"], u["accounts"], u["passed"], u["vetoed"], u["score"]]
+            for u in units
+        ],
+        [8, 28, 10, 8, 10, 8],
+    )
+    if not units:
+        return None
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = chart_title
+    n = len(units) + 1
+    chart.add_data(Reference(ws, min_col=6, min_row=1, max_row=n), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=2, min_row=2, max_row=n))
+    chart.height = max(7.5, 0.6 * n)
+    ws.add_chart(chart, "H2")
+    return chart
+
+
 def weekly_xlsx(report: Report, data: dict[str, Any]) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -55,47 +108,10 @@ def weekly_xlsx(report: Report, data: dict[str, Any]) -> bytes:
         ],
         [18, 30],
     )
-    _sheet(
-        wb,
-        "账号",
-        ["单位", "账号", "平台", "本周发布", "单项否决", "扣分项", "得分", "是否合格"],
-        [
-            [
-                r["unit_name"],
-                r["name"],
-                PLATFORM_LABELS.get(r["platform"], r["platform"]),
-                r["posts"],
-                "；".join(v["label"] for v in r["vetoes"]),
-                "；".join(
-                    f"{d['label']} {d['count']} 项 -{d['points']:g}" for d in r["deductions"]
-                ),
-                r["score"],
-                "合格" if r["passed"] else "不合格",
-            ]
-            for r in data["accounts"]
-        ],
-        [24, 20, 12, 10, 30, 48, 8, 10],
-    )
-    units = _sheet(
-        wb,
-        "单位排名",
-        ["排名", "单位", "账号数", "合格", "单项否决", "得分"],
-        [
-            [u["rank"], u["unit_name"], u["accounts"], u["passed"], u["vetoed"], u["score"]]
-            for u in data["units"]
-        ],
-        [8, 28, 10, 8, 10, 8],
-    )
-    if data["units"]:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = "单位得分"
+    _accounts_sheet(wb, "账号", "本周发布", data["accounts"])
+    chart = _units_sheet(wb, data["units"], "单位得分")
+    if chart is not None:
         chart.y_axis.title = "得分"
-        n = len(data["units"]) + 1
-        chart.add_data(Reference(units, min_col=6, min_row=1, max_row=n), titles_from_data=True)
-        chart.set_categories(Reference(units, min_col=2, min_row=2, max_row=n))
-        chart.height = max(7.5, 0.6 * n)
-        units.add_chart(chart, "H2")
     _sheet(
         wb,
         "扣分依据",
@@ -246,48 +262,12 @@ def bulletin_xlsx(report: Report, data: dict[str, Any]) -> bytes:
     for row in ws.iter_rows(min_row=2):
         if row[0].value in ("合格率", "按期答复率", "满意率", "按期整改率"):
             row[1].number_format = "0.0%"
-    units = _sheet(
-        wb,
-        "单位排名",
-        ["排名", "单位", "账号数", "合格", "单项否决", "得分"],
-        [
-            [u["rank"], u["unit_name"], u["accounts"], u["passed"], u["vetoed"], u["score"]]
-            for u in data["units"]
-        ],
-        [8, 28, 10, 8, 10, 8],
-    )
-    if data["units"]:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = "各单位得分"
-        n = len(data["units"]) + 1
-        chart.add_data(Reference(units, min_col=6, min_row=1, max_row=n), titles_from_data=True)
-        chart.set_categories(Reference(units, min_col=2, min_row=2, max_row=n))
+    chart = _units_sheet(wb, data["units"], "各单位得分")
+    if chart is not None:
         chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
         chart.x_axis.scaling.orientation = "maxMin"  # the first ranked at the top
-        chart.height = max(7.5, 0.6 * n)
-        units.add_chart(chart, "H2")
-    _sheet(
-        wb,
-        "账号得分",
-        ["单位", "账号", "平台", "季度发布", "单项否决", "扣分项", "得分", "是否合格"],
-        [
-            [
-                r["unit_name"],
-                r["name"],
-                PLATFORM_LABELS.get(r["platform"], r["platform"]),
-                r["posts"],
-                "；".join(v["label"] for v in r["vetoes"]),
-                "；".join(
-                    f"{d['label']} {d['count']} 项 -{d['points']:g}" for d in r["deductions"]
-                ),
-                r["score"],
-                "合格" if r["passed"] else "不合格",
-            ]
-            for r in sorted(data["accounts"], key=lambda r: (r["passed"], r["score"]))
-        ],
-        [24, 20, 12, 10, 30, 48, 8, 10],
-    )
+    accounts = sorted(data["accounts"], key=lambda r: (r["passed"], r["score"]))
+    _accounts_sheet(wb, "账号得分", "季度发布", accounts)
     _sheet(
         wb,
         "单项否决",
