@@ -144,11 +144,8 @@ def create_app(
     async def _warm() -> None:
         await warm_up(app)
 
-    app.before_request(_guard_console_address)
-    app.before_request(_refuse_flooding_sources)
-    app.before_request(_identify)
-    app.after_request(_audit_unrecorded)
-    app.after_request(_security_headers)
+    app.before_request(_before_request)
+    app.after_request(_after_request)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -300,6 +297,26 @@ def is_back_office(path: str) -> bool:
     return path.startswith(("/console", "/api/"))
 
 
+async def _before_request() -> None:
+    """The checks before any view, in this order. A platform's callback is checked by its
+    adapter (signature, replay) and needs none of them but the anonymous actor: one test on
+    the busiest path instead of three hooks that each find nothing to do (issue 16)."""
+    if request.endpoint in PLATFORM_CALLBACKS:
+        _anonymous()
+        return
+    await _guard_console_address()
+    await _refuse_flooding_sources()
+    await _identify()
+
+
+async def _after_request(response: Response) -> Response:
+    if request.endpoint in PLATFORM_CALLBACKS:
+        # Not audited (their adapters log them), and read by the platforms' servers, never
+        # shown in a browser: no security headers.
+        return response
+    return await _audit_unrecorded(await _security_headers(response))
+
+
 async def _guard_console_address() -> None:
     """With a console address configured, the public address does not serve the back office."""
     s = _deps().settings
@@ -320,11 +337,8 @@ async def _refuse_flooding_sources() -> None:
 
 async def _identify() -> None:
     """Who is asking: an API token, a console session cookie, or nobody. Then CSRF."""
-    audit_written.set(False)
+    ip = _anonymous()
     d = _deps()
-    ip = (request.remote_addr or "")[:64]
-    g.actor = Actor.anonymous(ip)
-    g.session = None
     if request.endpoint in CITIZEN_TRAFFIC:
         return  # citizens and platforms: no staff session, no ambient authority to protect
     header = request.headers.get("Authorization", "")
@@ -340,6 +354,15 @@ async def _identify() -> None:
         g.actor = await auth.actor_for(sess.staff, ip)
     if request.method in STATE_CHANGING:
         await _check_csrf(sess)
+
+
+def _anonymous() -> str:
+    """Nobody yet, from the client's address (returned): no audit record written so far."""
+    audit_written.set(False)
+    ip = (request.remote_addr or "")[:64]
+    g.actor = Actor.anonymous(ip)
+    g.session = None
+    return ip
 
 
 async def _check_csrf(sess) -> None:
@@ -392,8 +415,6 @@ async def _audit_unrecorded(response: Response) -> Response:
 
 
 async def _security_headers(response: Response) -> Response:
-    if request.endpoint in PLATFORM_CALLBACKS:
-        return response  # read by the platforms' servers, never shown in a browser
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

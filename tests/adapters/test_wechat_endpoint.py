@@ -72,6 +72,12 @@ async def test_a_question_gets_a_passive_answer(bot_app, bot_deps):
     assert "派出所" in xml["Content"] and "是否解决了您的问题" in xml["Content"]
     await flush_asks(bot_deps)
     assert await Ask.filter(channel="wechat").count() == before + 1
+    # Read by WeChat's servers, never a browser, and logged as a question, not audited; the
+    # app's other pages keep their browser headers.
+    assert "X-Frame-Options" not in resp.headers and "Cache-Control" not in resp.headers
+    assert not await AuditRecord.filter(action__startswith="http.wechat").exists()
+    other = await bot_app.test_client().get("/healthz")
+    assert other.headers["X-Frame-Options"] == "DENY"
 
 
 async def test_forged_signature_is_refused_and_recorded(bot_app, bot_deps):
