@@ -346,3 +346,24 @@ async def test_a_replayed_timestamp_and_nonce_are_refused(bot_app, bot_deps, clo
     assert (await client.get(f"/wechat/demo?{q}&echostr=x")).status_code == 403
     clock.advance(seconds=60)
     assert (await post(client, view, q=query(nonce="replay-2"))).status_code == 403
+
+
+async def test_waiting_for_the_turn_never_stops_it():
+    """The passive reply waits for the turn until the deadline; the turn runs on past it (its
+    answer goes by the customer-service API), and also when the request itself is cancelled."""
+    from adapters.wechat import _done_within
+
+    async def turn(seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "answer"
+
+    loop = asyncio.get_running_loop()
+    quick = loop.create_task(turn(0.01))
+    assert await _done_within(quick, 1.0) and quick.result() == "answer"
+    slow = loop.create_task(turn(0.2))
+    assert not await _done_within(slow, 0.05)
+    assert await slow == "answer"
+    waiting = asyncio.ensure_future(_done_within(other := loop.create_task(turn(0.1)), 1.0))
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    assert await other == "answer"  # the turn was not cancelled with the wait
