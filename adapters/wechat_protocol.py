@@ -238,7 +238,8 @@ def seal_reply(config: WechatConfig, args: dict[str, str], xml: str) -> str:
 
 def render_text(replies: list[Reply]) -> str:
     """Several replies in one passive message: WeChat allows one reply per message."""
-    text = "\n\n".join(r.as_text() for r in replies if r.as_text())
+    texts = [r.as_text() for r in replies]
+    text = "\n\n".join(t for t in texts if t)
     return text[:2000]  # WeChat truncates long text; keep what shows whole
 
 

@@ -31,6 +31,7 @@ from bot.state import (
     last_seen_key,
     parse_conversation,
     state_key,
+    to_json,
 )
 from bot.types import Choice, Claim, ClaimRefused, IncomingMessage, Reply
 from infra.deps import Deps
@@ -165,7 +166,7 @@ class Engine:
                 replies, conv = [Reply(texts.SLOW_DOWN)], parse_conversation(state)
             else:
                 replies, conv = await self._reply(msg, state, waiting, events)
-            done = json.dumps([r.as_dict() for r in replies], ensure_ascii=False)
+            done = to_json([r.as_dict() for r in replies])
             await self._redis.call(
                 self._close,
                 [key, done_key, ASK_QUEUE],

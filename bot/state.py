@@ -48,5 +48,9 @@ def parse_conversation(raw: bytes | str | None) -> Conversation:
         return Conversation()
 
 
+# json.dumps(..., ensure_ascii=False) makes a new encoder on every call: once per message here.
+to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def dump_conversation(conv: Conversation) -> str:
-    return json.dumps(vars(conv), ensure_ascii=False)
+    return to_json(vars(conv))

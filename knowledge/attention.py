@@ -45,6 +45,9 @@ CURATOR_ROLES = ("editor", "reviewer", "leader")
 
 # ---------------------------------------------------------------- the question log
 
+# json.dumps(..., ensure_ascii=False) makes a new encoder on every call; each message queues one.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
 
 def _entry_id(value: Any) -> int | None:
     if value in (None, ""):
@@ -86,7 +89,7 @@ def ask_event(
         "score": float(score or 0.0),
         "suggestions": [i for i in (_entry_id(s) for s in suggestions or []) if i is not None],
     }
-    return ref, json.dumps({"ask": row}, ensure_ascii=False)
+    return ref, _to_json({"ask": row})
 
 
 def feedback_event(ref: str, *, helpful: bool) -> str:
