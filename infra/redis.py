@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
@@ -62,10 +63,57 @@ def redis_retry(settings: Settings) -> Retry:
     )
 
 
+class PackedConnection(Connection):
+    """redis-py's TCP connection, packing the usual command (str, bytes, int and float
+    arguments, a few kilobytes in all) in one pass: its own packing checks and copies each
+    argument in turn, about half of the CPU a Redis script call costs the bot's hot path. The
+    bytes sent are the same; anything else is packed by redis-py."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        packed = _pack(args, self.encoder.encoding, self.encoder.encoding_errors)
+        return packed if packed is not None else super().pack_command(*args)
+
+
+_PACK_LIMIT = 6000  # redis-py sends larger commands in chunks (its buffer cutoff)
+
+
+def _pack(args: tuple, encoding: str, errors: str) -> list[bytes] | None:
+    """The command as redis-py packs it, or None for redis-py to pack."""
+    if not args:
+        return None
+    head = args[0]
+    if type(head) is str:
+        # redis-py splits a command name at whitespace ("SCRIPT LOAD"); a plain one stays whole
+        name = head.encode()
+        if name.split() != [name]:
+            return None
+    elif type(head) is not bytes or b" " in head:
+        return None
+    parts = [b"*%d\r\n" % len(args)]
+    size = 0
+    for arg in args:
+        kind = type(arg)
+        if kind is str:
+            data = arg.encode(encoding, errors)
+        elif kind is bytes:
+            data = arg
+        elif kind is int or kind is float:
+            data = repr(arg).encode()
+        else:
+            return None  # memoryview, bool (refused), other types: redis-py's
+        size += len(data)
+        if size > _PACK_LIMIT:
+            return None
+        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return [b"".join(parts)]
+
+
 def make_redis(settings: Settings) -> aioredis.Redis:
     if settings.redis_url:
         return aioredis.from_url(
             settings.redis_url,
+            # A rediss:// or unix:// URL brings its own connection class instead.
+            connection_class=PackedConnection,
             decode_responses=True,
             retry=redis_retry(settings),
             health_check_interval=HEALTH_CHECK_SECONDS,

@@ -1,13 +1,15 @@
 """Redis, real and in-process, through the one redis.asyncio API."""
 
 import asyncio
+import random
 import time
 
 import fakeredis
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.connection import Connection
 
-from infra.redis import ScriptBatch, make_redis, ping_redis
+from infra.redis import PackedConnection, ScriptBatch, make_redis, ping_redis
 from infra.settings import Settings
 from tests.conftest import need_server
 from tests.faults import RedisServer, TcpProxy
@@ -63,6 +65,45 @@ async def test_make_redis_with_url_reaches_the_server():
         await client.delete("make_redis_probe")
     finally:
         await client.aclose()
+
+
+def _packed(connection: Connection, args: tuple):
+    try:
+        return b"".join(connection.pack_command(*args))
+    except Exception as err:  # noqa: BLE001 - the same refusal is expected of both
+        return type(err)
+
+
+def test_commands_are_packed_byte_for_byte_as_redis_py_packs_them():
+    ours = PackedConnection(encoding="utf-8")
+    theirs = Connection(encoding="utf-8")
+    rng = random.Random(16)
+    heads = [
+        "EVALSHA",
+        "GET",
+        "SET",
+        "SCRIPT LOAD",
+        "CLIENT\tLIST",
+        " GET",
+        "",
+        b"GET",
+        b"SCRIPT LOAD",
+    ]
+    values = [
+        *["", "bot:conv:wechat:demo:openid-1", "怎么办理居住证？", "a b", "😀", "\r\n", "-"],
+        *[b"", b"\x00\xff", 0, -1, 7, 2**70, 1.5, -0.0, 1e16, 1700000000.123456, float("inf")],
+        *[memoryview(b"view"), True, None, "x" * 3000, b"y" * 7000],
+    ]
+    for _ in range(3000):
+        args = (rng.choice(heads), *(rng.choice(values) for _ in range(rng.randint(0, 16))))
+        assert _packed(ours, args) == _packed(theirs, args), args
+    script_call = ("EVALSHA", "a" * 40, 2, "k1", "k2", 1, 300, "token:1700000000.5", 30.0)
+    assert ours.pack_command(*script_call) == [_packed(theirs, script_call)]  # packed at once
+
+
+def test_a_redis_url_gets_the_packing_connection():
+    client = make_redis(Settings(redis_url="redis://127.0.0.1:1/0"))
+    assert client.connection_pool.connection_class is PackedConnection
 
 
 async def test_script_calls_of_one_turn_share_one_round_trip(any_redis, monkeypatch):
