@@ -13,6 +13,8 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from quart import Blueprint, Response, current_app, request
 
@@ -39,6 +41,7 @@ from org.web import deps
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
+T = TypeVar("T")
 
 
 async def load_account(d: Deps, code: str) -> tuple[Account, WechatConfig]:
@@ -46,10 +49,15 @@ async def load_account(d: Deps, code: str) -> tuple[Account, WechatConfig]:
     needs them, and a changed token or key takes effect within that time. Once they are known,
     an expired entry keeps serving while one task re-reads it, so that a slow database never
     holds up the messages waiting behind it."""
+    return known_account(d, code) or await _read_account(d, code)
+
+
+def known_account(d: Deps, code: str) -> tuple[Account, WechatConfig] | None:
+    """What load_account answers without waiting, or None when it must read the database."""
     cache = d.extensions.setdefault("wechat_accounts", {})
     hit = cache.get(code)
     if hit is None or d.settings.account_cache_seconds <= 0:
-        return await _read_account(d, code)
+        return None
     expires, account, config = hit
     refreshing = d.extensions.setdefault("wechat_refreshing", set())
     if expires <= time.monotonic() and code not in refreshing:
@@ -145,11 +153,10 @@ async def receive(code: str):
     args = dict(request.args)
     # WeChat waits 5 s, then retries and finally tells the citizen the account cannot serve.
     # Past the deadline, or with Redis or the database down, answer "success" (no reply, no
-    # error shown) rather than a late answer or a 503.
+    # error shown) rather than a late answer or a 503: every wait of _receive ends by then.
     deadline = time.monotonic() + d.settings.passive_reply_seconds
     try:
-        async with asyncio.timeout(d.settings.passive_reply_seconds + 0.5):
-            return await _receive(d, code, args, body, deadline)
+        return await _receive(d, code, args, body, deadline)
     except Exception as err:
         kind = outage_of(err)
         if kind is None:
@@ -158,25 +165,40 @@ async def receive(code: str):
         return Response("success", mimetype="text/plain")
 
 
+# How long past the passive deadline a wait other than the turn's may last (a database or Redis
+# that hangs) before the endpoint gives up and answers "success".
+OUTAGE_GRACE_SECONDS = 0.5
+
+
 async def _receive(d: Deps, code: str, args: dict, body: bytes, deadline: float) -> Response:
+    """Every wait here ends in time (receive): the turn's at the deadline (_reply_once), the
+    others through _bounded. A message of a known account waits for nothing but its turn, and
+    costs no timer of its own."""
     try:
-        account, config = await load_account(d, code)
+        account, config = known_account(d, code) or await _bounded(load_account(d, code), deadline)
         msg = open_message(config, args, body)
         incoming = to_incoming(msg, code)
         if incoming is None:
-            await check_fresh(d, code, args, body)
+            await _bounded(check_fresh(d, code, args, body), deadline)
             return Response("success", mimetype="text/plain")
         claim = nonce_claim(d, code, args, body)
     except ProtocolError as err:
-        return await _refuse(err, code)
+        return await _bounded(_refuse(err, code), deadline)
     try:
         text = await _reply_once(d, account, incoming, claim, deadline)
     except ClaimRefused:
-        return await _refuse(ProtocolError(403, "replayed nonce"), code)
+        return await _bounded(_refuse(ProtocolError(403, "replayed nonce"), code), deadline)
     if not text:
         return Response("success", mimetype="text/plain")
     xml = seal_reply(config, args, reply_xml(msg, text, now=int(d.clock.now().timestamp())))
     return Response(xml, mimetype="application/xml")
+
+
+async def _bounded(awaitable: Awaitable[T], deadline: float) -> T:
+    """``awaitable``, given up (TimeoutError, an outage) OUTAGE_GRACE_SECONDS past the
+    passive deadline."""
+    async with asyncio.timeout(max(0.0, deadline + OUTAGE_GRACE_SECONDS - time.monotonic())):
+        return await awaitable
 
 
 async def _reply_once(d: Deps, account: Account, incoming, claim: Claim, deadline: float) -> str:

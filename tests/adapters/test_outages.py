@@ -139,6 +139,14 @@ async def test_wechat_answers_in_time_while_redis_hangs(live_deps, redis_server)
         assert resp.status_code == 200 and seconds < 5
         text = await resp.get_data(as_text=True)
         assert text == "success" or "正在为您查询" in text  # no reply, or the interim one
+        # A refusal is recorded in Redis too: a forged callback is not held past the 5 s either.
+        started = time.monotonic()
+        forged = await client.post(
+            "/wechat/demo?timestamp=1&nonce=2&signature=forged",
+            data=b"<xml></xml>",
+            headers={"Content-Type": "text/xml"},
+        )
+        assert forged.status_code in (200, 403) and time.monotonic() - started < 5
     finally:
         await hung.aclose()
         await proxy.down()
