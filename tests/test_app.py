@@ -89,3 +89,20 @@ async def test_startup_compiles_the_templates_and_freezes_its_heap(app, monkeypa
             assert compiled == []
     finally:
         gc.unfreeze()
+
+
+async def test_serving_collects_the_young_generation_less_often(app):
+    """Requests in flight are not moved into the old generations every 700 allocations (each
+    move brings a full collection of the decision cache nearer)."""
+    import gc
+
+    from quart_app import YOUNG_GENERATION
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, *before[1:])  # CPython's default, as a process starts
+    try:
+        async with app.test_app():
+            assert gc.get_threshold() == (YOUNG_GENERATION, *before[1:])
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
