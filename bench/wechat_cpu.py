@@ -5,12 +5,14 @@ way. Prints CPU ms per message (``time.process_time``) and the product's excess 
 the load average beside them; asserts nothing.
 
     python -m bench.wechat_cpu [--redis-url redis://127.0.0.1:6379/13] [--messages 3000]
-        [--concurrency 1 50] [--trials 5] [--no-bare]
+        [--concurrency 1 50] [--trials 5] [--no-bare] [--sample 2000]
 
-A scratch SQLite database with the demo city and its small knowledge base; the Redis database
-given is flushed before and after (use one nothing else uses). The figures are the median over
-the trials (and the product's least, which the machine's other load disturbs least);
-concurrency 50 lets the Redis batches fill as under load.
+A scratch SQLite database with the demo city and its small knowledge base asked one question, or
+(--sample N) bot_bench's warm run: match-dev's 10,072 entries and N of its queries in turn, each
+decided once before the trials (its answers, suggestions and offers as the bench gets them). The
+Redis database given is flushed before and after (use one nothing else uses). The figures are
+the median over the trials (and the product's least, which the machine's other load disturbs
+least); concurrency 50 lets the Redis batches fill as under load.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import os
+import random
 import secrets
 import shutil
 import statistics
@@ -33,6 +37,8 @@ from quart import Quart, Response, request
 from adapters.wechat_protocol import sign
 
 TOKEN = "minsheng-demo"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "match-dev"
+KB, QUERIES = DATA / "kb.jsonl", DATA / "queries.jsonl"
 QUESTION = "怎么办理清源市居住证？"
 BARE_XML = (
     "<xml><ToUserName><![CDATA[u]]></ToUserName><FromUserName><![CDATA[gh]]></FromUserName>"
@@ -111,9 +117,14 @@ async def post(app, payload: bytes, qs: bytes) -> tuple[int, bytes]:
     return status, b"".join(chunks)
 
 
-async def drive(app, n: int, concurrency: int, start: int, text: str) -> float:
-    """CPU seconds for ``n`` messages, ``concurrency`` in flight; every answer must be 200."""
-    payloads = [(body(f"cpu{start + i}", start + i, text), query()) for i in range(n)]
+async def drive(app, n: int, concurrency: int, start: int, texts: str | list[str]) -> float:
+    """CPU seconds for ``n`` messages (``texts`` in turn), ``concurrency`` in flight; every
+    answer must be 200."""
+    texts = [texts] if isinstance(texts, str) else texts
+    payloads = [
+        (body(f"cpu{start + i}", start + i, texts[(start + i) % len(texts)]), query())
+        for i in range(n)
+    ]
     todo = iter(payloads)
     bad = 0
 
@@ -134,8 +145,9 @@ async def drive(app, n: int, concurrency: int, start: int, text: str) -> float:
 
 
 @contextlib.asynccontextmanager
-async def serving(redis_url: str, text: str):
-    """The app as it serves (and the bare one), its cache warmed with ``text``."""
+async def serving(redis_url: str, texts: str | list[str], kb: Path | None = None):
+    """The app as it serves (and the bare one), its decision cache warmed with ``texts``: the
+    demo city's knowledge base, or ``kb`` imported as bench.bot_bench imports it."""
     import redis.asyncio as aioredis
 
     from accounts.demo import seed_demo_accounts
@@ -155,19 +167,27 @@ async def serving(redis_url: str, text: str):
     )
     flusher = aioredis.from_url(redis_url)
     await flusher.flushdb()
-    await migrate_db(settings.database_url)
+    if kb is not None:
+        from bench.bot_bench import prepare
+
+        await prepare({"MINSHENG_DATABASE_URL": settings.database_url}, kb)
+    else:
+        await migrate_db(settings.database_url)
     await open_db(settings)
     try:
         deps = build_deps(settings)
-        await seed_demo(deps)
-        await seed_demo_accounts(deps)
-        await seed_knowledge_demo(deps.clock, deps.redis)
+        if kb is None:
+            await seed_demo(deps)
+            await seed_demo_accounts(deps)
+            await seed_knowledge_demo(deps.clock, deps.redis)
         # In the order of serving: the app, then the index (whose build freezes the heap).
         app = create_app(settings, deps, manage_db=False)
         await knowledge_index(deps).ensure_fresh()
-        status, out = await post(app, body("cpu-warm", 1, text), query())
-        if status != 200:
-            raise SystemExit(f"warm-up answered {status}: {out[:200]!r}")
+        texts = [texts] if isinstance(texts, str) else texts
+        for i, text in enumerate(texts):
+            status, out = await post(app, body(f"cpu-warm{i}", i + 1, text), query())
+            if status != 200:
+                raise SystemExit(f"warm-up answered {status}: {out[:200]!r}")
         yield app, bare_app()
     finally:
         await close_db()
@@ -180,18 +200,28 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def sample(size: int, seed: int = 7) -> list[str]:
+    """bench.bot_bench's warm sample: the first ``size`` of match-dev's queries, shuffled."""
+    texts = [json.loads(line)["text"] for line in QUERIES.open(encoding="utf-8")]
+    random.Random(seed).shuffle(texts)
+    return texts[:size]
+
+
 async def main_async(args) -> None:
-    async with serving(args.redis_url, args.text) as (app, bare):
+    texts, kb = (sample(args.sample), KB) if args.sample else (args.text, None)
+    async with serving(args.redis_url, texts, kb) as (app, bare):
+        if kb is not None:
+            print(f"{len(texts)} texts over {kb}")
         print(load())
         print(f"{'concurrency':>12}{'product ms':>12}{'(min)':>8}{'bare ms':>10}{'excess ms':>11}")
         start = 10
         for c in args.concurrency:
             product, plain = [], []
             for _ in range(args.trials):
-                product.append(await drive(app, args.messages, c, start, args.text))
+                product.append(await drive(app, args.messages, c, start, texts))
                 start += args.messages
                 if not args.no_bare:
-                    plain.append(await drive(bare, args.messages, c, start, args.text))
+                    plain.append(await drive(bare, args.messages, c, start, texts))
                     start += args.messages
             print("  trials:", " ".join(f"{x * 1000 / args.messages:.3f}" for x in product))
             p = statistics.median(product) * 1000 / args.messages
@@ -208,6 +238,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--text", default=QUESTION)
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="instead of --text: bot_bench's warm sample of this many match-dev queries, over "
+        "match-dev's knowledge base (10,072 entries, imported first)",
+    )
     parser.add_argument("--no-bare", action="store_true", help="the product only (profiling)")
     asyncio.run(main_async(parser.parse_args()))
 
