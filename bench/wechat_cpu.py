@@ -24,19 +24,17 @@ import gc
 import json
 import os
 import random
-import secrets
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 from quart import Quart, Response, request
 
-from adapters.wechat_protocol import sign
+from bench.bot_bench import message
+from bench.bot_bench import query as signed_query
 
-TOKEN = "minsheng-demo"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "match-dev"
 KB, QUERIES = DATA / "kb.jsonl", DATA / "queries.jsonl"
 QUESTION = "怎么办理清源市居住证？"
@@ -58,21 +56,8 @@ def bare_app() -> Quart:
     return app
 
 
-def body(user: str, msg_id: int, text: str) -> bytes:
-    return (
-        "<xml><ToUserName><![CDATA[gh_demo]]></ToUserName>"
-        f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>1700000000</CreateTime>"
-        f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
-        f"<MsgId>{msg_id}</MsgId></xml>"
-    ).encode()
-
-
 def query() -> bytes:
-    ts = str(int(time.time()))
-    nonce = secrets.token_hex(8)
-    return urlencode(
-        {"timestamp": ts, "nonce": nonce, "signature": sign(TOKEN, ts, nonce)}
-    ).encode()
+    return signed_query().encode()
 
 
 async def post(app, payload: bytes, qs: bytes) -> tuple[int, bytes]:
@@ -122,7 +107,7 @@ async def drive(app, n: int, concurrency: int, start: int, texts: str | list[str
     answer must be 200."""
     texts = [texts] if isinstance(texts, str) else texts
     payloads = [
-        (body(f"cpu{start + i}", start + i, texts[(start + i) % len(texts)]), query())
+        (message(f"cpu{start + i}", str(start + i), texts[(start + i) % len(texts)]), query())
         for i in range(n)
     ]
     todo = iter(payloads)
@@ -185,7 +170,7 @@ async def serving(redis_url: str, texts: str | list[str], kb: Path | None = None
         await knowledge_index(deps).ensure_fresh()
         texts = [texts] if isinstance(texts, str) else texts
         for i, text in enumerate(texts):
-            status, out = await post(app, body(f"cpu-warm{i}", i + 1, text), query())
+            status, out = await post(app, message(f"cpu-warm{i}", str(i + 1), text), query())
             if status != 200:
                 raise SystemExit(f"warm-up answered {status}: {out[:200]!r}")
         yield app, bare_app()
