@@ -2,10 +2,13 @@
 
 The pair scorer is an ensemble of boosted trees over the (clipped) pair features whose output is
 the probability that the candidate answers the question; an office may add its own trees on top
-(knowledge/office_fit.py). Two query-level logistic heads turn the top entries' probabilities
-into P(the top entry is right) and P(the right entry is among the top three), and the decision
-rule picks answer / suggest / none with two thresholds chosen on the fit data (see fit.py, which
-fits all of it with scikit-learn).
+(knowledge/office_fit.py). Three query-level heads turn the top entries' probabilities, and the
+best candidate's own features, into P(the top entry is right), P(the right entry is among the top
+three) and P(no entry answers it); the decision rule picks answer / suggest / none with two
+thresholds chosen on the fit data (see fit.py, which fits all of it with scikit-learn). The heads
+are logistic over the probabilities, or (fit.py --heads trees, experimental) boosted trees that
+also read the best candidate's own features (head_forests); an office's own fit keeps logistic
+heads, which its few hundred questions can carry.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ class Model:
     # P(no entry answers the question): suggesting pays when P(right entry among the top three)
     # exceeds it (by t_none), since a suggestion costs half of a plain "none" when none exists
     head_none: list[float] = field(default_factory=list)
+    # the same three heads as boosted trees over head_row() (the query features, then the best
+    # candidate's clipped pair features): {"answer" | "suggest" | "none": {"forest", "base"}}.
+    # When present they are used instead of the logistic heads.
+    head_forests: dict[str, Any] = field(default_factory=dict)
     t_answer: float = 0.97
     t_none: float = 0.0
     # below "none": candidates whose pair probability reaches this are shown as 相关问题
@@ -56,6 +63,11 @@ class Model:
         data = asdict(self)
         for key in ("forest", "office_forest"):  # drop forest_predict's cached arrays
             data[key] = {k: v for k, v in data[key].items() if not k.startswith("_")}
+        data["head_forests"] = {
+            name: {"base": h["base"], "forest": {k: v for k, v in h["forest"].items()
+                                                 if not k.startswith("_")}}
+            for name, h in self.head_forests.items()
+        }  # fmt: skip
         return data
 
     @classmethod
@@ -73,6 +85,12 @@ class Model:
         if any(h and len(h) != width for h in (model.head_answer, model.head_suggest,
                                                model.head_none)):  # fmt: skip
             raise ValueError("model file was fitted for other query features")
+        if model.head_forests:
+            row = len(QUERY_FEATURES) + len(HEAD_EXTRA) + len(model.features)
+            if set(model.head_forests) != {"answer", "suggest", "none"} or any(
+                int(np.max(h["forest"]["feature"])) >= row for h in model.head_forests.values()
+            ):
+                raise ValueError("model file was fitted for other query features")
         return model
 
     def copy(self) -> Model:
@@ -114,12 +132,51 @@ class Model:
 
     # -- decision ---------------------------------------------------------------------------
 
-    def heads(self, probs: list[float], dup: float, extra: Sequence[float] = (0.0, 0.0)):
+    def head_row(self, probs: list[float], dup: float, top: Sequence[float]) -> np.ndarray:
+        """What the tree heads read: query_features, the gap between the two best entries, how
+        many entries were retrieved, then the best candidate's pair features (FEATURES order,
+        the model's own columns, clipped)."""
+        p2 = probs[1] if len(probs) > 1 else 0.0
+        row = self.clip(np.asarray(top, dtype=np.float64)[None, :])[0]
+        return np.concatenate(
+            [query_features(probs, dup, [top[k] for k in QUERY_EXTRA_IDX]),
+             [probs[0] - p2, float(len(probs))], row]
+        )  # fmt: skip
+
+    def _head_margins(self, row: np.ndarray) -> np.ndarray:
+        """The three tree heads' margins for one head_row, in one walk over all their trees."""
+        walk = self.__dict__.get("_heads_walk")
+        if walk is None or walk[0] is not self.head_forests:
+            names = ("answer", "suggest", "none")
+            forests = [self.head_forests[n]["forest"] for n in names]
+            width = max(len(f["feature"][0]) for f in forests)
+            merged: dict[str, Any] = {"depth": max(int(f["depth"]) for f in forests)}
+            for key, pad in (("feature", 0), ("threshold", 0.0), ("left", 0), ("right", 0),
+                             ("value", 0.0), ("leaf", True)):  # fmt: skip
+                merged[key] = [r + [pad] * (width - len(r)) for f in forests for r in f[key]]
+            bounds = np.cumsum([0] + [len(f["feature"]) for f in forests])[:-1]
+            bases = np.asarray([self.head_forests[n]["base"] for n in names])
+            walk = (self.head_forests, _flatten(merged), int(merged["depth"]), bounds, bases)
+            self.__dict__["_heads_walk"] = walk
+        _, (feat, thr, child, value, roots), depth, bounds, bases = walk
+        node = roots
+        for _ in range(depth):
+            node = child[2 * node + (row[feat[node]] <= thr[node])]
+        return bases + np.add.reduceat(value[node], bounds)
+
+    def heads(self, probs: list[float], dup: float, top: Sequence[float] | None = None):
         """(P(top entry is right), P(right entry among the top three) - P(no entry answers))
-        for one query: the second is what suggesting gains over saying nothing."""
+        for one query: the second is what suggesting gains over saying nothing. top: the best
+        candidate's pair-feature row (FEATURES order)."""
         if not probs:
             return 0.0, -1.0
-        x = query_features(probs, dup, extra)
+        if top is None:
+            top = np.zeros(len(FEATURES))
+        if self.head_forests:
+            z = self._head_margins(self.head_row(probs, dup, top))
+            p = 1.0 / (1.0 + np.exp(-z))
+            return float(p[0]), float(p[1] - p[2])
+        x = query_features(probs, dup, [top[k] for k in QUERY_EXTRA_IDX])
         out = []
         for head, default in (
             (self.head_answer, probs[0]),
@@ -138,12 +195,12 @@ class Model:
         probs: list[float],
         dup: float = 0.0,
         exact: bool = False,
-        extra: Sequence[float] = (0.0, 0.0),
+        top: Sequence[float] | None = None,
     ) -> tuple[str, float, float]:
         """probs: per-entry probabilities, best first; dup: how alike the top two entries are;
-        exact: the best entry's question is the citizen's question, normalised; extra: what
-        query_features takes from the top candidate's pair features."""
-        p_top, gain = self.heads(probs, dup, extra)
+        exact: the best entry's question is the citizen's question, normalised; top: the best
+        candidate's pair-feature row (FEATURES order)."""
+        p_top, gain = self.heads(probs, dup, top)
         p2 = probs[1] if len(probs) > 1 else 0.0
         if p_top >= self.t_answer or (exact and p2 < self.exact_p2):
             kind = "answer"
@@ -168,6 +225,8 @@ QUERY_FEATURES = [
     "logit_p1", "logit_p2", "logit_p3", "p1", "p2", "sum3", "dup", "dup_p2",
     "has_answer", "len_q",
 ]  # fmt: skip
+# what the tree heads read after QUERY_FEATURES (then the best candidate's pair features)
+HEAD_EXTRA = ["p_gap", "n_entries"]
 # the pair features query_features takes from the top candidate's row, in order
 QUERY_EXTRA = ["has_answer", "len_q"]
 QUERY_EXTRA_IDX = [FEATURES.index(n) for n in QUERY_EXTRA]

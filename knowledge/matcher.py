@@ -35,7 +35,7 @@ from knowledge.match_features import (
     weigh,
 )
 from knowledge.match_index import WORD, InvertedIndex, index_terms
-from knowledge.match_model import QUERY_EXTRA_IDX, Model
+from knowledge.match_model import Model
 from knowledge.normalize import ensure_jieba, normalize, words
 
 MODEL_PATH = Path(__file__).with_name("model.json")
@@ -421,8 +421,7 @@ class Matcher:
             dup = entry_likeness(infos[order[0][1]], infos[order[1][1]])
         top_text = infos[order[0][1]].text
         exact = top_text == norm and not deictic(top_text)
-        extra = [float(feats[order[0][1], k]) for k in QUERY_EXTRA_IDX]
-        kind, p_top, _ = self.model.choose(ps, dup, exact, extra)
+        kind, p_top, _ = self.model.choose(ps, dup, exact, feats[order[0][1]])
         top = cands[0]
         if kind == "answer":
             return Decision("answer", top.entry, [], p_top, cands)

@@ -196,7 +196,9 @@ def _fit_candidate(
         candidate.office_forest, candidate.office_base = fitted.office_forest, fitted.office_base
     else:
         ranked = fitting.per_query_probs(current, data, len(queries))
-    candidate = fitting.fit_decision(candidate, ranked, queries, [OFFICE] * len(queries))
+    candidate = fitting.fit_decision(
+        candidate, ranked, queries, [OFFICE] * len(queries), trees=False
+    )
     candidate.info = {**current.info, "office": candidate.info}
     return candidate
 
@@ -214,7 +216,7 @@ def _office_trees(current: Model, data: fitting.PairData) -> Model:
 def _figures(model: Model, data: fitting.PairData, queries: list[dict]) -> dict[str, float]:
     rows = []
     for q, r in zip(queries, fitting.per_query_probs(model, data, len(queries)), strict=True):
-        kind = model.choose(r.probs, r.dup, r.exact, r.extra)[0] if r.entries else "none"
+        kind = model.choose(r.probs, r.dup, r.exact, r.top)[0] if r.entries else "none"
         rows.append({"id": q["id"], "decision": kind,
                      "entry": r.entries[0] if kind == "answer" else None,
                      "suggestions": r.entries[:3] if kind == "suggest" else []})  # fmt: skip

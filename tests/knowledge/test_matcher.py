@@ -269,6 +269,48 @@ def test_a_model_with_heads_of_another_width_is_refused(model):
         Model.from_dict({**model.to_dict(), "head_answer": [0.5, 0.1]})
 
 
+def _tree_heads(model: Model) -> Model:
+    """model with tree heads fitted on made-up rankings: the top entry is right when the
+    citizen's words are covered, whatever the probabilities say."""
+    from knowledge import fit as fitting
+
+    rng = np.random.default_rng(7)
+    ranked, expects = [], []
+    for i in range(600):
+        top = np.zeros(len(FEATURES))
+        lost = float(rng.random())
+        top[FEATURES.index("lost_mass")] = lost
+        probs = sorted(rng.random(3).tolist(), reverse=True)
+        ranked.append(fitting.Ranked(["a", "b", "c"], probs, 0.2, False, top))
+        expects.append("a" if lost < 0.4 else (None if i % 2 else "b"))
+    out = model.copy()
+    fitting.fit_heads(out, ranked, expects, np.ones(len(ranked)), trees=True)
+    return out
+
+
+def test_tree_heads_read_the_best_candidates_own_features(model):
+    """Tree heads (fit.py --heads trees) read the best candidate's features beside the
+    probabilities, survive the file's round trip, walk their three forests in one pass with
+    the same margins as one by one, and a file whose trees read past the row is refused."""
+    trees = _tree_heads(model)
+    assert trees.head_forests and not trees.head_answer
+    again = Model.from_dict(json.loads(json.dumps(trees.to_dict())))
+    probs = [0.6, 0.3, 0.1]
+    covered, lost = np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
+    lost[FEATURES.index("lost_mass")] = 0.8
+    assert again.heads(probs, 0.2, covered) == trees.heads(probs, 0.2, covered)
+    assert trees.heads(probs, 0.2, covered)[0] > 0.8 > 0.2 > trees.heads(probs, 0.2, lost)[0]
+    row = trees.head_row(probs, 0.2, lost)
+    heads = [trees.head_forests[n] for n in ("answer", "suggest", "none")]
+    one_by_one = [h["base"] + forest_predict(h["forest"], row[None])[0] for h in heads]
+    assert np.allclose(trees._head_margins(row), one_by_one, atol=1e-12)
+    data = trees.to_dict()
+    wide = data["head_forests"]["answer"]["forest"]
+    wide["feature"] = [[len(row)] * len(leaves) for leaves in wide["leaf"]]
+    with pytest.raises(ValueError):
+        Model.from_dict(data)
+
+
 def _same_pairs(live: Matcher, fresh: Matcher, text: str) -> None:
     a_slots, a_feats, _ = live.pairs(text)
     b_slots, b_feats, _ = fresh.pairs(text)
