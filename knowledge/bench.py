@@ -328,7 +328,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     ap.add_argument("--fit-queries", help="fit queries, with --fit")
     ap.add_argument("--cv", type=int, default=0, help="K-fold grouped cross-validation instead")
     ap.add_argument("--out", help="write one decision per query (JSONL)")
+    ap.add_argument(
+        "--heads",
+        choices=("logistic", "trees"),
+        default="logistic",
+        help="query-level heads of the models fitted here (trees: experimental, fit.py --heads)",
+    )
     args = ap.parse_args(argv)
+    fitting.TREE_HEADS = args.heads == "trees"
     if args.sets:
         return run_sets(args.sets, args.cv or 5, peers=not args.no_peers)
     if not (args.kb and args.queries):
