@@ -331,11 +331,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     ap.add_argument(
         "--heads",
         choices=("logistic", "trees"),
-        default="logistic",
-        help="query-level heads of the models fitted here (trees: experimental, fit.py --heads)",
+        default="trees",
+        help="query-level heads of the models fitted here (as fit.py --heads)",
+    )
+    ap.add_argument(
+        "--leave-out",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="as fit.py --leave-out (default: gov; none for no set)",
     )
     args = ap.parse_args(argv)
     fitting.TREE_HEADS = args.heads == "trees"
+    if args.leave_out:
+        fitting.LEAVE_OUT.clear()
+        fitting.LEAVE_OUT.update(n for n in args.leave_out if n != "none")
     if args.sets:
         return run_sets(args.sets, args.cv or 5, peers=not args.no_peers)
     if not (args.kb and args.queries):

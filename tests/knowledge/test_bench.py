@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge import bench
@@ -177,3 +178,34 @@ def test_a_query_asked_without_its_entry_is_learnt_as_unanswerable_in_its_fold()
     for k in (2, 3):
         folds = group_folds(qs, top, k)
         assert folds[0] == folds[2]
+
+
+def test_thresholds_answer_few_of_the_questions_asked_without_their_entry():
+    """A knowledge base lacking a question's entry offers a sibling with a high probability.
+    The thresholds answer at most ABSENT_LIMIT of such askings, and answer more without them."""
+    from knowledge import fit as fitting
+    from knowledge.match_model import Model
+
+    rng = np.random.default_rng(3)
+
+    def ranking(p1: float) -> fitting.Ranked:
+        return fitting.Ranked(["a", "b", "c"], [p1, p1 / 3, p1 / 9], 0.1)
+
+    ranked, expects = [], []
+    for _ in range(400):
+        p1 = float(rng.uniform(0.3, 1.0))
+        ranked.append(ranking(p1))
+        expects.append("a" if p1 > 0.55 else None)
+    absent = [ranking(float(rng.uniform(0.6, 0.95))) for _ in range(200)]
+    model = Model()
+    fitting.fit_heads(model, ranked, expects, np.ones(len(ranked)), trees=False)
+    sets = ["gov"] * len(ranked)
+
+    def answered(ta: float, rows) -> float:
+        return float(np.mean([model.heads(r.probs, r.dup, r.top)[0] >= ta for r in rows]))
+
+    ta_free, _, _ = fitting.choose_thresholds(model, ranked, expects, sets)
+    ta, _, info = fitting.choose_thresholds(model, ranked, expects, sets, absent)
+    assert info and answered(ta, absent) <= fitting.ABSENT_LIMIT
+    assert answered(ta_free, absent) > 0.5
+    assert 0 < answered(ta, ranked) < answered(ta_free, ranked)

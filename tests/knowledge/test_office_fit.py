@@ -70,6 +70,9 @@ def test_the_candidate_is_compared_on_held_back_wordings(office):
     # the office's own calibration answers its citizens' wording at least as well
     assert fit.after["utility"] >= fit.before["utility"] - 0.01
     assert fit.candidate.t_answer != current.t_answer or fit.candidate.t_none != current.t_none
+    # a few hundred wordings cannot carry tree heads: the office's heads are logistic, whatever
+    # the generic model's are
+    assert fit.candidate.head_answer and not fit.candidate.head_forests
     summary = json.loads(json.dumps(fit.summary()))
     assert summary["better"] == fit.better
     assert not fit.refit_pairs  # ~400 wordings: calibration only
