@@ -398,6 +398,17 @@ class Matcher:
             return Decision("none", None, [], decision.score, decision.candidates, related)
         return Decision("suggest", None, fitting, decision.score, decision.candidates)
 
+    @staticmethod
+    def _names_shared_topic(
+        norm: str, order: list[tuple[str, int]], infos: list[QInfo], ps: list[float]
+    ) -> bool:
+        """Whether the message only names what the two best entries share: 居住证 against
+        怎么办理居住证 and 居住证到期了怎么续签. However sure the scorer is of the first, the
+        citizen has not said which one is meant, so they are offered to choose from."""
+        if len(order) < 2 or ps[1] < MIN_SHOWN:
+            return False
+        return all(norm in infos[i].text for _, i in order[:2])
+
     def _decide(self, text: str) -> Decision:
         norm = self._prepare_text(text)
         slots, feats, infos = self._pairs(norm)
@@ -422,6 +433,8 @@ class Matcher:
         top_text = infos[order[0][1]].text
         exact = top_text == norm and not deictic(top_text)
         kind, p_top, _ = self.model.choose(ps, dup, exact, feats[order[0][1]])
+        if kind == "answer" and not exact and self._names_shared_topic(norm, order, infos, ps):
+            kind = "suggest"
         top = cands[0]
         if kind == "answer":
             return Decision("answer", top.entry, [], p_top, cands)

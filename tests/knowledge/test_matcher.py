@@ -353,3 +353,25 @@ def test_what_the_index_keeps_between_questions_follows_its_edits(model):
         fresh = Matcher.build([(e, q, a) for e, (q, a) in kb.items()], model=model)
         for t in texts:
             _same_pairs(live, fresh, t)
+
+
+def test_a_message_naming_only_what_two_entries_share_is_offered_not_answered(model):
+    """居住证 names what 办理 and 续签 share: however sure the scorer is of one, the citizen has
+    not said which, so both are offered. A model that answers everything shows the rule alone."""
+    eager = model.copy()
+    eager.t_answer = 0.0
+    m = Matcher.build(
+        [
+            ("apply", ["怎么办理居住证"], "到社区服务站登记。"),
+            ("renew", ["居住证到期了怎么续签"], "到期前三十日内续签。"),
+            ("passport", ["护照过期了怎么换发"], "到出入境大厅办理。"),
+        ],
+        model=eager,
+    )
+    d = m.decide("居住证")
+    assert d.decision == "suggest"
+    assert set(d.suggestions[:2]) == {"apply", "renew"}
+    said = m.decide("居住证到期了怎么续")
+    assert (said.decision, said.entry) == ("answer", "renew")
+    only = m.decide("护照")
+    assert (only.decision, only.entry) == ("answer", "passport")
