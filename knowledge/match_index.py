@@ -332,7 +332,6 @@ class InvertedIndex:
 
     def scores(self, terms: dict[str, int]) -> tuple[np.ndarray, float]:
         """BM25 of every slot and the query's own maximal score (for normalising)."""
-        scores = np.zeros(self.n_slots, dtype=np.float32)
         top_possible = 0.0
         # each term's row, bulk-loaded count and weight, kept until the statistics change
         known = self._terms
@@ -351,7 +350,13 @@ class InvertedIndex:
             if len(term) == 1:
                 w *= 0.5
             known[term] = (row, count, w * (K1 + 1) / (1 + K1), np.float32(w / SCALE))
+        # every term's postings gathered, then summed per slot in one pass
         postings = self.postings
+        slots: list[np.ndarray] = []
+        tfs: list[np.ndarray] = []
+        wfs: list[float] = []
+        counts: list[int] = []
+        start_of, slot_of, tf_of = self._start, self._slot, self._tf
         for term in terms:
             got = known[term]
             if got is None:
@@ -359,14 +364,24 @@ class InvertedIndex:
             row, count, top, wf = got
             top_possible += top
             if count:
-                start = self._start[row]
-                end = start + count
-                scores[self._slot[start:end]] += wf * self._tf[start:end]
+                start = start_of[row]
+                slots.append(slot_of[start : start + count])
+                tfs.append(tf_of[start : start + count])
+                wfs.append(wf)
+                counts.append(count)
             extra = postings.get(term)
             if extra:
                 packed = np.frombuffer(extra, dtype=np.int64)
-                scores[packed >> 16] += wf * (packed & 0xFFFF).astype(np.float32)
-        return scores, top_possible
+                slots.append(packed >> 16)
+                tfs.append((packed & 0xFFFF).astype(np.uint16))
+                wfs.append(wf)
+                counts.append(len(packed))
+        if not slots:
+            return np.zeros(self.n_slots, dtype=np.float32), top_possible
+        weights = np.concatenate(tfs).astype(np.float32)
+        weights *= np.repeat(np.asarray(wfs, dtype=np.float32), counts)
+        scores = np.bincount(np.concatenate(slots), weights=weights, minlength=self.n_slots)
+        return scores.astype(np.float32), top_possible
 
     def search(self, terms: dict[str, int], k: int) -> tuple[np.ndarray, np.ndarray, float]:
         """Top-k slots by BM25 and the query's own maximal score (for normalising)."""
