@@ -320,6 +320,8 @@ def pair_features(
         qw = weigh(q, char_idf, word_idf)
     if cw is None:
         cw = weigh(c, char_idf, word_idf)
+    if not extended and _pair_kernel is not None:
+        return _pair_kernel.pair_features(q, c, bm25, bm25_margin, rank, answer, qw, cw)
     # characters
     inter = q.cset & c.cset
     wq, wc = qw.chars, cw.chars
@@ -493,6 +495,16 @@ def pair_features(
         proper_missing,
         num_conflict,
     ]
+
+
+# the compiled twin of pair_features without the swap features (setup.py builds it; without a C
+# compiler the Python above computes the same rows)
+try:
+    from knowledge import _pair_kernel
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _pair_kernel = None
+else:
+    _pair_kernel.configure(FUNCTION_CHARS, _ANT, MAX_FUZZY)
 
 
 CONTRAST = ["lost_sib", "dist_missing", "dist_missing_max", "cover_margin", "lost_margin"]

@@ -19,6 +19,12 @@ from itertools import chain
 
 import numpy as np
 
+try:  # compiled loops (setup.py); without them, the numpy twins below give the same scores
+    from knowledge._kernels import bm25 as compiled_bm25
+    from knowledge._kernels import top_k as compiled_top_k
+except ImportError:  # pragma: no cover - a build without a C compiler
+    compiled_bm25 = compiled_top_k = None
+
 K1 = 1.2
 B = 0.6
 SCALE = 16384.0  # term weights (at most K1 + 1) are stored as integers in 1/SCALE steps
@@ -350,38 +356,46 @@ class InvertedIndex:
             if len(term) == 1:
                 w *= 0.5
             known[term] = (row, count, w * (K1 + 1) / (1 + K1), np.float32(w / SCALE))
-        # every term's postings gathered, then summed per slot in one pass
+        # every term's postings, then summed per slot in one pass
         postings = self.postings
-        slots: list[np.ndarray] = []
-        tfs: list[np.ndarray] = []
-        wfs: list[float] = []
-        counts: list[int] = []
-        start_of, slot_of, tf_of = self._start, self._slot, self._tf
+        rows: list[tuple[int, int, np.float32, array | None]] = []
+        start_of = self._start
         for term in terms:
             got = known[term]
             if got is None:
                 continue
             row, count, top, wf = got
             top_possible += top
+            extra = postings.get(term) or None
+            rows.append((start_of[row] if count else 0, count, wf, extra))
+        if not rows:
+            return np.zeros(self.n_slots, dtype=np.float32), top_possible
+        if compiled_bm25 is not None:
+            return compiled_bm25(self.n_slots, self._slot, self._tf, rows), top_possible
+        return self._numpy_bm25(rows), top_possible
+
+    def _numpy_bm25(self, rows: list[tuple[int, int, np.float32, array | None]]) -> np.ndarray:
+        """scores' sum without the compiled loop: gathered, weighed, one np.bincount."""
+        slots: list[np.ndarray] = []
+        tfs: list[np.ndarray] = []
+        wfs: list[float] = []
+        counts: list[int] = []
+        for start, count, wf, extra in rows:
             if count:
-                start = start_of[row]
-                slots.append(slot_of[start : start + count])
-                tfs.append(tf_of[start : start + count])
+                slots.append(self._slot[start : start + count])
+                tfs.append(self._tf[start : start + count])
                 wfs.append(wf)
                 counts.append(count)
-            extra = postings.get(term)
             if extra:
                 packed = np.frombuffer(extra, dtype=np.int64)
                 slots.append(packed >> 16)
                 tfs.append((packed & 0xFFFF).astype(np.uint16))
                 wfs.append(wf)
                 counts.append(len(packed))
-        if not slots:
-            return np.zeros(self.n_slots, dtype=np.float32), top_possible
         weights = np.concatenate(tfs).astype(np.float32)
         weights *= np.repeat(np.asarray(wfs, dtype=np.float32), counts)
         scores = np.bincount(np.concatenate(slots), weights=weights, minlength=self.n_slots)
-        return scores.astype(np.float32), top_possible
+        return scores.astype(np.float32)
 
     def search(self, terms: dict[str, int], k: int) -> tuple[np.ndarray, np.ndarray, float]:
         """Top-k slots by BM25 and the query's own maximal score (for normalising)."""
@@ -394,8 +408,11 @@ class InvertedIndex:
     ) -> tuple[np.ndarray, np.ndarray, float]:
         if len(scores) == 0 or top_possible == 0:
             return np.empty(0, np.int64), np.empty(0, np.float32), 0.0
+        if compiled_top_k is not None:
+            top, values = compiled_top_k(scores, k)
+            return top, values, top_possible
         k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[scores[top] > 0]
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        top = np.flatnonzero((scores >= kth) & (scores > 0))
+        top = top[np.lexsort((top, -scores[top]))][:k]  # ties: the lower slot first
         return top, scores[top], top_possible

@@ -21,6 +21,11 @@ import numpy as np
 
 from knowledge.match_features import FEATURES
 
+try:  # the compiled walk (setup.py); without it, the numpy walk below gives the same sums
+    from knowledge._kernels import walk as compiled_walk
+except ImportError:  # pragma: no cover - a build without a C compiler
+    compiled_walk = None
+
 
 @dataclass
 class Model:
@@ -100,16 +105,29 @@ class Model:
 
     def columns(self, x: np.ndarray) -> np.ndarray:
         """The model's own columns of pair-feature rows (FEATURES): a model may read fewer."""
-        if self.features != FEATURES:
-            x = x[:, _columns(tuple(self.features))]
-        return x
+        cols = self._clip_arrays()[0]
+        return x if cols is None else x[:, cols]
 
     def clip(self, x: np.ndarray) -> np.ndarray:
         """The model's own columns, clipped to the range seen in fitting."""
-        x = self.columns(x)
-        if not self.clip_lo:
+        cols, lo, hi = self._clip_arrays()
+        if cols is not None:
+            x = x[:, cols]
+        if lo is None:
             return x
-        return np.clip(x, np.asarray(self.clip_lo), np.asarray(self.clip_hi))
+        return np.clip(x, lo, hi)
+
+    def _clip_arrays(self) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """The columns to read (None: all) and the clip bounds as arrays, kept until the lists
+        they come from are replaced."""
+        key = (self.features, self.clip_lo, self.clip_hi)
+        kept = self.__dict__.get("_clip_kept")
+        if kept is None or any(a is not b for a, b in zip(kept[0], key, strict=True)):
+            cols = None if self.features == FEATURES else _columns(tuple(self.features))
+            lo = np.asarray(self.clip_lo, dtype=np.float64) if self.clip_lo else None
+            hi = np.asarray(self.clip_hi, dtype=np.float64) if self.clip_lo else None
+            kept = self.__dict__["_clip_kept"] = (key, (cols, lo, hi))
+        return kept[1]
 
     def generic_margin(self, x: np.ndarray) -> np.ndarray:
         """x already clipped."""
@@ -154,11 +172,14 @@ class Model:
             for key, pad in (("feature", 0), ("threshold", 0.0), ("left", 0), ("right", 0),
                              ("value", 0.0), ("leaf", True)):  # fmt: skip
                 merged[key] = [r + [pad] * (width - len(r)) for f in forests for r in f[key]]
-            bounds = np.cumsum([0] + [len(f["feature"]) for f in forests])[:-1]
+            bounds = np.cumsum([0] + [len(f["feature"]) for f in forests])[:-1].astype(np.int64)
             bases = np.asarray([self.head_forests[n]["base"] for n in names])
             walk = (self.head_forests, _flatten(merged), int(merged["depth"]), bounds, bases)
             self.__dict__["_heads_walk"] = walk
         _, (feat, thr, child, value, roots), depth, bounds, bases = walk
+        if compiled_walk is not None:
+            x = np.ascontiguousarray(row, dtype=np.float64)[None, :]
+            return bases + compiled_walk(feat, thr, child, value, roots, depth, x, bounds)[0]
         node = roots
         for _ in range(depth):
             node = child[2 * node + (row[feat[node]] <= thr[node])]
@@ -267,11 +288,23 @@ def forest_predict(forest: dict[str, Any], x: np.ndarray) -> np.ndarray:
     if arrays is None:
         arrays = forest["_flat"] = _flatten(forest)
     feat, thr, child, value, roots = arrays
+    if compiled_walk is not None:
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        return compiled_walk(feat, thr, child, value, roots, int(forest["depth"]), x, _ONE)[:, 0]
+    return _numpy_walk(arrays, int(forest["depth"]), x)
+
+
+_ONE = np.zeros(1, dtype=np.int64)  # one group: all the trees
+
+
+def _numpy_walk(arrays: tuple[np.ndarray, ...], depth: int, x: np.ndarray) -> np.ndarray:
+    """forest_predict without the compiled walk: all rows through all trees a level at a time."""
+    feat, thr, child, value, roots = arrays
     n_features = x.shape[1]
     flat_x = np.ascontiguousarray(x, dtype=np.float64).ravel()
     base = (np.arange(len(x)) * n_features)[:, None]
     node = np.broadcast_to(roots, (len(x), len(roots)))
-    for _ in range(int(forest["depth"])):
+    for _ in range(depth):
         go_left = flat_x[base + feat[node]] <= thr[node]
         node = child[2 * node + go_left]
     return value[node].sum(axis=1)

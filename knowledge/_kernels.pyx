@@ -1,0 +1,103 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Compiled loops of the matcher's hot path, each with a numpy twin in pure Python that gives the
+same result (knowledge/match_model.py falls back to it when this module is not built).
+
+walk: the boosted trees' leaf values for rows of features, summed per group of trees. The numpy
+walk moves all rows through all trees a level at a time (a few dozen array operations a
+question, most of its cost being numpy's per-call overhead at fifteen rows); this walks one tree
+at a time and stops at the leaf.
+"""
+
+import numpy as np
+
+from libc.stdint cimport int64_t, uint16_t
+
+
+def walk(
+    const int64_t[::1] feat,
+    const double[::1] thr,
+    const int64_t[::1] child,
+    const double[::1] value,
+    const int64_t[::1] roots,
+    int depth,
+    const double[:, ::1] x,
+    const int64_t[::1] bounds,
+):
+    """Row i's sum of leaf values over trees bounds[g] .. bounds[g + 1] - 1 (the last group ends
+    with the last tree), as out[i, g]. The arrays are match_model._flatten's: node k's right
+    child at child[2k], its left at child[2k + 1], a leaf its own child."""
+    cdef Py_ssize_t n = x.shape[0], n_trees = roots.shape[0], n_groups = bounds.shape[0]
+    out = np.zeros((n, n_groups), dtype=np.float64)
+    cdef double[:, ::1] o = out
+    cdef Py_ssize_t i, g, t, end
+    cdef int step
+    cdef int64_t node, nxt
+    cdef double s
+    for i in range(n):
+        for g in range(n_groups):
+            end = bounds[g + 1] if g + 1 < n_groups else n_trees
+            s = 0.0
+            for t in range(bounds[g], end):
+                node = roots[t]
+                for step in range(depth):
+                    nxt = child[2 * node + (x[i, feat[node]] <= thr[node])]
+                    if nxt == node:
+                        break
+                    node = nxt
+                s += value[node]
+            o[i, g] = s
+    return out
+
+
+def bm25(Py_ssize_t n_slots, const int64_t[:] slot_of, const uint16_t[:] tf_of, list rows):
+    """match_index.InvertedIndex.scores' sum: every slot's BM25 as float32, from rows of
+    (start, count, weight factor, packed postings or None): a term's bulk-loaded postings
+    slot_of/tf_of[start:start + count], then those added since (slot << 16 | tf). Each posting
+    adds float32(tf * factor) in float64, in that order, as np.bincount does."""
+    acc = np.zeros(n_slots, dtype=np.float64)
+    cdef double[::1] a = acc
+    cdef Py_ssize_t j, start, count
+    cdef float wf
+    cdef int64_t p
+    cdef const int64_t[:] extra
+    for row in rows:
+        start = row[0]
+        count = row[1]
+        wf = row[2]
+        for j in range(start, start + count):
+            a[slot_of[j]] += <double>(<float>tf_of[j] * wf)
+        if row[3] is not None:
+            extra = row[3]
+            for j in range(extra.shape[0]):
+                p = extra[j]
+                a[p >> 16] += <double>(<float>(p & 0xFFFF) * wf)
+    return acc.astype(np.float32)
+
+
+def top_k(const float[::1] scores, Py_ssize_t k):
+    """The slots of the k highest positive scores, highest first (ties: the lower slot first),
+    and their scores."""
+    cdef Py_ssize_t n = scores.shape[0], i, j, m = 0
+    if k > n:
+        k = n
+    if k <= 0:
+        return np.empty(0, np.int64), np.empty(0, np.float32)
+    idx = np.empty(k, dtype=np.int64)
+    val = np.empty(k, dtype=np.float32)
+    cdef int64_t[::1] bi = idx
+    cdef float[::1] bv = val
+    cdef float s
+    for i in range(n):
+        s = scores[i]
+        if s <= 0 or (m == k and s <= bv[k - 1]):
+            continue
+        j = m if m < k else k - 1
+        while j > 0 and bv[j - 1] < s:
+            bv[j] = bv[j - 1]
+            bi[j] = bi[j - 1]
+            j -= 1
+        bv[j] = s
+        bi[j] = i
+        if m < k:
+            m += 1
+    return idx[:m], val[:m]

@@ -1,0 +1,133 @@
+"""The matcher's compiled loops (knowledge/_kernels.pyx, knowledge/_pair_kernel.pyx) give what
+their Python twins give, on real questions; and CI runs the compiled ones."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import knowledge.match_features as mf
+import knowledge.match_model as mm
+from knowledge.demo import DEMO_ENTRIES
+from knowledge.matcher import Matcher, load_model
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SMALL = DATA / "gov-para-dev" / "small"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+def _office() -> tuple[list[tuple[str, list[str], str]], list[str]]:
+    """A knowledge base and citizens' questions to it: the 300-entry office of gov-para-dev with
+    its queries when ../shared/data is there, else the demo city and its entries' wordings."""
+    if SMALL.exists():
+        kb = [json.loads(line) for line in (SMALL / "kb.jsonl").open(encoding="utf-8")]
+        entries = [(e["id"], [e["question"], *e.get("similar", [])], e.get("answer", ""))
+                   for e in kb]  # fmt: skip
+        queries = [json.loads(line)["text"]
+                   for line in (SMALL / "queries.jsonl").open(encoding="utf-8")]  # fmt: skip
+        return entries, queries
+    entries = [(e[0], [e[3], *e[4]], e[5]) for e in DEMO_ENTRIES]
+    queries = [q for _, qs, _ in entries for q in qs]
+    queries += ["社保卡丢了怎么补办", "居住证", "没单位社保咋交"]
+    return entries, queries
+
+
+def test_ci_runs_the_compiled_loops():
+    if not os.environ.get("CI"):
+        pytest.skip("a developer's checkout may be built without a C compiler")
+    assert mm.compiled_walk is not None
+    assert mf._pair_kernel is not None
+
+
+@pytest.mark.skipif(mf._pair_kernel is None, reason="not built")
+def test_compiled_pair_features_equal_the_python_ones(monkeypatch):
+    entries, queries = _office()
+    matcher = Matcher.build(entries)
+    calls = []
+    real = mf.pair_features
+
+    def record(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr("knowledge.matcher.pair_features", record)
+    for text in queries:
+        matcher.decide(text)
+    monkeypatch.undo()
+    assert len(calls) > 300
+    kernel = mf._pair_kernel
+    with_answer = 0
+    for q, c, _ci, _wi, bm25, margin, rank, answer, _ext, qw, cw in calls:
+        compiled = kernel.pair_features(q, c, bm25, margin, rank, answer, qw, cw)
+        monkeypatch.setattr(mf, "_pair_kernel", None)
+        python = real(q, c, _ci, _wi, bm25, margin, rank, answer, False, qw, cw)
+        monkeypatch.setattr(mf, "_pair_kernel", kernel)
+        assert len(compiled) == len(python)
+        assert np.allclose(compiled, python, rtol=0, atol=1e-12), (q.text, c.text)
+        with_answer += bool(answer)
+    assert with_answer  # the answer's features were compared too
+
+
+@pytest.mark.skipif(mm.compiled_walk is None, reason="not built")
+def test_compiled_walk_equals_the_numpy_walk(model, monkeypatch):
+    entries, queries = _office()
+    matcher = Matcher.build(entries, model=model)
+    rows = [matcher.pairs(text)[1] for text in queries[:200]]
+    x = model.clip(np.vstack([r for r in rows if len(r)]))
+    forest = model.forest
+    compiled = mm.forest_predict(forest, x)
+    numpy = mm._numpy_walk(forest["_flat"], int(forest["depth"]), x)
+    assert np.allclose(compiled, numpy, rtol=0, atol=1e-9)
+    assert compiled.std() > 0.1  # rows that go down different paths
+    # the heads: three forests of another depth, summed per forest
+    for r in rows[:50]:
+        if not len(r):
+            continue
+        probs = sorted(model.predict(r).tolist(), reverse=True)
+        row = model.head_row(probs, 0.2, r[0])
+        compiled = model._head_margins(row)
+        monkeypatch.setattr(mm, "compiled_walk", None)
+        numpy = model._head_margins(row)
+        monkeypatch.undo()
+        assert np.allclose(compiled, numpy, rtol=0, atol=1e-9)
+
+
+@pytest.mark.skipif(mm.compiled_walk is None, reason="not built")
+def test_compiled_retrieval_equals_numpy(monkeypatch):
+    """BM25 over postings loaded in bulk and added one entry at a time (after a removal), and
+    the top k with ties broken by the lower slot, as the numpy twins compute them."""
+    import knowledge.match_index as mi
+    from knowledge.match_index import InvertedIndex, index_terms
+    from knowledge.normalize import words
+
+    entries, queries = _office()
+    matcher = Matcher.build(entries[: len(entries) * 3 // 4])
+    for entry in entries[len(entries) * 3 // 4 :]:
+        matcher.add(*entry)
+    matcher.remove(entries[1][0])
+    matcher.add(entries[1][0], ["社保卡补办"], "到银行网点补办")
+    ties = 0
+    for text in [*queries[:150], "社保卡补办"]:
+        norm = matcher._prepare_text(text)
+        terms = index_terms(norm, words(norm))
+        for index in (matcher.index, matcher.ans_index):
+            compiled, best = index.scores(terms)
+            compiled_top = InvertedIndex.top(compiled, best, 10)
+            monkeypatch.setattr(mi, "compiled_bm25", None)
+            monkeypatch.setattr(mi, "compiled_top_k", None)
+            numpy, best_numpy = index.scores(terms)
+            numpy_top = InvertedIndex.top(numpy, best_numpy, 10)
+            monkeypatch.undo()
+            assert best == best_numpy
+            assert np.array_equal(compiled, numpy)
+            assert np.array_equal(compiled_top[0], numpy_top[0])
+            assert np.array_equal(compiled_top[1], numpy_top[1])
+            assert (np.diff(compiled_top[1]) <= 0).all() and (compiled_top[1] > 0).all()
+            ties += len(set(compiled_top[1].tolist())) < len(compiled_top[1])
+    assert ties  # equal scores were ordered alike
