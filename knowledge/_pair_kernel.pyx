@@ -11,6 +11,7 @@ so that the two can be imported in any order).
 
 from libc.math cimport log1p
 
+import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel, Levenshtein
 
@@ -38,15 +39,69 @@ cdef inline double _mass(frozenset items, dict idf):
     return s
 
 
+cdef class _Question:
+    """What every pair of one citizen's question reads of it, fetched once."""
+    cdef frozenset cset, bigrams, wset, qtypes, nums
+    cdef dict char, words, pclass
+    cdef str text, qt, a, ja
+    cdef double chars, total
+    cdef double[:] aligned
+    cdef object neg
+    cdef Py_ssize_t length
+
+
+cdef _Question _question(q, qw):
+    cdef _Question Q = _Question.__new__(_Question)
+    Q.cset = q.cset
+    Q.bigrams = q.bigrams
+    Q.wset = q.wset
+    Q.qtypes = q.qtypes
+    Q.nums = q.nums
+    Q.neg = q.neg
+    Q.pclass = q.pclass
+    Q.text = q.text
+    Q.length = len(Q.text)
+    Q.qt = Q.text[:MAX_FUZZY]
+    Q.a = (<str>q.ctext)[:MAX_FUZZY]
+    Q.ja = " ".join(q.canon)
+    Q.char = qw.char
+    Q.words = qw.words
+    Q.chars = qw.chars
+    Q.total = qw.total
+    Q.aligned = qw.aligned
+    return Q
+
+
+N_VALUES = 53  # pair_features' values; a row of FEATURES ends with CONTRAST's 5, left 0 here
+
+
 def pair_features(q, c, double bm25, double bm25_margin, Py_ssize_t rank, str answer, qw, cw):
     """pair_features(q, c, …, extended=False) with the two questions' weights given."""
-    cdef frozenset qcset = q.cset, ccset = c.cset
-    cdef frozenset qbig = q.bigrams, cbig = c.bigrams
-    cdef frozenset qwset = q.wset, cwset = c.wset
-    cdef dict qc = qw.char, iq = qw.words, ic = cw.words
-    cdef dict qclass = q.pclass, cclass = c.pclass
-    cdef str qtext = q.text, ctext = c.text
-    cdef double wq = qw.chars, wc = cw.chars, tq = qw.total, tc = cw.total
+    out = np.zeros((1, N_VALUES))
+    cdef double[:, ::1] o = out
+    _row(_question(q, qw), c, cw, bm25, bm25_margin, rank, answer, &o[0, 0])
+    return out[0].tolist()
+
+
+def pair_rows(q, qw, list infos, list weights, list rels, list margins, list answers,
+              double[:, ::1] out):
+    """Every candidate's row at once (rank = its place in infos), into out's first N_VALUES
+    columns: what Matcher.pairs builds from pair_features one candidate at a time."""
+    cdef _Question Q = _question(q, qw)
+    cdef Py_ssize_t i
+    for i in range(len(infos)):
+        _row(Q, infos[i], weights[i], rels[i], margins[i], i, answers[i], &out[i, 0])
+
+
+cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t rank, str answer,
+               double* out) except *:
+    cdef frozenset qcset = Q.cset, ccset = c.cset
+    cdef frozenset qbig = Q.bigrams, cbig = c.bigrams
+    cdef frozenset qwset = Q.wset, cwset = c.wset
+    cdef dict qc = Q.char, iq = Q.words, ic = cw.words
+    cdef dict qclass = Q.pclass, cclass = c.pclass
+    cdef str ctext = c.text
+    cdef double wq = Q.chars, wc = cw.chars, tq = Q.total, tc = cw.total
     cdef double wi, co_q, co_c, bigram, win, mass_q, mass_c, unm_max, v, ant, ratio, bag
     cdef double rep_mass = 0.0, gap_mass = 0.0, block_max = 0.0, m
     cdef double cover_qa, unm_in_ans, bigram_in_ans, lost_max, lost_sum, lost_chars
@@ -55,7 +110,8 @@ def pair_features(q, c, double bm25, double bm25_margin, Py_ssize_t rank, str an
     cdef bint content_q = False, content_c = False
     cdef double[:] qa, ca
     cdef object w, ch, opp, op
-    cdef frozenset inter, common_bg, winter, uq, uc, cq, cc, missing
+    cdef frozenset inter, common_bg, winter, uq, uc, q_only, cc, missing
+    cdef frozenset qtypes = Q.qtypes, ctypes_ = c.qtypes
 
     # characters
     inter = qcset & ccset
@@ -115,28 +171,25 @@ def pair_features(q, c, double bm25, double bm25_margin, Py_ssize_t rank, str an
         if opp and not (<set>opp).isdisjoint(uc):
             ant = 1.0
             break
+    q_only = qcset - inter
     if not ant:
-        cq = qcset - inter
         cc = ccset - inter
-        for ch in cq:
+        for ch in q_only:
             opp = ANT.get(ch)
             if opp and not (<set>opp).isdisjoint(cc):
                 ant = 1.0
                 break
     # the fuzzy ratios on the first MAX_FUZZY characters
-    qt = qtext[:MAX_FUZZY]
     ct = ctext[:MAX_FUZZY]
-    ja = " ".join(q.canon)
     jb = " ".join(c.canon)
-    ratio = _indel(qt, ct)
+    ratio = _indel(Q.qt, ct)
     bag = 2.0 * len(inter) / (len(qcset) + len(ccset)) if (qcset or ccset) else 1.0
-    lq = len(qtext)
+    lq = Q.length
     lc = len(ctext)
-    a = (<str>q.ctext)[:MAX_FUZZY]
     b = (<str>c.ctext)[:MAX_FUZZY]
-    qa = qw.aligned
+    qa = Q.aligned
     ca = cw.aligned
-    for op in _opcodes(a, b):
+    for op in _opcodes(Q.a, b):
         tag = op.tag
         if tag == "equal":
             continue
@@ -158,7 +211,7 @@ def pair_features(q, c, double bm25, double bm25_margin, Py_ssize_t rank, str an
     # the answer
     if answer:
         v = 0.0
-        for ch in qcset - inter:
+        for ch in q_only:
             if ch in answer:
                 v += <double>qc[ch]
         cover_qa = (wi + v) / wq
@@ -193,64 +246,55 @@ def pair_features(q, c, double bm25, double bm25_margin, Py_ssize_t rank, str an
             if v > lost_max:
                 lost_max = v
     v = 0.0
-    for ch in qcset - inter - FUNCTION_CHARS:
+    for ch in q_only - FUNCTION_CHARS:
         if ch not in answer:
             v += <double>qc[ch]
     lost_chars = v / wq
-    qtypes = q.qtypes
-    ctypes_ = c.qtypes
-    return [
-        min(co_q, co_c),
-        max(co_q, co_c),
-        bigram,
-        min(win / tq, win / tc),
-        max(win / tq, win / tc),
-        ratio,
-        _partial(qt, ct) / 100.0,
-        _token_set(ja, jb) / 100.0,
-        _lev(qt, ct),
-        ratio - bag,
-        min(lq, lc) / <double>max(lq, lc, 1),
-        mass_q,
-        mass_c,
-        unm_max,
-        c0,
-        c1,
-        c2,
-        c3,
-        c4,
-        1.0 if content_q and content_c else 0.0,
-        1.0 if qtypes and ctypes_ and not (qtypes & ctypes_) else 0.0,
-        float(len(qtypes ^ ctypes_)),
-        1.0 if q.neg != c.neg else 0.0,
-        1.0 if q.nums != c.nums else 0.0,
-        ant,
-        _indel(a, b),
-        rep_mass,
-        gap_mass,
-        block_max,
-        float(rep_blocks),
-        float(gap_blocks),
-        bm25,
-        bm25_margin,
-        log1p(rank),
-        1.0 if min(lq, lc) <= 4 else 0.0,
-        co_q,
-        co_c,
-        n_common_bg / <double>len(qbig) if qbig else 1.0,
-        win / tq,
-        log1p(lq),
-        log1p(lc),
-        1.0 if answer else 0.0,
-        cover_qa,
-        unm_in_ans,
-        bigram_in_ans,
-        lost_max,
-        lost_sum / tq,
-        lost_chars,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-    ]
+    out[0] = min(co_q, co_c)
+    out[1] = max(co_q, co_c)
+    out[2] = bigram
+    out[3] = min(win / tq, win / tc)
+    out[4] = max(win / tq, win / tc)
+    out[5] = ratio
+    out[6] = _partial(Q.qt, ct) / 100.0
+    out[7] = _token_set(Q.ja, jb) / 100.0
+    out[8] = _lev(Q.qt, ct)
+    out[9] = ratio - bag
+    out[10] = min(lq, lc) / <double>max(lq, lc, 1)
+    out[11] = mass_q
+    out[12] = mass_c
+    out[13] = unm_max
+    out[14] = c0
+    out[15] = c1
+    out[16] = c2
+    out[17] = c3
+    out[18] = c4
+    out[19] = 1.0 if content_q and content_c else 0.0
+    out[20] = 1.0 if qtypes and ctypes_ and not (qtypes & ctypes_) else 0.0
+    out[21] = float(len(qtypes ^ ctypes_))
+    out[22] = 1.0 if Q.neg != c.neg else 0.0
+    out[23] = 1.0 if Q.nums != c.nums else 0.0
+    out[24] = ant
+    out[25] = _indel(Q.a, b)
+    out[26] = rep_mass
+    out[27] = gap_mass
+    out[28] = block_max
+    out[29] = float(rep_blocks)
+    out[30] = float(gap_blocks)
+    out[31] = bm25
+    out[32] = bm25_margin
+    out[33] = log1p(rank)
+    out[34] = 1.0 if min(lq, lc) <= 4 else 0.0
+    out[35] = co_q
+    out[36] = co_c
+    out[37] = n_common_bg / <double>len(qbig) if qbig else 1.0
+    out[38] = win / tq
+    out[39] = log1p(lq)
+    out[40] = log1p(lc)
+    out[41] = 1.0 if answer else 0.0
+    out[42] = cover_qa
+    out[43] = unm_in_ans
+    out[44] = bigram_in_ans
+    out[45] = lost_max
+    out[46] = lost_sum / tq
+    out[47] = lost_chars

@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from knowledge import match_features
 from knowledge.focus import focus
 from knowledge.match_features import (
     BASE_FEATURES,
@@ -352,12 +353,19 @@ class Matcher:
         answers = []
         # the swap and neighbourhood features only for a model that reads them
         extended = len(self._model.features) > len(BASE_FEATURES)
+        kernel = None if extended else match_features._pair_kernel
+        margins: list[float] = []
+        kept_weights: list[Weights] = []
         for rank, (slot, r, e) in enumerate(zip(slots, rel, entries, strict=True)):
             margin = r - (other_best_first if e == first_entry else rel[0])
             info = self.slots[slot].info()
             infos.append(info)
             answer = self.answers.get(e, "")
             answers.append(answer)
+            if kernel is not None:  # all rows in one call below
+                margins.append(margin)
+                kept_weights.append(weights(info))
+                continue
             rows.append(
                 pair_features(
                     q,
@@ -373,6 +381,10 @@ class Matcher:
                     weights(info),
                 )
             )
+        if kernel is not None:
+            out = np.zeros((len(slots), len(FEATURES)))
+            kernel.pair_rows(q, qw, infos, kept_weights, rel, margins, answers, out)
+            return slots, out, infos
         if extended:
             contrast_features(q, infos, entries, answers, rows, word_idf)
         else:

@@ -1,6 +1,7 @@
 """The matcher's compiled loops (knowledge/_kernels.pyx, knowledge/_pair_kernel.pyx) give what
 their Python twins give, on real questions; and CI runs the compiled ones."""
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -47,31 +48,33 @@ def test_ci_runs_the_compiled_loops():
 
 @pytest.mark.skipif(mf._pair_kernel is None, reason="not built")
 def test_compiled_pair_features_equal_the_python_ones(monkeypatch):
+    """Every retrieved candidate's row, computed all at once (Matcher.pairs) and one pair at a
+    time (pair_features), equals the Python function's."""
     entries, queries = _office()
     matcher = Matcher.build(entries)
-    calls = []
-    real = mf.pair_features
-
-    def record(*args):
-        calls.append(args)
-        return real(*args)
-
-    monkeypatch.setattr("knowledge.matcher.pair_features", record)
-    for text in queries:
-        matcher.decide(text)
-    monkeypatch.undo()
-    assert len(calls) > 300
     kernel = mf._pair_kernel
-    with_answer = 0
-    for q, c, _ci, _wi, bm25, margin, rank, answer, _ext, qw, cw in calls:
-        compiled = kernel.pair_features(q, c, bm25, margin, rank, answer, qw, cw)
+    rows = with_answer = 0
+    for text in queries:
+        slots, compiled, infos = matcher.pairs(text)
         monkeypatch.setattr(mf, "_pair_kernel", None)
-        python = real(q, c, _ci, _wi, bm25, margin, rank, answer, False, qw, cw)
+        slots_python, python, _ = matcher.pairs(text)
         monkeypatch.setattr(mf, "_pair_kernel", kernel)
-        assert len(compiled) == len(python)
-        assert np.allclose(compiled, python, rtol=0, atol=1e-12), (q.text, c.text)
-        with_answer += bool(answer)
-    assert with_answer  # the answer's features were compared too
+        assert slots == slots_python
+        assert compiled.shape == python.shape
+        assert np.allclose(compiled, python, rtol=0, atol=1e-12), text
+        rows += len(slots)
+        with_answer += int((compiled[:, mf.FEATURES.index("has_answer")] == 1).sum())
+    assert rows > 300 and with_answer  # the answer's features were compared too
+    # one pair at a time: the knowledge base's own questions against each other
+    char_idf = matcher.index.idf
+    word_idf = matcher.index.idf
+    for a, b in itertools.pairwise(infos):
+        qw, cw = mf.weigh(a, char_idf, word_idf), mf.weigh(b, char_idf, word_idf, citizen=False)
+        compiled = mf.pair_features(a, b, char_idf, word_idf, 0.8, 0.1, 2, "答复", False, qw, cw)
+        monkeypatch.setattr(mf, "_pair_kernel", None)
+        python = mf.pair_features(a, b, char_idf, word_idf, 0.8, 0.1, 2, "答复", False, qw, cw)
+        monkeypatch.setattr(mf, "_pair_kernel", kernel)
+        assert np.allclose(compiled, python, rtol=0, atol=1e-12)
 
 
 @pytest.mark.skipif(mm.compiled_walk is None, reason="not built")
