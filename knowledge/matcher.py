@@ -426,7 +426,7 @@ class Matcher:
         slots, feats, infos = self._pairs(norm)
         if not slots:
             return Decision("none", None, [], 0.0, [])
-        probs = self.model.predict(feats)
+        probs = self.model.predict(feats).tolist()
         best: dict[str, int] = {}
         for i, slot in enumerate(slots):
             e = self.slots[slot].entry
@@ -434,11 +434,13 @@ class Matcher:
             if j is None or probs[i] > probs[j]:
                 best[e] = i
         order = sorted(best.items(), key=lambda kv: -probs[kv[1]])
-        cands = []
-        for e, i in order[:5]:
-            why = {n: round(float(feats[i, k]), 3) for n, k in zip(_WHY, _WHY_IDX, strict=True)}
-            cands.append(Candidate(e, self.slots[slots[i]].question, float(probs[i]), why))
-        ps = [float(probs[i]) for _, i in order]
+        shown = [i for _, i in order[:5]]
+        whys = np.round(feats[np.ix_(shown, _WHY_IDX)], 3).tolist()
+        cands = [
+            Candidate(e, self.slots[slots[i]].question, probs[i], dict(zip(_WHY, why, strict=True)))
+            for (e, i), why in zip(order[:5], whys, strict=True)
+        ]
+        ps = [probs[i] for _, i in order]
         dup = 0.0
         if len(order) > 1:
             dup = entry_likeness(infos[order[0][1]], infos[order[1][1]])
