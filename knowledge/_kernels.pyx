@@ -32,20 +32,19 @@ def walk(
     cdef Py_ssize_t i, g, t, end
     cdef int step
     cdef int64_t node, nxt
-    cdef double s
-    for i in range(n):
-        for g in range(n_groups):
-            end = bounds[g + 1] if g + 1 < n_groups else n_trees
-            s = 0.0
-            for t in range(bounds[g], end):
+    # tree by tree, all rows through each (its nodes stay in cache); each row's sum adds the
+    # trees' values in their order, as a row-by-row walk would
+    for g in range(n_groups):
+        end = bounds[g + 1] if g + 1 < n_groups else n_trees
+        for t in range(bounds[g], end):
+            for i in range(n):
                 node = roots[t]
                 for step in range(depth):
                     nxt = child[2 * node + (x[i, feat[node]] <= thr[node])]
                     if nxt == node:
                         break
                     node = nxt
-                s += value[node]
-            o[i, g] = s
+                o[i, g] += value[node]
     return out
 
 
