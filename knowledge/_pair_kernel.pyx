@@ -38,6 +38,24 @@ cdef inline double _mass(frozenset items, dict idf):
         s += <double>idf[w]
     return s
 
+cdef bint _by_class(frozenset unmatched, dict idf, dict pclass, double* cls, double* top) except -1:
+    """Adds each unmatched word's idf to its part of speech's mass (pclass: 0 noun, 1 verb,
+    2 adjective, 3 number, 4 function word) and raises top to the highest; whether any was a
+    content word (not 4)."""
+    cdef double v
+    cdef Py_ssize_t k
+    cdef bint content = False
+    for w in unmatched:
+        v = idf[w]
+        if v > top[0]:
+            top[0] = v
+        k = pclass[w]
+        cls[k] += v
+        if k < 4:
+            content = True
+    return content
+
+
 
 cdef class _Question:
     """What every pair of one citizen's question reads of it, fetched once."""
@@ -105,14 +123,15 @@ cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t r
     cdef double wi, co_q, co_c, bigram, win, mass_q, mass_c, unm_max, v, ant, ratio, bag
     cdef double rep_mass = 0.0, gap_mass = 0.0, block_max = 0.0, m
     cdef double cover_qa, unm_in_ans, bigram_in_ans, lost_max, lost_sum, lost_chars
-    cdef double c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0, c4 = 0.0
+    cdef double cls[5]
     cdef Py_ssize_t nb, n_common_bg, lq, lc, k, i, rep_blocks = 0, gap_blocks = 0, n_in, n_missing
-    cdef bint content_q = False, content_c = False
+    cdef bint content_q, content_c
     cdef double[:] qa, ca
     cdef object w, ch, opp, op
     cdef frozenset inter, common_bg, winter, uq, uc, q_only, cc, missing
     cdef frozenset qtypes = Q.qtypes, ctypes_ = c.qtypes
 
+    cls[0] = cls[1] = cls[2] = cls[3] = cls[4] = 0.0
     # characters
     inter = qcset & ccset
     wi = _mass(inter, qc)
@@ -130,40 +149,8 @@ cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t r
     mass_q = _mass(uq, iq)
     mass_c = _mass(uc, ic)
     unm_max = 0.0
-    for w in uq:
-        v = iq[w]
-        if v > unm_max:
-            unm_max = v
-        k = qclass[w]
-        if k == 0:
-            c0 += v
-        elif k == 1:
-            c1 += v
-        elif k == 2:
-            c2 += v
-        elif k == 3:
-            c3 += v
-        else:
-            c4 += v
-        if k < 4:
-            content_q = True
-    for w in uc:
-        v = ic[w]
-        if v > unm_max:
-            unm_max = v
-        k = cclass[w]
-        if k == 0:
-            c0 += v
-        elif k == 1:
-            c1 += v
-        elif k == 2:
-            c2 += v
-        elif k == 3:
-            c3 += v
-        else:
-            c4 += v
-        if k < 4:
-            content_c = True
+    content_q = _by_class(uq, iq, qclass, cls, &unm_max)
+    content_c = _by_class(uc, ic, cclass, cls, &unm_max)
     # antonyms: a word (or character) on one side, its opposite on the other
     ant = 0.0
     for w in uq:
@@ -264,11 +251,11 @@ cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t r
     out[11] = mass_q
     out[12] = mass_c
     out[13] = unm_max
-    out[14] = c0
-    out[15] = c1
-    out[16] = c2
-    out[17] = c3
-    out[18] = c4
+    out[14] = cls[0]
+    out[15] = cls[1]
+    out[16] = cls[2]
+    out[17] = cls[3]
+    out[18] = cls[4]
     out[19] = 1.0 if content_q and content_c else 0.0
     out[20] = 1.0 if qtypes and ctypes_ and not (qtypes & ctypes_) else 0.0
     out[21] = float(len(qtypes ^ ctypes_))
