@@ -1,4 +1,5 @@
-"""The fitted parameters of the matcher, served with numpy alone.
+"""The fitted parameters of the matcher, served with numpy and the compiled tree walk
+(knowledge/_kernels.pyx, whose numpy twin below gives the same sums): no learning library.
 
 The pair scorer is an ensemble of boosted trees over the (clipped) pair features whose output is
 the probability that the candidate answers the question; an office may add its own trees on top
@@ -267,7 +268,7 @@ def query_features(probs: list[float], dup: float, extra: Sequence[float] = (0.0
     )
 
 
-# -- boosted trees, served with numpy -------------------------------------------------------
+# -- boosted trees, served without scikit-learn ----------------------------------------------
 # Trees are fitted by scikit-learn (knowledge/fit.py, the optional "fit" extra) and exported as
 # padded arrays, one row per tree: feature, threshold, left, right, value, leaf. A row goes left
 # when its feature is <= the threshold. One vectorised walk of `depth` steps scores all rows on
