@@ -10,6 +10,8 @@ so that the two can be imported in any order).
 """
 
 from libc.math cimport log1p
+from libc.stdint cimport uint64_t
+from libc.string cimport memset
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -37,6 +39,60 @@ cdef inline double _mass(frozenset items, dict idf):
     for w in items:
         s += <double>idf[w]
     return s
+
+# Which of the citizen's characters and bigrams the answer holds, found in one pass over the
+# answer instead of one substring search each (a pair's answer is up to 300 characters): a small
+# open-addressing set of keys, a character c as c + 1, a bigram ab as (a + 1) << 22 | (b + 1).
+cdef enum:
+    _SLOTS = 512
+    _MOST = 320  # more keys than this (a very long question): the substring searches instead
+
+
+cdef struct _Seen:
+    uint64_t keys[_SLOTS]
+    unsigned char found[_SLOTS]
+
+
+cdef inline Py_ssize_t _probe(_Seen* t, uint64_t key) noexcept nogil:
+    cdef Py_ssize_t i = <Py_ssize_t>((key * <uint64_t>0x9E3779B97F4A7C15) >> 55)
+    while t.keys[i] != 0 and t.keys[i] != key:
+        i = (i + 1) & (_SLOTS - 1)
+    return i
+
+
+cdef inline void _add(_Seen* t, uint64_t key) noexcept nogil:
+    t.keys[_probe(t, key)] = key
+
+
+cdef inline bint _held(_Seen* t, uint64_t key) noexcept nogil:
+    cdef Py_ssize_t i = _probe(t, key)
+    return t.keys[i] == key and t.found[i]
+
+
+cdef inline uint64_t _char_key(str ch):
+    return <uint64_t>(<Py_UCS4>ch) + 1
+
+
+cdef inline uint64_t _bigram_key(str bg):
+    return ((<uint64_t>bg[0] + 1) << 22) | (<uint64_t>bg[1] + 1)
+
+
+cdef void _mark(_Seen* t, str answer):
+    """Marks the keys the answer holds."""
+    cdef Py_UCS4 ch
+    cdef uint64_t key, prev = 0
+    cdef Py_ssize_t i
+    for ch in answer:
+        key = <uint64_t>ch + 1
+        i = _probe(t, key)
+        if t.keys[i] == key:
+            t.found[i] = 1
+        if prev:
+            i = _probe(t, (prev << 22) | key)
+            if t.keys[i] == (prev << 22) | key:
+                t.found[i] = 1
+        prev = key
+
 
 cdef bint _by_class(frozenset unmatched, dict idf, dict pclass, double* cls, double* top) except -1:
     """Adds each unmatched word's idf to its part of speech's mass (pclass: 0 noun, 1 verb,
@@ -125,7 +181,8 @@ cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t r
     cdef double cover_qa, unm_in_ans, bigram_in_ans, lost_max, lost_sum, lost_chars
     cdef double cls[5]
     cdef Py_ssize_t nb, n_common_bg, lq, lc, k, i, rep_blocks = 0, gap_blocks = 0, n_in, n_missing
-    cdef bint content_q, content_c
+    cdef bint content_q, content_c, table
+    cdef _Seen seen
     cdef double[:] qa, ca
     cdef object w, ch, opp, op
     cdef frozenset inter, common_bg, winter, uq, uc, q_only, cc, missing
@@ -196,10 +253,20 @@ cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t r
             gap_mass += m
             gap_blocks += 1
     # the answer
+    missing = qbig - cbig
+    n_missing = len(missing)
+    table = answer and len(q_only) + n_missing <= _MOST
+    if table:
+        memset(&seen, 0, sizeof(_Seen))
+        for ch in q_only:
+            _add(&seen, _char_key(ch))
+        for w in missing:
+            _add(&seen, _bigram_key(w))
+        _mark(&seen, answer)
     if answer:
         v = 0.0
         for ch in q_only:
-            if ch in answer:
+            if (_held(&seen, _char_key(ch)) if table else ch in answer):
                 v += <double>qc[ch]
         cover_qa = (wi + v) / wq
         if mass_q:
@@ -210,12 +277,10 @@ cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t r
             unm_in_ans = v / mass_q
         else:
             unm_in_ans = 1.0
-        missing = qbig - cbig
-        n_missing = len(missing)
         if n_missing:
             n_in = 0
             for w in missing:
-                if w in answer:
+                if (_held(&seen, _bigram_key(w)) if table else w in answer):
                     n_in += 1
             bigram_in_ans = <double>n_in / n_missing
         else:
@@ -234,7 +299,7 @@ cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t r
                 lost_max = v
     v = 0.0
     for ch in q_only - FUNCTION_CHARS:
-        if ch not in answer:
+        if not (_held(&seen, _char_key(ch)) if table else ch in answer):
             v += <double>qc[ch]
     lost_chars = v / wq
     out[0] = min(co_q, co_c)

@@ -54,7 +54,8 @@ def test_compiled_pair_features_equal_the_python_ones(monkeypatch):
     matcher = Matcher.build(entries)
     kernel = mf._pair_kernel
     rows = with_answer = 0
-    for text in queries:
+    # a long message too: more characters and bigrams than the kernel's table takes
+    for text in [*queries, "".join(queries[:30])]:
         slots, compiled, infos = matcher.pairs(text)
         monkeypatch.setattr(mf, "_pair_kernel", None)
         slots_python, python, _ = matcher.pairs(text)
