@@ -53,13 +53,19 @@ def minsheng_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "quart_app", *args]
 
 
+# Letters for markers. Not q or v: the question log's masking rightly takes "qq…" and "vx…" for a
+# QQ or WeChat handle and stars it (a run tag "qqtww" once made a retry storm find no questions).
+# Not x: it separates a run's tag from a conversation's.
+MARKER_LETTERS = "".join(c for c in string.ascii_lowercase if c not in "qvx")
+
+
 def tag(n: int) -> str:
-    """``n`` in lowercase letters: markers the question log's masking leaves alone (it masks
-    digit runs)."""
-    letters = string.ascii_lowercase
+    """``n`` in marker letters: markers the question log's masking leaves alone (it masks
+    digit runs and contact handles)."""
+    letters = MARKER_LETTERS
     out = ""
     while True:
-        n, r = divmod(n, 26)
+        n, r = divmod(n, len(letters))
         out = letters[r] + out
         if n == 0:
             return out
