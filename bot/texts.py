@@ -80,6 +80,26 @@ HELP_WORDS = {"帮助", "菜单", "help", "?", "？", "/help", "使用说明"}
 LETTER_WORDS = {"留言", "写信", "我要留言", "投诉", "我要投诉", "反映问题"}
 HUMAN_WORDS = {"人工", "人工服务", "转人工", "人工客服", "客服"}
 CANCEL_WORDS = {"取消", "算了", "退出", "不用了"}
+# Small talk, said on its own: a greeting gets the welcome, thanks or a goodbye a short reply;
+# neither is a question for the knowledge base, nor an unanswered one for the console's list.
+# Matched after the trailing particles and punctuation are dropped (bot.engine.small_talk).
+GREETING_WORDS = {
+    "你好", "您好", "你们好", "大家好", "在吗", "在不在", "有人吗", "有人在吗", "早上好", "上午好",
+    "中午好", "下午好", "晚上好", "早", "早安", "哈喽", "嗨", "喂", "hello", "hi", "hey",
+}  # fmt: skip
+# What may follow a greeting before the question itself comes in the next message.
+OPENER_WORDS = {
+    "请问", "问一下", "请问一下", "我想问一下", "我想问问", "想问一下", "咨询一下", "我想咨询一下",
+    "我想咨询", "我要咨询", "想咨询一下", "我有个问题", "我有个问题想问", "打扰一下", "打扰了",
+}  # fmt: skip
+# Thanks, an acknowledgement or a goodbye: a short reply.
+THANKS_WORDS = {
+    "谢谢", "谢谢你", "谢谢您", "谢谢你们", "多谢", "感谢", "非常感谢", "谢了", "好的谢谢",
+    "好谢谢", "知道了谢谢", "明白了谢谢", "thanks", "thankyou", "辛苦了", "辛苦", "好的", "好",
+    "嗯", "嗯嗯", "ok", "okay", "知道了", "明白了", "收到", "好的收到", "再见", "拜拜", "没事了",
+    "没有了", "哦", "噢", "哦哦", "好滴", "行", "行吧",
+}  # fmt: skip
+YOU_ARE_WELCOME = "不客气！如还有其他问题，请直接发送。"
 NONE_WORDS = {"都不是", "都不对"}
 SKIP_WORDS = {"跳过", "不填", "不留", "无", "没有", "不用"}
 YES_WORDS = {"1", "是", "好", "好的", "已解决", "解决了", "有用", "可以", "对"}

@@ -46,6 +46,40 @@ async def test_welcome_and_help(chat):
     assert "使用说明" in await chat.say("帮助")
 
 
+@pytest.mark.parametrize(
+    "greeting", ["你好", "您好！", "在吗？", "你好呀", "您好，我想咨询一下", "hello"]
+)
+async def test_a_greeting_gets_the_welcome_not_the_letter_offer(chat, greeting):
+    out = await chat.say(greeting)
+    assert "智能问答" in out and "请直接发送您的问题" in out
+    assert "无法准确回答" not in out and "留言" in out  # how to write a letter, not an offer
+    assert await chat.flush_log() == 0  # not a question: nothing for the unanswered list
+
+
+async def test_thanks_and_goodbye_get_a_short_reply(chat):
+    assert "派出所" in await chat.say("外地人在清源怎么申领居住证")
+    assert await chat.say("不用了")  # leaves the feedback step
+    for said in ("谢谢！", "好的谢谢你", "再见~"):
+        out = await chat.say(said)
+        assert out.startswith("不客气"), (said, out)
+    assert await chat.flush_log() == 1  # the question alone
+
+
+async def test_a_greeting_before_a_question_is_still_the_question(chat):
+    out = await chat.say("你好，外地人在清源怎么申领居住证")
+    assert "派出所" in out and "智能问答" not in out
+    out = await chat.say("你好吗")  # not a greeting the bot returns: asked as a question
+    assert "智能问答" not in out
+
+
+async def test_small_talk_does_not_interrupt_a_letter(chat):
+    out = await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
+    out = await chat.say("0" if "0. 我要留言" in out else "1")
+    assert "如需补充" in out
+    out = await chat.say("谢谢")  # added to the letter's content, as anything else would be
+    assert "已补充" in out
+
+
 async def test_a_known_question_is_answered_and_feedback_recorded(chat):
     out = await chat.say("外地人在清源怎么申领居住证")
     assert "派出所" in out and "是否解决了您的问题" in out
