@@ -350,7 +350,7 @@ async def audit_csv():
     body = await export_audit_csv(actor(), audit_filters(), clock=deps().clock)
     return Response(
         body,
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": "attachment; filename=audit.csv"},
     )
 

@@ -69,7 +69,7 @@ async def export_csv():
     body = await service.export_letters_csv(deps(), staff_actor(), _filters())
     return Response(
         body,
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": "attachment; filename=letters.csv"},
     )
 

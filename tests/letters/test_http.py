@@ -50,6 +50,7 @@ async def test_staff_flow_over_http(app, sender, units, deps):
     supervisor = await login_as(app, sender, "supervisor")
     r = await supervisor.get("/api/letters/export.csv")
     assert r.status_code == 200 and "136****5678" in (await r.get_data(as_text=True))
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
     r = await supervisor.get("/api/letters/daily-check?since=2026-11-01")
     assert r.status_code == 200
     r = await supervisor.get("/api/letters/daily-check?since=yesterday")
