@@ -15,7 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from bot import texts
+from bot import intents, texts
 from bot.letters_port import (
     LETTER_KINDS,
     account_id,
@@ -58,36 +58,6 @@ QUESTION_STEPS = {"feedback", "choose", "related", "offer"}
 
 def _word(text: str) -> str:
     return re.sub(r"[\s。.!！,，]+", "", text).lower()
-
-
-# punctuation anywhere, and the particles that end a spoken greeting (你好呀, 谢谢啦)
-_PARTICLES = re.compile(
-    r"[\s。.!！,，?？~～…、:：;；\"'“”‘’()（）]+|(?<=.)[啊呀哈吖啦呢哦噢喔嘛]+$"
-)
-_ACKS = ("好的", "嗯", "哦")
-_GREETINGS = sorted(texts.GREETING_WORDS, key=len, reverse=True)  # the longest first
-
-
-def small_talk(text: str) -> str | None:
-    """Whether a message is only small talk: "greeting" when it greets or opens (你好呀, 在吗？,
-    您好，我想咨询一下), "thanks" for thanks, an acknowledgement or a goodbye (谢谢！, 好的,
-    再见); None for anything else, a greeting before a question included."""
-    if len(text) > 20:
-        return None
-    word = _PARTICLES.sub("", _PARTICLES.sub("", text.lower()))
-    if word in texts.THANKS_WORDS or any(
-        word.startswith(a) and word[len(a) :] in texts.THANKS_WORDS for a in _ACKS
-    ):
-        return "thanks"
-    for greeting in _GREETINGS:
-        if word.startswith(greeting):
-            rest = word[len(greeting) :]
-            if not rest or rest in texts.GREETING_WORDS or rest in texts.OPENER_WORDS:
-                return "greeting"
-            break
-    if word in texts.OPENER_WORDS:
-        return "greeting"
-    return None
 
 
 # A platform's replay claim (bot.types.Claim): whether the delivery is refused. ``value`` is
@@ -306,12 +276,30 @@ class Engine:
                 return self._start_letter(conv, conv.question)
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
-        if talk := small_talk(text):
+        if talk := intents.small_talk(text):
             conv.reset()
             if talk == "greeting":
                 return [Reply(texts.WELCOME.format(name=await self._account_name(msg)))]
             return [Reply(texts.YOU_ARE_WELCOME)]
+        if asked := intents.request(text):
+            return await self._request(msg, conv, *asked)
         return await self._question(msg, conv, text, events)
+
+    async def _request(
+        self, msg: IncomingMessage, conv: Conversation, kind: str, code: str | None
+    ) -> list[Reply]:
+        """A request in the citizen's own words (bot.intents): a letter's progress, a lost
+        tracking code, a letter or a person (a letter, as 人工 has always been)."""
+        if kind == "status":
+            conv.reset()
+            if code:
+                return [await self._status(msg, code)]
+            conv.step = "status_code"
+            return [Reply(texts.STATUS_ASK_CODE)]
+        if kind == "forgot_code":
+            conv.reset()
+            return [Reply(texts.STATUS_FORGOT_CODE)]
+        return self._start_letter(conv, conv.question if conv.step in QUESTION_STEPS else "")
 
     async def _action(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:
         conv.reset()

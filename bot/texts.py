@@ -69,6 +69,10 @@ LETTER_DONE_EARLIER = (
 NOT_PROVIDED = "未填写"
 
 STATUS_ASK_CODE = "请发送留言的跟踪码（10 位，如 7KQ2M-XP4RT）："
+STATUS_FORGOT_CODE = (
+    "跟踪码在您提交留言时显示（10 位，如 7KQ2M-XP4RT）。留了手机号的，有答复时会收到短信，"
+    "短信中附有跟踪码。如果找不到了，可以回复“留言”再写一次，并在内容中说明原来的留言情况。"
+)
 STATUS_RATE_LIMITED = "查询过于频繁，请稍后再试。"
 STATUS_NOT_FOUND = "没有找到跟踪码为 {code} 的留言，请核对后重新发送。"
 STATUS_LINE = "跟踪码：{code}\n状态：{status}\n办理单位：{unit}\n提交时间：{created}{deadline}"
@@ -82,7 +86,7 @@ HUMAN_WORDS = {"人工", "人工服务", "转人工", "人工客服", "客服"}
 CANCEL_WORDS = {"取消", "算了", "退出", "不用了"}
 # Small talk, said on its own: a greeting gets the welcome, thanks or a goodbye a short reply;
 # neither is a question for the knowledge base, nor an unanswered one for the console's list.
-# Matched after the trailing particles and punctuation are dropped (bot.engine.small_talk).
+# Matched after the trailing particles and punctuation are dropped (bot.intents.small_talk).
 GREETING_WORDS = {
     "你好", "您好", "你们好", "大家好", "在吗", "在不在", "有人吗", "有人在吗", "早上好", "上午好",
     "中午好", "下午好", "晚上好", "早", "早安", "哈喽", "嗨", "喂", "hello", "hi", "hey",

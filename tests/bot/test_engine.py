@@ -80,6 +80,21 @@ async def test_small_talk_does_not_interrupt_a_letter(chat):
     assert "已补充" in out
 
 
+async def test_requests_in_the_citizens_words_reach_the_letter_and_its_progress(chat):
+    out = await chat.say("我想留言")
+    assert "请描述您要反映的问题" in out and "无法准确回答" not in out
+    code = await leave_letter(chat, "我家小区门口的路灯坏了三个月一直没人来修")
+    assert "跟踪码" in await chat.say("查询进度")
+    out = await chat.say(code)
+    assert code in out and "待甄别" in out
+    out = await chat.say(f"我的留言 {code} 怎么样了？")
+    assert code in out and "待甄别" in out
+    assert "短信中附有跟踪码" in await chat.say("跟踪码忘了怎么办")
+    # none of these is a question for the knowledge base's unanswered list
+    await chat.flush_log()
+    assert await Ask.filter(text__contains="留言").count() == 0
+
+
 async def test_a_known_question_is_answered_and_feedback_recorded(chat):
     out = await chat.say("外地人在清源怎么申领居住证")
     assert "派出所" in out and "是否解决了您的问题" in out

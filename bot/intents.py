@@ -1,0 +1,116 @@
+"""What a short message asks of the bot itself rather than of the knowledge base: a greeting or
+thanks, writing a letter, a person, a letter's progress, a lost tracking code.
+
+The patterns match the whole message (after punctuation and closing particles are dropped), so
+that a question mentioning the same words still goes to the knowledge base: 我想留言 is the
+letter, 怎么投诉物业乱收费 is a question, 查询进度 asks for a tracking code, 公积金提取进度
+怎么查 is a question. The exact words the bot has always known (留言, 人工, 查询 CODE …) are
+matched by the engine itself, at every step; these only where a new question may start."""
+
+from __future__ import annotations
+
+import re
+
+from bot import texts
+
+# punctuation anywhere, and the particles that end a spoken sentence (你好呀, 谢谢啦)
+_PARTICLES = re.compile(
+    r"[\s。.!！,，?？~～…、:：;；\"'“”‘’()（）]+|(?<=.)[啊呀哈吖啦呢哦噢喔嘛]+$"
+)
+_ACKS = ("好的", "嗯", "哦")
+_GREETINGS = sorted(texts.GREETING_WORDS, key=len, reverse=True)  # the longest first
+
+_WANT = r"(?:我|本人)?(?:想|要|想要|需要|能|可以|能不能|可不可以)?"
+_TO_WHOM = r"(?:给(?:你们|政府|市长|书记|领导|有关部门|相关部门|部门))?"
+_LETTER_ACT = (
+    r"(?:留言|留个言|写信|写封信|写个信|来信|反映(?:一下)?(?:个|一个)?(?:问题|情况)?|投诉(?:一下)?"
+    r"|举报(?:一下)?|提(?:个|一个|点)?(?:建议|意见)|(?:有|有个|有一个|有些|有点)(?:建议|意见))"
+)
+LETTER = re.compile(
+    rf"{_WANT}(?:在这里?|在这儿|在线|在网上)?{_TO_WHOM}{_LETTER_ACT}"
+    rf"|(?:请问)?(?:怎么|怎样|如何|在哪|在哪里|在哪儿|哪里|去哪|去哪里)(?:能|可以)?{_TO_WHOM}"
+    r"(?:留言|写信|投诉|举报|反映问题|反映情况|提建议|提意见)"
+    r"|(?:市长|书记|领导|区长|县长)(?:信箱|热线)|(?:建议|意见)(?:箱|信箱)?"
+)
+HUMAN = re.compile(
+    rf"{_WANT}(?:转|找|联系|接|转接)?(?:人工|真人)(?:服务|客服|坐席|回复|回答)?"
+    r"|(?:有没有|有)(?:人工|真人)(?:客服|服务)?(?:吗)?|(?:人工|客服)在(?:吗|不在)"
+    rf"|{_WANT}(?:找|联系|转)客服"
+)
+_MINE = r"(?:我的|我)?(?:留言|来信|信件|投诉|诉求|反映的问题|问题|件)?(?:的)?"
+STATUS = re.compile(
+    r"(?:我想|我要|请|帮我|麻烦)?(?:查询|查|查看|看看|看|问问|问)(?:一下)?"
+    rf"{_MINE}(?:办理|处理|回复)?(?:进度|进展|情况|结果|答复|回复|状态)"
+    rf"|{_MINE}(?:办理|处理)?(?:得|的)?(?:怎么样|咋样|如何|到哪一?步|有结果|有回复|有答复|有进展)"
+    r"(?:了)?(?:吗|没|没有)?"
+    r"|(?:我的)?(?:留言|来信|投诉|诉求)(?:有)?(?:人管|人处理|人看|回复|答复|结果)(?:了)?(?:吗|没|没有)?"
+    r"|(?:办理|留言|处理)?进度(?:查询)?|(?:留言|来信|进度)查询|怎么查(?:询)?(?:留言|进度)"
+)
+FORGOT_CODE = re.compile(
+    r"(?:我的)?(?:跟踪码|查询码)(?:忘了|忘记了?|丢了|找不到了?|不见了|没记住|没保存)(?:怎么办|咋办)?"
+    r"|(?:我)?忘(?:了|记了?)(?:我的)?(?:跟踪码|查询码)(?:了)?(?:怎么办|咋办)?"
+    r"|(?:跟踪码|查询码)(?:是什么|在哪里?|在哪儿|怎么看|去哪找|哪里找)"
+)
+# a tracking code inside a request for progress (查询进度 7KQ2M-XP4RT)
+CODE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{5}-?[A-Za-z0-9]{5})(?![A-Za-z0-9])")
+
+MAX_LENGTH = 24  # longer messages say more than a request: the knowledge base, or a letter
+
+
+def plain(text: str) -> str:
+    """The message without punctuation, spaces and closing particles, lowercased."""
+    return _PARTICLES.sub("", _PARTICLES.sub("", text.lower()))
+
+
+def small_talk(text: str) -> str | None:
+    """Whether a message is only small talk: "greeting" when it greets or opens (你好呀, 在吗？,
+    您好，我想咨询一下), "thanks" for thanks, an acknowledgement or a goodbye (谢谢！, 好的,
+    再见); None for anything else, a greeting before a question included."""
+    if len(text) > MAX_LENGTH:
+        return None
+    word = plain(text)
+    if word in texts.THANKS_WORDS or any(
+        word.startswith(a) and word[len(a) :] in texts.THANKS_WORDS for a in _ACKS
+    ):
+        return "thanks"
+    for greeting in _GREETINGS:
+        if word.startswith(greeting):
+            rest = word[len(greeting) :]
+            if not rest or rest in texts.GREETING_WORDS or rest in texts.OPENER_WORDS:
+                return "greeting"
+            break
+    if word in texts.OPENER_WORDS:
+        return "greeting"
+    return None
+
+
+def request(text: str) -> tuple[str, str | None] | None:
+    """("letter" | "human" | "status" | "forgot_code", a tracking code or None) for a message
+    that only asks the bot for that, after an optional greeting (你好，我想留言); else None."""
+    if len(text) > MAX_LENGTH:
+        return None
+    code = None
+    found = CODE.search(text)
+    if found and any(c.isdigit() for c in found.group(1)):
+        code = found.group(1).upper()
+        text = text[: found.start()] + text[found.end() :]
+    word = plain(text)
+    for greeting in _GREETINGS:
+        if word.startswith(greeting) and len(word) > len(greeting):
+            word = word[len(greeting) :]
+            break
+    if word.startswith("请问"):
+        word = word[2:]
+    if not word:
+        return None
+    if FORGOT_CODE.fullmatch(word):
+        return "forgot_code", None
+    if STATUS.fullmatch(word):
+        return "status", code
+    if code is not None:
+        return None  # a code with other words: not ours to guess
+    if HUMAN.fullmatch(word):
+        return "human", None
+    if LETTER.fullmatch(word):
+        return "letter", None
+    return None

@@ -1,0 +1,70 @@
+"""Requests in the citizen's own words (bot.intents): what a short message asks of the bot
+itself, and what must still go to the knowledge base."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.intents import request, small_talk
+
+ASKS_THE_BOT = {
+    "我想留言": "letter",
+    "怎么留言？": "letter",
+    "我要写信": "letter",
+    "我要给市长写信": "letter",
+    "市长信箱": "letter",
+    "我要反映问题": "letter",
+    "我要举报！": "letter",
+    "我想提个建议": "letter",
+    "你好，我想留言": "letter",
+    "我要找人工": "human",
+    "转人工服务": "human",
+    "有没有人工客服": "human",
+    "查询进度": "status",
+    "查进度": "status",
+    "我的留言处理得怎么样了？": "status",
+    "我的投诉有人管吗": "status",
+    "留言有回复了吗": "status",
+    "跟踪码忘了怎么办": "forgot_code",
+    "我忘记跟踪码了": "forgot_code",
+}
+# The same words inside a question: the knowledge base's, not the bot's.
+QUESTIONS = [
+    "怎么投诉物业乱收费",
+    "公积金提取进度怎么查",
+    "社保卡办理进度",
+    "居住证办理进度怎么查",
+    "我要办居住证",
+    "投诉电话是多少",
+    "人工智能",
+    "建议书怎么写",
+    "查一下社保缴费情况",
+    "我的社保卡办好了吗",
+    "我家楼下的餐馆油烟很大，我要投诉，希望有关部门来管一管",
+]
+
+
+@pytest.mark.parametrize("text,kind", ASKS_THE_BOT.items())
+def test_requests_in_the_citizens_words(text, kind):
+    assert request(text) == (kind, None)
+
+
+@pytest.mark.parametrize("text", QUESTIONS)
+def test_questions_that_mention_the_same_words_are_left_to_the_knowledge_base(text):
+    assert request(text) is None and small_talk(text) is None
+
+
+def test_a_tracking_code_inside_a_request_for_progress_is_read():
+    assert request("查询进度 7kq2m-xp4rt") == ("status", "7KQ2M-XP4RT")
+    assert request("我的留言 7KQ2MXP4RT 怎么样了") == ("status", "7KQ2MXP4RT")
+    assert request("我想留言 7KQ2M-XP4RT") is None  # a code with other words: not guessed at
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [("你好", "greeting"), ("您好，我想咨询一下", "greeting"), ("在吗？", "greeting"),
+     ("谢谢啊", "thanks"), ("好的谢谢你", "thanks"), ("再见~", "thanks"),
+     ("你好吗", None), ("你好，社保卡丢了怎么补办", None), ("早点", None)],
+)  # fmt: skip
+def test_small_talk(text, kind):
+    assert small_talk(text) == kind
