@@ -18,6 +18,8 @@ _PARTICLES = re.compile(
     r"[\s。.!！,，?？~～…、:：;；\"'“”‘’()（）]+|(?<=.)[啊呀哈吖啦呢哦噢喔嘛]+$"
 )
 _ACKS = ("好的", "嗯", "哦")
+# what may open a request: 请问, or a reply to what the bot said (好的，我要留言)
+_LEADS = ("请问", "好的那", "好的", "那我", "那么", "嗯", "那", "好", "行")
 _GREETINGS = sorted(texts.GREETING_WORDS, key=len, reverse=True)  # the longest first
 
 _WANT = r"(?:我|本人)?(?:想|要|想要|需要|能|可以|能不能|可不可以)?"
@@ -99,8 +101,10 @@ def request(text: str) -> tuple[str, str | None] | None:
         if word.startswith(greeting) and len(word) > len(greeting):
             word = word[len(greeting) :]
             break
-    if word.startswith("请问"):
-        word = word[2:]
+    for lead in _LEADS:  # 好的，我要留言; 那我查一下进度
+        if word.startswith(lead) and len(word) > len(lead):
+            word = word[len(lead) :]
+            break
     if not word:
         return None
     if FORGOT_CODE.fullmatch(word):

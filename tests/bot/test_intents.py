@@ -17,6 +17,8 @@ ASKS_THE_BOT = {
     "我要举报！": "letter",
     "我想提个建议": "letter",
     "你好，我想留言": "letter",
+    "好的，我要留言": "letter",
+    "那我查一下进度": "status",
     "我要找人工": "human",
     "转人工服务": "human",
     "有没有人工客服": "human",
