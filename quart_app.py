@@ -754,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
             from knowledge.demo import seed_knowledge_demo
 
             if n := await seed_knowledge_demo(d.clock, d.redis):
-                print(f"演示知识库：{n} 个已发布条目（居住证、落户、社保卡、公积金）及同义词")
+                print(f"演示知识库：{n} 个已发布条目（居住证、落户、社保、社保卡、公积金）及同义词")
             from letters.demo import seed_demo_letters
 
             if n := await seed_demo_letters(d):
