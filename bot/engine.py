@@ -276,20 +276,22 @@ class Engine:
                 return self._start_letter(conv, conv.question)
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
-        if talk := intents.small_talk(text):
-            conv.reset()
-            if talk == "greeting":
-                return [Reply(texts.WELCOME.format(name=await self._account_name(msg)))]
-            return [Reply(texts.YOU_ARE_WELCOME)]
-        if asked := intents.request(text):
+        if asked := intents.read(text):
             return await self._request(msg, conv, *asked)
         return await self._question(msg, conv, text, events)
 
     async def _request(
         self, msg: IncomingMessage, conv: Conversation, kind: str, code: str | None
     ) -> list[Reply]:
-        """A request in the citizen's own words (bot.intents): a letter's progress, a lost
-        tracking code, a letter or a person (a letter, as 人工 has always been)."""
+        """Small talk or a request in the citizen's own words (bot.intents): the welcome, a
+        short 不客气, a letter's progress, where the tracking code is, a letter or a person (a
+        letter, as 人工 has always been)."""
+        if kind == "greeting":
+            conv.reset()
+            return [Reply(texts.WELCOME.format(name=await self._account_name(msg)))]
+        if kind == "thanks":
+            conv.reset()
+            return [Reply(texts.YOU_ARE_WELCOME)]
         if kind == "status":
             conv.reset()
             if code:

@@ -59,31 +59,36 @@ CODE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{5}-?[A-Za-z0-9]{5})(?![A-Za-z0-
 MAX_LENGTH = 24  # longer messages say more than a request: the knowledge base, or a letter
 
 
+# Every request below holds one of these; a message without any is not looked at further.
+_KEYS = re.compile(
+    r"留|写|信|反映|诉|举报|建议|意见|人工|真人|客服|进度|进展|码|回复|答复|结果|情况|状态|样|如何|到哪"
+)
+_GREETING = re.compile("|".join(map(re.escape, _GREETINGS)))  # the longest that fits
+_LEAD = re.compile("|".join(map(re.escape, _LEADS)))
+
+
 def plain(text: str) -> str:
     """The message without punctuation, spaces and closing particles, lowercased."""
     return _PARTICLES.sub("", _PARTICLES.sub("", text.lower()))
+
+
+def read(text: str) -> tuple[str, str | None] | None:
+    """What a short message asks of the bot itself: (kind, a tracking code or None), kind one of
+    small_talk's or request's; None for a message to take to the knowledge base."""
+    if len(text) > MAX_LENGTH:
+        return None
+    code, rest = _code(text)
+    word = plain(rest)
+    if code is None and (talk := _talk(word)):
+        return talk, None
+    return _request(word, code)
 
 
 def small_talk(text: str) -> str | None:
     """Whether a message is only small talk: "greeting" when it greets or opens (你好呀, 在吗？,
     您好，我想咨询一下), "thanks" for thanks, an acknowledgement or a goodbye (谢谢！, 好的,
     再见); None for anything else, a greeting before a question included."""
-    if len(text) > MAX_LENGTH:
-        return None
-    word = plain(text)
-    if word in texts.THANKS_WORDS or any(
-        word.startswith(a) and word[len(a) :] in texts.THANKS_WORDS for a in _ACKS
-    ):
-        return "thanks"
-    for greeting in _GREETINGS:
-        if word.startswith(greeting):
-            rest = word[len(greeting) :]
-            if not rest or rest in texts.GREETING_WORDS or rest in texts.OPENER_WORDS:
-                return "greeting"
-            break
-    if word in texts.OPENER_WORDS:
-        return "greeting"
-    return None
+    return _talk(plain(text)) if len(text) <= MAX_LENGTH else None
 
 
 def request(text: str) -> tuple[str, str | None] | None:
@@ -91,22 +96,39 @@ def request(text: str) -> tuple[str, str | None] | None:
     that only asks the bot for that, after an optional greeting (你好，我想留言); else None."""
     if len(text) > MAX_LENGTH:
         return None
-    code = None
+    code, rest = _code(text)
+    return _request(plain(rest), code)
+
+
+def _code(text: str) -> tuple[str | None, str]:
+    """A tracking code in the message (it has a digit), and the message without it."""
     found = CODE.search(text)
-    if found and any(c.isdigit() for c in found.group(1)):
-        code = found.group(1).upper()
-        text = text[: found.start()] + text[found.end() :]
-    word = plain(text)
-    for greeting in _GREETINGS:
-        if word.startswith(greeting) and len(word) > len(greeting):
-            word = word[len(greeting) :]
-            break
-    for lead in _LEADS:  # 好的，我要留言; 那我查一下进度
-        if word.startswith(lead) and len(word) > len(lead):
-            word = word[len(lead) :]
-            break
-    if not word:
+    if found is None or not any(c.isdigit() for c in found.group(1)):
+        return None, text
+    return found.group(1).upper(), text[: found.start()] + text[found.end() :]
+
+
+def _talk(word: str) -> str | None:
+    if word in texts.THANKS_WORDS or any(
+        word.startswith(a) and word[len(a) :] in texts.THANKS_WORDS for a in _ACKS
+    ):
+        return "thanks"
+    if greeting := _GREETING.match(word):
+        rest = word[greeting.end() :]
+        if not rest or rest in texts.GREETING_WORDS or rest in texts.OPENER_WORDS:
+            return "greeting"
+    elif word in texts.OPENER_WORDS:
+        return "greeting"
+    return None
+
+
+def _request(word: str, code: str | None) -> tuple[str, str | None] | None:
+    if not _KEYS.search(word):
         return None
+    if (greeting := _GREETING.match(word)) and greeting.end() < len(word):
+        word = word[greeting.end() :]
+    if (lead := _LEAD.match(word)) and lead.end() < len(word):  # 好的，我要留言; 那我查一下进度
+        word = word[lead.end() :]
     if FORGOT_CODE.fullmatch(word):
         return "forgot_code", None
     if STATUS.fullmatch(word):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.intents import request, small_talk
+from bot.intents import read, request, small_talk
 
 ASKS_THE_BOT = {
     "我想留言": "letter",
@@ -70,3 +70,12 @@ def test_a_tracking_code_inside_a_request_for_progress_is_read():
 )  # fmt: skip
 def test_small_talk(text, kind):
     assert small_talk(text) == kind
+
+
+def test_read_is_small_talk_first_then_a_request():
+    assert read("你好！") == ("greeting", None)
+    assert read("谢谢") == ("thanks", None)
+    assert read("你好，我想留言") == ("letter", None)
+    assert read("查询进度 7KQ2M-XP4RT") == ("status", "7KQ2M-XP4RT")
+    assert read("7KQ2M-XP4RT 你好") is None  # a code beside small talk is not a greeting
+    assert read("社保卡丢了怎么补办") is None
