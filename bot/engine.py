@@ -52,6 +52,7 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 STATUS_QUERY = re.compile(r"^(?:查询|查看|进度|/status)\s*[:：]?\s*([A-Za-z0-9-]{4,20})?$")
 NUMBER = re.compile(r"^\d{1,2}$")
 CONFIRM_WORDS = {"1", "提交", "确认"}
+OFFER_ANSWERS = {"1", "2", *texts.ACCEPT_WORDS, *texts.CANCEL_WORDS, *texts.DECLINE_WORDS}
 # Steps at which a question is on the table: "留言" there makes it the letter's content.
 QUESTION_STEPS = {"feedback", "choose", "related", "offer"}
 
@@ -263,6 +264,8 @@ class Engine:
             conv.reset()
             if re.fullmatch(r"[A-Za-z0-9-]{4,20}", text):
                 return [await self._status(msg, text)]
+            if word in texts.NO_CODE_WORDS:
+                return [Reply(texts.STATUS_FORGOT_CODE)]
         if step == "feedback" and (word in texts.YES_WORDS or word in texts.NO_WORDS):
             return self._feedback(conv, events, helpful=word in texts.YES_WORDS)
         if step in {"choose", "related"} and (NUMBER.match(word) or word in texts.NONE_WORDS):
@@ -271,8 +274,8 @@ class Engine:
             # "不用了" to the suggestions or to an answer ends it; it is not a new question
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
-        if step == "offer" and word in {"1", "2", *texts.CANCEL_WORDS}:
-            if word == "1":
+        if step == "offer" and word in OFFER_ANSWERS:
+            if word == "1" or word in texts.ACCEPT_WORDS:
                 return self._start_letter(conv, conv.question)
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]

@@ -95,6 +95,26 @@ async def test_requests_in_the_citizens_words_reach_the_letter_and_its_progress(
     assert await Ask.filter(text__contains="留言").count() == 0
 
 
+async def test_the_citizens_own_yes_and_no(chat):
+    """谢谢 to an answer is the feedback; 没有 to the letter offer declines it (it was taken for a
+    question, and got suggestions); 好的 to it accepts; 不知道 to a request for the code says
+    where the code is."""
+    assert "派出所" in await chat.say("外地人在清源怎么申领居住证")
+    assert "感谢您的反馈" in await chat.say("谢谢")
+    assert "无法准确回答" in await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
+    out = await chat.say("没有")
+    assert out.startswith("好的") and "您是不是想问" not in out
+    assert "无法准确回答" in await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
+    assert "「我家小区门口的路灯坏了三个月一直没人来修」" in await chat.say("好的")
+    assert "已取消" in await chat.say("取消")
+    assert "跟踪码" in await chat.say("查询进度")
+    assert "短信中附有跟踪码" in await chat.say("不知道")
+    await chat.flush_log()
+    assert await Ask.filter(text__in=["谢谢", "没有", "好的", "不知道"]).count() == 0
+    ask = await Ask.get(text="外地人在清源怎么申领居住证")
+    assert ask.feedback == "helpful"
+
+
 async def test_a_known_question_is_answered_and_feedback_recorded(chat):
     out = await chat.say("外地人在清源怎么申领居住证")
     assert "派出所" in out and "是否解决了您的问题" in out
