@@ -101,9 +101,12 @@ def request(text: str) -> tuple[str, str | None] | None:
 
 
 def _code(text: str) -> tuple[str | None, str]:
-    """A tracking code in the message (it has a digit), and the message without it."""
+    """A tracking code in the message, and the message without it."""
     found = CODE.search(text)
-    if found is None or not any(c.isdigit() for c in found.group(1)):
+    if found is None:
+        return None, text
+    # written as shown (7KQ2M-XP4RT), or run together with a digit in it (not an English word)
+    if "-" not in found.group(1) and not any(c.isdigit() for c in found.group(1)):
         return None, text
     return found.group(1).upper(), text[: found.start()] + text[found.end() :]
 

@@ -59,6 +59,7 @@ def test_questions_that_mention_the_same_words_are_left_to_the_knowledge_base(te
 def test_a_tracking_code_inside_a_request_for_progress_is_read():
     assert request("查询进度 7kq2m-xp4rt") == ("status", "7KQ2M-XP4RT")
     assert request("我的留言 7KQ2MXP4RT 怎么样了") == ("status", "7KQ2MXP4RT")
+    assert request("查进度 ABCDE-FGHJK") == ("status", "ABCDE-FGHJK")  # codes may have no digit
     assert request("我想留言 7KQ2M-XP4RT") is None  # a code with other words: not guessed at
 
 
