@@ -53,8 +53,21 @@ STATUS_QUERY = re.compile(r"^(?:查询|查看|进度|/status)\s*[:：]?\s*([A-Za
 NUMBER = re.compile(r"^\d{1,2}$")
 CONFIRM_WORDS = {"1", "提交", "确认"}
 OFFER_ANSWERS = {"1", "2", *texts.ACCEPT_WORDS, *texts.CANCEL_WORDS, *texts.DECLINE_WORDS}
+# A message, and a letter's content, as long as a letter may be (letters.intake); the matcher
+# reads the first MATCHED_CHARS of a question (knowledge.focus finds it in a long one).
+MAX_MESSAGE = 5000
+MATCHED_CHARS = 1000
+SHOWN_CHARS = 300  # of a long letter's content, echoed back while it is written
 # Steps at which a question is on the table: "留言" there makes it the letter's content.
 QUESTION_STEPS = {"feedback", "choose", "related", "offer"}
+
+
+def _shown(content: str) -> str:
+    """A letter's content as echoed to its writer: whole, or its start and its length when long
+    (a platform cuts a long reply, and the choices after it would be lost)."""
+    if len(content) <= SHOWN_CHARS:
+        return content
+    return f"{content[:SHOWN_CHARS]}……（共{len(content)}字）"
 
 
 def _word(text: str) -> str:
@@ -236,9 +249,11 @@ class Engine:
             return [Reply(texts.UNSUPPORTED.format(what=msg.unsupported))]
         if msg.action:
             return await self._action(msg, conv)
-        text = msg.text.strip()[:1000]
+        text = msg.text.strip()
         if not text:
             return [Reply(texts.EMPTY)]
+        if len(text) > MAX_MESSAGE:  # nothing of it kept: the citizen is told, and sends less
+            return [Reply(texts.TOO_LONG.format(n=len(text), max=MAX_MESSAGE))]
         word = _word(text)
         status = STATUS_QUERY.match(text.strip())
         if status:
@@ -333,7 +348,7 @@ class Engine:
         self, msg: IncomingMessage, conv: Conversation, text: str, events: list[str]
     ) -> list[Reply]:
         index = knowledge_index(self.deps)
-        decision = await index.decide(text)
+        decision = await index.decide(text[:MATCHED_CHARS])
         # Never offered: an entry the matcher scored zero (knowledge.offers).
         suggestions = offers.suggestions(decision)
         ref, event = ask_event(
@@ -448,7 +463,7 @@ class Engine:
             conv.draft["ask"] = ask  # the logged question the letter takes up
         if question:
             conv.step = "letter_more"
-            return [Reply(texts.LETTER_MORE.format(content=question))]
+            return [Reply(texts.LETTER_MORE.format(content=_shown(question)))]
         conv.step = "letter_content"
         return [Reply(texts.LETTER_CONTENT)]
 
@@ -464,10 +479,13 @@ class Engine:
                 return [Reply(texts.LETTER_TOO_SHORT)]
             draft["content"] = text
             conv.step = "letter_more"
-            return [Reply(texts.LETTER_MORE.format(content=text))]
+            return [Reply(texts.LETTER_MORE.format(content=_shown(text)))]
         if step == "letter_more":
             if word not in {"1", "没有", "完整", "继续", "好", "好的", "没了"}:
-                draft["content"] = f"{draft.get('content', '')}\n{text}".strip()[:2000]
+                content = f"{draft.get('content', '')}\n{text}".strip()
+                if len(content) > MAX_MESSAGE:  # never cut silently: the citizen is told
+                    return [Reply(texts.LETTER_FULL.format(max=MAX_MESSAGE))]
+                draft["content"] = content
                 return [Reply(texts.LETTER_MORE_ADDED)]
             if len(normalize(draft.get("content", ""))) < 5:
                 conv.step = "letter_content"
@@ -520,7 +538,7 @@ class Engine:
         masked = mask_mobile(mobile) if mobile else texts.NOT_PROVIDED
         text = texts.LETTER_CONFIRM.format(
             kind=LETTER_KINDS.get(draft.get("kind", ""), ""),
-            content=draft.get("content", ""),
+            content=_shown(draft.get("content", "")),
             name=draft.get("name") or texts.NOT_PROVIDED,
             mobile=masked,
         )

@@ -115,6 +115,33 @@ async def test_the_citizens_own_yes_and_no(chat):
     assert ask.feedback == "helpful"
 
 
+async def test_a_long_letter_is_kept_whole_or_refused_never_cut(chat):
+    """Telegram and WeChat carry messages longer than the web chat's 1,000 characters: the
+    letter keeps all of one (it was cut at 1,000), a 补充 that would pass the letter's 5,000 is
+    refused with a reason (it was cut at 2,000), and so is a message over 5,000."""
+    complaint = "我家楼下的烧烤店每天晚上营业到凌晨两点，油烟和噪音都很大。" * 50
+    more = "补充：" + "附近居民都受到影响。" * 200
+    whole = f"{complaint}\n{more}"
+    assert len(complaint) > 1000 and len(whole) < 5000
+    out = await chat.say(complaint)
+    out = await chat.say("0" if "0. 我要留言" in out else "1")
+    assert f"（共{len(complaint)}字）" in out and complaint[:300] in out  # shown short, kept whole
+    assert "已补充" in await chat.say(more)
+    out = await chat.say("再补充：" + "希望尽快处理。" * 250)
+    assert "最多5000字" in out and "未能添加" in out
+    assert "请选择留言类型" in await chat.say("1")
+    await chat.say("2")
+    await chat.say("跳过")
+    out = await chat.say("跳过")
+    assert f"（共{len(whole)}字）" in out
+    code = CODE.search(await chat.say("1")).group(1)
+    letter = await Letter.get(code=code.replace("-", ""))
+    assert letter.content == whole
+
+    out = await chat.say("很长的留言" * 1001)
+    assert "消息太长了（5005字）" in out
+
+
 async def test_a_known_question_is_answered_and_feedback_recorded(chat):
     out = await chat.say("外地人在清源怎么申领居住证")
     assert "派出所" in out and "是否解决了您的问题" in out
