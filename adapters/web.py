@@ -23,7 +23,7 @@ import secrets
 
 from quart import Blueprint, Response, jsonify, render_template, request
 
-from bot.engine import engine_for
+from bot.engine import MAX_MESSAGE, engine_for
 from bot.types import ACTIONS, IncomingMessage, Reply
 from infra.errors import DomainError
 from infra.notify import mask_mobile
@@ -38,7 +38,7 @@ bp = Blueprint(
     static_url_path="/chat-static",
 )
 SESSION = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-MAX_TEXT = 1000
+MAX_TEXT = MAX_MESSAGE  # a letter may hold this much; the page says so before the API refuses
 COOKIE = "ms_chat"
 COOKIE_SECONDS = 24 * 3600  # renewed by every message; the draft itself lasts bot_state_minutes
 HISTORY_MAX = 80  # messages kept for the transcript (the citizen's and the bot's)
@@ -110,7 +110,7 @@ def _shown(text: str, action: str, shown) -> str:
 
 @bp.get("/chat")
 async def chat_page():
-    resp = Response(await render_template("chat.html"), mimetype="text/html")
+    resp = Response(await render_template("chat.html", max_text=MAX_TEXT), mimetype="text/html")
     return resp if _cookie_token() else _set_cookie(resp, secrets.token_urlsafe(32))
 
 

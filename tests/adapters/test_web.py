@@ -54,8 +54,10 @@ async def test_bad_requests_get_chinese_errors(bot_app):
     client = bot_app.test_client()
     status, data = await say(client, "你好", session="x")
     assert status == 400 and "会话" in data["error"]["message"]
-    status, data = await say(client, "长" * 1001)
-    assert status == 400 and "太长" in data["error"]["message"]
+    status, data = await say(client, "长" * 5001)
+    assert status == 400 and "5000字以内" in data["error"]["message"]
+    page = await (await client.get("/chat")).get_data(as_text=True)
+    assert 'maxlength="5000"' in page  # the page cuts nothing the API would take
     status, data = await say(client, action="explode")
     assert status == 400
     resp = await client.post("/api/chat", data="not json", headers={"Content-Type": "text/plain"})
