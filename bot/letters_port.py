@@ -96,6 +96,8 @@ async def letter_status(deps: Deps, code: str) -> str | None:
         f"类型：{status['kind_label']}",
         f"状态：{status['status_label']}",
     ]
+    if status.get("decline_reason"):
+        lines.append(f"原因：{status['decline_reason']}")
     if status.get("unit_name"):
         lines.append(f"办理单位：{status['unit_name']}")
     lines.append(f"提交日期：{status['received_on']}")

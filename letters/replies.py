@@ -29,7 +29,7 @@ from infra.models import Notification
 from infra.settings import Settings
 from letters.codes import format_code, normalize_code
 from letters.deadlines import compute_due
-from letters.models import KINDS, STATUSES, Letter, Outbox, Rating, Reply
+from letters.models import DECLINE_REASONS, KINDS, STATUSES, Letter, Outbox, Rating, Reply
 from letters.routing import notify_assigned
 from letters.service import (
     add_event,
@@ -314,6 +314,11 @@ async def public_letter_status(deps: Deps, code: Any) -> dict[str, Any]:
             {"text": r.text, "sent_on": beijing_date(r.sent_at).isoformat()} for r in replies
         ],
         "may_rate": letter.status == "replied" and letter.reopened not in rated,
+        # Why it is not answered, as one of 001 §29's categories; the screener's note stays
+        # internal (it may name people or other letters).
+        "decline_reason": DECLINE_REASONS.get(letter.decline_reason, "")
+        if letter.status == "declined"
+        else "",
     }
 
 

@@ -45,6 +45,7 @@
         }
         var d = res.data, dl = document.createElement("dl");
         row(dl, "跟踪码", d.code); row(dl, "类型", d.kind_label); row(dl, "状态", d.status_label);
+        row(dl, "原因", d.decline_reason);
         row(dl, "办理单位", d.unit_name); row(dl, "提交日期", d.received_on);
         row(dl, "受理日期", d.accepted_on);
         // Before acceptance: the date the chat promised, counted from the day it was received.

@@ -91,6 +91,7 @@ async def test_public_status_shows_no_identity_and_no_notes(app, deps, handling,
         "replied_on",
         "replies",
         "may_rate",
+        "decline_reason",  # one of 001 §29's grounds, empty unless declined
     }
 
 

@@ -6,8 +6,10 @@ import datetime as dt
 
 import pytest
 
+from bot.letters_port import letter_status
 from infra.errors import DomainError
-from letters.models import Letter, LetterEvent, LetterUnit, Reminder
+from letters.models import DECLINE_REASONS, Letter, LetterEvent, LetterUnit, Reminder
+from letters.replies import public_letter_status
 from letters.routing import accept_letter, decline_letter, instruct_letter, transfer_letter
 from letters.service import get_letter
 from org.models import AuditRecord
@@ -159,6 +161,12 @@ async def test_decline_with_a_recorded_reason(deps, submit, actors, reason):
     event = await LetterEvent.get(letter_id=letter.id, action="declined")
     assert event.data["reason"] == reason
     assert await AuditRecord.filter(action="letter.decline", object_id=str(letter.id)).exists()
+    # The writer learns which of 001 §29's grounds it was, by tracking code, on the status page
+    # and in the chat; the screener's own note stays inside.
+    shown = await public_letter_status(deps, letter.code)
+    assert shown["decline_reason"] == DECLINE_REASONS[reason] and "见内容" not in str(shown)
+    told = await letter_status(deps, letter.code)
+    assert f"原因：{DECLINE_REASONS[reason]}" in told and "见内容" not in told
 
 
 async def test_decline_needs_a_known_reason_and_changes_nothing_otherwise(deps, submit, actors):
