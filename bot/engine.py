@@ -476,6 +476,9 @@ class Engine:
             return [Reply(texts.LETTER_CANCELLED)]
         if step == "letter_content":
             if len(normalize(text)) < 5:
+                asked = intents.read(text)
+                if asked and asked[0] in ("status", "forgot_code"):  # changed their mind
+                    return await self._request(msg, conv, *asked)
                 return [Reply(texts.LETTER_TOO_SHORT)]
             draft["content"] = text
             conv.step = "letter_more"

@@ -83,6 +83,8 @@ async def test_small_talk_does_not_interrupt_a_letter(chat):
 async def test_requests_in_the_citizens_words_reach_the_letter_and_its_progress(chat):
     out = await chat.say("我想留言")
     assert "请描述您要反映的问题" in out and "无法准确回答" not in out
+    assert "跟踪码" in await chat.say("查进度")  # changed their mind: the letter is left
+    assert "请描述您要反映的问题" in await chat.say("我想留言")
     code = await leave_letter(chat, "我家小区门口的路灯坏了三个月一直没人来修")
     assert "跟踪码" in await chat.say("查询进度")
     out = await chat.say(code)
