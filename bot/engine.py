@@ -285,7 +285,9 @@ class Engine:
             return self._feedback(conv, events, helpful=word in texts.YES_WORDS)
         if step in {"choose", "related"} and (NUMBER.match(word) or word in texts.NONE_WORDS):
             return await self._choose(msg, conv, word, events)
-        if step in {"choose", "related", "feedback"} and word in texts.CANCEL_WORDS:
+        if step in {"choose", "related", "feedback"} and (
+            word in texts.CANCEL_WORDS or word in texts.DECLINE_WORDS
+        ):
             # "不用了" to the suggestions or to an answer ends it; it is not a new question
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]

@@ -106,6 +106,10 @@ async def test_the_citizens_own_yes_and_no(chat):
     assert "无法准确回答" in await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
     out = await chat.say("没有")
     assert out.startswith("好的") and "您是不是想问" not in out
+    assert "您是不是想问" in await chat.say("居住证")
+    out = await chat.say("没有")  # to the suggestions: none of them, and no letter either
+    assert out.startswith("好的") and "您是不是想问" not in out
+    assert "不客气" in await chat.say("没有")  # to 如还有其他问题: a goodbye, not a question
     assert "无法准确回答" in await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
     assert "「我家小区门口的路灯坏了三个月一直没人来修」" in await chat.say("好的")
     assert "已取消" in await chat.say("取消")
