@@ -37,6 +37,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -361,8 +362,9 @@ def load() -> str:
 
 
 def median(values: list[float]) -> float:
-    values = sorted(values)
-    return values[len(values) // 2]
+    """The median; of an even count, the mean of the middle two (with two rounds, taking the upper
+    one reported the better round as the headline)."""
+    return statistics.median(values)
 
 
 GREETINGS = ("", "您好！", "你好，", "领导您好：", "麻烦问一下，", "打扰了，", "您好，想问下：")
