@@ -297,6 +297,8 @@ class Engine:
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
         if asked := intents.read(text):
+            if step == "feedback" and asked[0] == "thanks":  # 👍 or 好的谢谢你 to an answer
+                return self._feedback(conv, events, helpful=True)
             return await self._request(msg, conv, *asked)
         return await self._question(msg, conv, text, events)
 
@@ -312,6 +314,8 @@ class Engine:
         if kind == "thanks":
             conv.reset()
             return [Reply(texts.YOU_ARE_WELCOME)]
+        if kind == "empty":  # ？？？ or 😂: the bot keeps what it asked, and asks for words
+            return [Reply(texts.EMPTY)]
         if kind == "status":
             conv.reset()
             if code:

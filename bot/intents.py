@@ -67,6 +67,33 @@ _GREETING = re.compile("|".join(map(re.escape, _GREETINGS)))  # the longest that
 _LEAD = re.compile("|".join(map(re.escape, _LEADS)))
 
 
+# Emoji as WeChat sends its own ([强], [抱拳], /::)) and as pictographs (👍): a message of only
+# these and punctuation says no words. Approval among them is thanks.
+_EMOJI_CODE = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,4}\]|/:[^\s/]{1,8}")
+_APPROVAL = (
+    "👍",
+    "👌",
+    "🙏",
+    "🤝",
+    "[强]",
+    "[ok]",
+    "[抱拳]",
+    "[握手]",
+    "[好的]",
+    "[谢谢]",
+    "[胜利]",
+)
+
+
+def wordless(text: str) -> str | None:
+    """ "thanks" for a message of only approving emoji (👍, [强]), "empty" for one of only other
+    emoji or punctuation (？？？, 😂); None when it has a word, a letter or a digit."""
+    if any(ch.isalnum() for ch in _EMOJI_CODE.sub("", text)):
+        return None
+    lower = text.lower()
+    return "thanks" if any(a in lower for a in _APPROVAL) else "empty"
+
+
 def plain(text: str) -> str:
     """The message without punctuation, spaces and closing particles, lowercased."""
     return _PARTICLES.sub("", _PARTICLES.sub("", text.lower()))
@@ -74,9 +101,11 @@ def plain(text: str) -> str:
 
 def read(text: str) -> tuple[str, str | None] | None:
     """What a short message asks of the bot itself: (kind, a tracking code or None), kind one of
-    small_talk's or request's; None for a message to take to the knowledge base."""
+    wordless's, small_talk's or request's; None for a message to take to the knowledge base."""
     if len(text) > MAX_LENGTH:
         return None
+    if kind := wordless(text):
+        return kind, None
     code, rest = _code(text)
     word = plain(rest)
     if code is None and (talk := _talk(word)):

@@ -9,6 +9,9 @@ its hundreds of terms made it the most expensive thing the bot did.
 A long message is matched by its question: the first sentence that asks something, trimmed from
 its start to the last clauses that fit. A long message that asks nothing is a letter's material,
 not a question for the knowledge base: it is not matched at all.
+
+A short message that only names its subject (我想问下公积金的事, 社保方面的问题, 咨询居住证) is
+also matched by the subject alone when matched whole it finds nothing (knowledge/matcher.py).
 """
 
 from __future__ import annotations
@@ -27,6 +30,40 @@ _QUESTION = re.compile(
 _MARKED = re.compile(r"[？?]")
 # A sentence this short ("可以吗？") asks about what came before: it keeps the sentence before it.
 _TOO_SHORT = 6
+
+
+# What wraps a subject: 我想问下 / 咨询一下 / 请问 before it (关于 only with an ending), and an
+# ending after it: 的问题 / 方面的政策, and 的事 / 的情况 only after such an opening (让我感动的事
+# is a subject of its own).
+_ASKING = re.compile(
+    r"(?:(?:你好|您好)[，,！!]?)?"
+    r"(?:请问|(?:我想|我要|想|麻烦)(?:问问?|咨询|了解|打听|请教)|问问|问一下|问下|咨询|了解|打听|请教)"
+    r"(?:一下|下)?(?:关于)?"
+)
+_ABOUT = re.compile(
+    r"(?:关于)?(.+?)(?:(?:方面|这块|这方面|相关)的?|的)(?:问题|政策|业务)[。.！!]*$"
+)
+_ABOUT_ASKED = re.compile(r"(.+?)(?:(?:方面|这块|这方面|相关)的?|的)(?:事|事情|情况)[。.！!]*$")
+_NOT_A_SUBJECT = re.compile(r"谁")
+_SUBJECT_CHARS = (2, 16)
+
+
+def subject(text: str) -> str | None:
+    """What a short message that only names its subject is about: 公积金 for 我想问下公积金的事;
+    None for any other message (a question, 请问社保卡丢了怎么办, stays whole)."""
+    opened = _ASKING.match(text)
+    body = text[opened.end() :] if opened else text
+    about = _ABOUT.match(body) or (_ABOUT_ASKED.match(body) if opened else None)
+    if about:
+        body = about.group(1)
+    elif not opened:
+        return None
+    body = body.strip(" ，,：:。.！!")
+    if not _SUBJECT_CHARS[0] <= len(body) <= _SUBJECT_CHARS[1]:
+        return None
+    if _QUESTION.search(body) or _NOT_A_SUBJECT.search(body):
+        return None
+    return body
 
 
 def focus(text: str, limit: int = FOCUS_CHARS) -> str | None:

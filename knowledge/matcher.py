@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from knowledge import match_features
-from knowledge.focus import focus
+from knowledge.focus import focus, subject
 from knowledge.match_features import (
     BASE_FEATURES,
     CONTRAST,
@@ -394,15 +394,22 @@ class Matcher:
         return slots, np.asarray(rows, dtype=np.float64), infos
 
     def decide(self, text: str) -> Decision:
-        """What to do with a citizen's message. A long one is decided by its question
+        """What to do with a citizen's message; a short one that only names its subject (我想问下
+        公积金的事) and finds nothing, as its subject alone. A long one is decided by its question
         (knowledge/focus.py) and never answered outright, since what it says around the question
         may change it: the entries that fit are offered for the citizen to choose from, and only
         those scored at least the 相关问题 floor. A long one that asks nothing gets "none"."""
+        text = text.strip()
         part = focus(text)
         if part is None:
             return Decision("none", None, [], 0.0, [])
         decision = self._decide(part)
-        if part == text.strip():
+        if part == text:
+            named = subject(text) if decision.decision == "none" else None
+            if named:  # 我想问下公积金的事 finds nothing where 公积金 finds its entries
+                by_subject = self._decide(named)
+                if by_subject.decision != "none":
+                    return by_subject
             return decision
         floor = max(self.model.t_related, MIN_SHOWN)
         fitting = [c.entry for c in decision.candidates[:3] if c.score >= floor]

@@ -65,6 +65,31 @@ async def test_thanks_and_goodbye_get_a_short_reply(chat):
     assert await chat.flush_log() == 1  # the question alone
 
 
+async def test_emoji_and_punctuation_alone_ask_for_words_and_approval_is_thanks(chat):
+    """？？？ or 😂 got 无法准确回答 and the letter offer, and was logged as an unanswered
+    question; 👍 (or WeChat's [强]) to an answer is 已解决, and otherwise a short 不客气."""
+    for said in ("？？？", "😂😂", "。。。", "[捂脸]", "/::)"):
+        out = await chat.say(said)
+        assert "请用文字描述您的问题" in out and "无法准确回答" not in out, (said, out)
+    assert "派出所" in await chat.say("外地人在清源怎么申领居住证")
+    assert "请用文字描述" in await chat.say("😂")  # asked for words, the feedback step kept
+    assert "感谢您的反馈" in await chat.say("👍")
+    assert out.startswith("不客气") if (out := await chat.say("[强]")) else False
+    assert await chat.flush_log() == 1  # the question alone: no emoji on the unanswered list
+    ask = await Ask.get(text="外地人在清源怎么申领居住证")
+    assert ask.feedback == "helpful"
+
+
+async def test_a_message_that_only_names_its_subject_gets_the_subjects_entries(chat):
+    """我想问下公积金的事 got 无法准确回答 while 公积金 alone got the entries to choose from."""
+    alone = await chat.say("公积金")
+    assert "您是不是想问" in alone
+    for said in ("我想问下公积金的事", "咨询一下公积金方面的问题", "请问公积金"):
+        assert await chat.say(said) == alone, said
+    out = await chat.say("您好，我想咨询一下居住证的事情")
+    assert "您是不是想问" in out and "居住证" in out
+
+
 async def test_a_greeting_before_a_question_is_still_the_question(chat):
     out = await chat.say("你好，外地人在清源怎么申领居住证")
     assert "派出所" in out and "智能问答" not in out

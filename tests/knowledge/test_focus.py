@@ -2,7 +2,7 @@
 
 import pytest
 
-from knowledge.focus import FOCUS_CHARS, focus
+from knowledge.focus import FOCUS_CHARS, focus, subject
 from knowledge.matcher import Matcher, load_model
 
 ENTRIES = [
@@ -73,3 +73,27 @@ def test_a_long_message_is_never_answered_outright_but_its_entry_is_offered(matc
     floor = max(matcher.model.t_related, 0.005)
     by_entry = {c.entry: c.score for c in d.candidates}
     assert all(by_entry[e] >= floor for e in d.suggestions)
+
+
+@pytest.mark.parametrize(
+    "text,named",
+    [("我想问下公积金的事", "公积金"), ("咨询一下社保方面的问题", "社保"), ("请问公积金", "公积金"),
+     ("您好，我想咨询一下医保的事情", "医保"), ("关于小区停车难的问题", "小区停车难"),
+     ("社保缴费的问题", "社保缴费"), ("请问社保卡丢了", "社保卡丢了"),
+     # questions, and subjects of their own, stay whole
+     ("问一下社保卡丢了怎么办", None), ("一件让我感动的事", None),
+     ("福建林业职业技术学院的情况", None), ("请问谁有有声小说的网站", None), ("我想咨询", None),
+     ("我有个问题", None), ("公积金提取", None), ("这是什么问题", None), ("问道雄霸天下", None)],
+)  # fmt: skip
+def test_what_a_message_that_only_names_its_subject_is_about(text, named):
+    assert subject(text) == named
+
+
+def test_a_named_subject_that_finds_nothing_whole_is_decided_as_if_sent_alone(matcher):
+    alone = matcher.decide("居住证怎么办理")
+    assert alone.decision == "answer"
+    assert matcher.decide("我想问一下居住证怎么办理") == alone  # the opener kept; no change
+    named = matcher.decide("我想咨询一下公积金的事")
+    assert [c.entry for c in named.candidates] == [
+        c.entry for c in matcher.decide("公积金").candidates
+    ]
