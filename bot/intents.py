@@ -65,6 +65,7 @@ _KEYS = re.compile(
 )
 _GREETING = re.compile("|".join(map(re.escape, _GREETINGS)))  # the longest that fits
 _LEAD = re.compile("|".join(map(re.escape, _LEADS)))
+_AFTER_GREETING = (texts.GREETING_WORDS, texts.OPENER_WORDS, texts.WHO_WORDS)
 
 
 # Emoji as WeChat sends its own ([强], [抱拳], /::)) and as pictographs (👍): a message of only
@@ -147,9 +148,9 @@ def _talk(word: str) -> str | None:
         return "thanks"
     if greeting := _GREETING.match(word):
         rest = word[greeting.end() :]
-        if not rest or rest in texts.GREETING_WORDS or rest in texts.OPENER_WORDS:
+        if not rest or any(rest in words for words in _AFTER_GREETING):
             return "greeting"
-    elif word in texts.OPENER_WORDS:
+    elif word in texts.OPENER_WORDS or word in texts.WHO_WORDS:
         return "greeting"
     return None
 

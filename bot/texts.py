@@ -95,6 +95,11 @@ GREETING_WORDS = {
     "你好", "您好", "你们好", "大家好", "在吗", "在不在", "有人吗", "有人在吗", "早上好", "上午好",
     "中午好", "下午好", "晚上好", "早", "早安", "哈喽", "嗨", "喂", "hello", "hi", "hey",
 }  # fmt: skip
+# Asking who answers: the welcome says what the bot is and how to reach a person.
+WHO_WORDS = {
+    "你是谁", "你是机器人吗", "你是机器人", "是机器人吗", "机器人吗", "你是人工吗", "是人工吗",
+    "你是真人吗", "是真人吗", "你是ai吗", "是ai吗", "你是人吗", "你是什么", "这是什么",
+}  # fmt: skip
 # What may follow a greeting before the question itself comes in the next message.
 OPENER_WORDS = {
     "请问", "问一下", "请问一下", "我想问一下", "我想问问", "想问一下", "咨询一下", "我想咨询一下",

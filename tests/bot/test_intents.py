@@ -66,6 +66,8 @@ def test_a_tracking_code_inside_a_request_for_progress_is_read():
 @pytest.mark.parametrize(
     "text,kind",
     [("你好", "greeting"), ("您好，我想咨询一下", "greeting"), ("在吗？", "greeting"),
+     ("你是机器人吗？", "greeting"), ("你好，你是真人吗", "greeting"),
+     ("你是机器人吗，社保卡怎么办", None),
      ("谢谢啊", "thanks"), ("好的谢谢你", "thanks"), ("再见~", "thanks"),
      ("你好吗", None), ("你好，社保卡丢了怎么补办", None), ("早点", None)],
 )  # fmt: skip
