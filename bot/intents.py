@@ -156,6 +156,8 @@ def _talk(word: str) -> str | None:
 
 
 def _request(word: str, code: str | None) -> tuple[str, str | None] | None:
+    if code is not None and not word:  # the code alone, pasted from the SMS: its progress
+        return "status", code
     if not _KEYS.search(word):
         return None
     if (greeting := _GREETING.match(word)) and greeting.end() < len(word):

@@ -116,6 +116,8 @@ async def test_requests_in_the_citizens_words_reach_the_letter_and_its_progress(
     assert code in out and "待甄别" in out
     out = await chat.say(f"我的留言 {code} 怎么样了？")
     assert code in out and "待甄别" in out
+    out = await chat.say(code)  # the code alone, pasted from the SMS
+    assert code in out and "待甄别" in out and "无法准确回答" not in out
     assert "短信中附有跟踪码" in await chat.say("跟踪码忘了怎么办")
     # none of these is a question for the knowledge base's unanswered list
     await chat.flush_log()

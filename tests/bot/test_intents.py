@@ -61,6 +61,10 @@ def test_a_tracking_code_inside_a_request_for_progress_is_read():
     assert request("我的留言 7KQ2MXP4RT 怎么样了") == ("status", "7KQ2MXP4RT")
     assert request("查进度 ABCDE-FGHJK") == ("status", "ABCDE-FGHJK")  # codes may have no digit
     assert request("我想留言 7KQ2M-XP4RT") is None  # a code with other words: not guessed at
+    assert read("7KQ2M-XP4RT") == ("status", "7KQ2M-XP4RT")  # alone, pasted from the SMS
+    assert read(" 7kq2m xp4rt。") is None  # not as it is shown nor run together with a digit
+    assert read("7KQ2MXP4RT") == ("status", "7KQ2MXP4RT")
+    assert read("STRENGTHEN") is None  # a word, though its letters are all in the alphabet
 
 
 @pytest.mark.parametrize(
