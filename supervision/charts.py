@@ -176,6 +176,13 @@ def _labels(ax, values, fmt: str = "{:g}", *, horizontal: bool = False) -> None:
 # ------------------------------------------------------------------ the charts
 
 
+def _count_axis(ax, values: Sequence[float], headroom: float) -> None:
+    """A y axis of counts: whole numbers from 0, room above the highest bar for its label; 0 to
+    1 when every count is 0 (matplotlib would draw -0.06 … 0.06 around an empty chart)."""
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylim(0, max(max(values, default=0) * (1 + headroom), 1))
+
+
 def score_distribution(
     bands: Sequence[int], pass_score: float, vetoed: int = 0, fmt: str = "svg"
 ) -> str | bytes:
@@ -198,8 +205,7 @@ def score_distribution(
         ax.set_xlabel("得分")
         ax.set_ylabel("账号数")
         ax.set_title(f"账号得分分布（共 {total} 个，红色为不合格）")
-        ax.yaxis.get_major_locator().set_params(integer=True)
-        ax.margins(y=0.15)
+        _count_axis(ax, values, 0.15)
 
     return _draw(build, (6.4, 2.8), fmt)
 
@@ -249,8 +255,7 @@ def activity_trend(weeks: Sequence[dict[str, Any]], fmt: str = "svg") -> str | b
                 str(v), (i, v), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=7
             )
         ax.set_xticks(x, labels, fontsize=7)
-        ax.set_ylim(bottom=0)
-        ax.margins(y=0.2)
+        _count_axis(ax, [*posts, *active], 0.2)
         ax.set_title(f"近 {len(weeks)} 周发布情况（按周）")
         fig.legend(loc="outside lower center", fontsize=7, frameon=False, ncols=2)
 
@@ -283,8 +288,7 @@ def letters_trend(quarters: Sequence[dict[str, Any]], fmt: str = "svg") -> str |
                 fontsize=8,
             )
         ax.set_xticks(x, labels, fontsize=8)
-        ax.yaxis.get_major_locator().set_params(integer=True)
-        ax.margins(y=0.25)
+        _count_axis(ax, [t + o for t, o in zip(tops, overdue, strict=True)], 0.25)
         ax.set_ylabel("留言件数")
         ax.set_title("近四个季度留言按期答复情况")
         fig.legend(loc="outside lower center", fontsize=7, frameon=False, ncols=3)

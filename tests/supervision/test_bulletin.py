@@ -497,3 +497,27 @@ def test_charts_are_valid_svg_and_png():
     many = [{"rank": i + 1, "unit_name": f"单位{i + 1}", "score": 100 - i / 2} for i in range(60)]
     svg = charts.units_ranked(many, 60)
     assert "1. 单位1" in svg and "60. 单位60" in svg and "……" in svg and "30. 单位30" not in svg
+
+
+def _y_ticks(svg: str) -> list[str]:
+    """The chart's numbers as drawn (text kept as text): the axis' ticks among the labels."""
+    return re.findall(r">(-?\d+(?:\.\d+)?)<", svg)
+
+
+def test_count_axes_are_whole_numbers_from_zero_even_when_empty():
+    """A quarter without letters drew 留言件数 from -0.075 to 0.075, and weeks of one or two
+    posts ticks of 0.5 posts, in the bulletin that is sent to every unit."""
+    quarters = [
+        {"label": f"2026年第{q}季度", "on_time": 0, "late": 0, "overdue": 0, "rate": None}
+        for q in range(1, 5)
+    ]
+    weeks = [{"week": f"2026-09-{d:02d}", "posts": d % 3, "active": 1} for d in range(1, 13)]
+    drawn = {
+        "letters": charts.letters_trend(quarters),
+        "score": charts.score_distribution([0] * 10, 60, 0),
+        "activity": charts.activity_trend(weeks),
+    }
+    for name, svg in drawn.items():
+        ticks = _y_ticks(svg)
+        assert ticks and all(re.fullmatch(r"\d+", t) for t in ticks), (name, ticks)
+        assert "0" in ticks and "1" in ticks, (name, ticks)
