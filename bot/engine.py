@@ -281,8 +281,9 @@ class Engine:
                 return [await self._status(msg, text)]
             if word in texts.NO_CODE_WORDS:
                 return [Reply(texts.STATUS_FORGOT_CODE)]
-        if step == "feedback" and (word in texts.YES_WORDS or word in texts.NO_WORDS):
-            return self._feedback(conv, events, helpful=word in texts.YES_WORDS)
+        said = intents.plain(text)  # 还是没明白啊？ as 还是没明白
+        if step == "feedback" and (said in texts.YES_WORDS or said in texts.NO_WORDS):
+            return self._feedback(conv, events, helpful=said in texts.YES_WORDS)
         if step in {"choose", "related"} and (NUMBER.match(word) or word in texts.NONE_WORDS):
             return await self._choose(msg, conv, word, events)
         if step in {"choose", "related", "feedback"} and (
@@ -294,6 +295,9 @@ class Engine:
         if step == "offer" and word in OFFER_ANSWERS:
             if word == "1" or word in texts.ACCEPT_WORDS:
                 return self._start_letter(conv, conv.question)
+            conv.reset()
+            return [Reply(texts.OK_NO_LETTER)]
+        if word in texts.CANCEL_WORDS:  # nothing left to cancel: not a question either
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
         if asked := intents.read(text):
@@ -421,7 +425,9 @@ class Engine:
             return self._start_letter(conv, conv.question)
         pick = int(word) - 1
         if not 0 <= pick < len(conv.suggestions):
-            return [Reply(texts.CHOOSE_AGAIN.format(n=len(conv.suggestions)))]
+            n = len(conv.suggestions)
+            again = texts.CHOOSE_AGAIN.format(n=n) if n > 1 else texts.CHOOSE_THE_ONE
+            return [Reply(again)]
         entry_id = conv.suggestions[pick]
         live = knowledge_index(self.deps).live(entry_id)
         if not live:

@@ -148,6 +148,24 @@ async def test_the_citizens_own_yes_and_no(chat):
     assert ask.feedback == "helpful"
 
 
+async def test_a_citizen_who_did_not_understand_or_cancels_nothing_is_not_asked_a_question(chat):
+    """还是没明白 to an answer got 无法准确回答 (taken for a new question) instead of counting
+    as 未解决; 取消 with nothing to cancel got the letter offer; 2 to a single suggestion was
+    asked for 1 到 1 之间的序号."""
+    assert "派出所" in await chat.say("外地人在清源怎么申领居住证")
+    out = await chat.say("还是没明白啊？")
+    assert "抱歉没能帮到您" in out and "无法准确回答" not in out
+    assert await chat.say("取消") == "好的。如还有其他问题，请直接发送。"
+    assert await chat.say("取消") == "好的。如还有其他问题，请直接发送。"  # nothing to cancel
+    await chat.flush_log()
+    ask = await Ask.get(text="外地人在清源怎么申领居住证")
+    assert ask.feedback == "unhelpful"
+    assert await Ask.filter(text__in=["取消", "还是没明白啊？"]).count() == 0
+    out = await chat.say("社保卡丢了怎么补办")
+    assert "1. 社保卡丢了怎么挂失补办？" in out and "2. " not in out  # one suggestion
+    assert await chat.say("2") == "请回复 1 查看，或回复 0 留言。"
+
+
 async def test_a_long_letter_is_kept_whole_or_refused_never_cut(chat):
     """Telegram and WeChat carry messages longer than the web chat's 1,000 characters: the
     letter keeps all of one (it was cut at 1,000), a 补充 that would pass the letter's 5,000 is

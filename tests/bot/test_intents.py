@@ -27,6 +27,9 @@ ASKS_THE_BOT = {
     "我的留言处理得怎么样了？": "status",
     "我的投诉有人管吗": "status",
     "留言有回复了吗": "status",
+    "帮我转人工": "human",
+    "给我找个人工客服": "human",
+    "请帮我查一下进度": "status",
     "跟踪码忘了怎么办": "forgot_code",
     "我忘记跟踪码了": "forgot_code",
 }
