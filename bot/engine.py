@@ -297,6 +297,8 @@ class Engine:
                 return self._start_letter(conv, conv.question)
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
+        if NUMBER.match(word) and step not in {"choose", "related"}:  # a number, nothing to pick
+            return [Reply(texts.NO_CHOICE)]
         if word in texts.CANCEL_WORDS:  # nothing left to cancel: not a question either
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
@@ -396,8 +398,10 @@ class Engine:
                 Reply(texts.RELATED_OFFER, choices=_choices(texts.RELATED_OFFER_CHOICES)),
             ]
         conv.step = "offer"
-        # A long message that asks nothing reports something (knowledge.focus): a letter's matter
-        intro = texts.REPORT_OFFER if focus(text) is None else texts.CANNOT_ANSWER
+        # A long message that asks nothing reports something (knowledge.focus), as does 我要举报
+        # …: a letter's matter
+        reported = focus(text) is None or intents.reports(text)
+        intro = texts.REPORT_OFFER if reported else texts.CANNOT_ANSWER
         return [Reply(intro, choices=_choices(texts.OFFER_CHOICES))]
 
     def _numbered(

@@ -66,6 +66,12 @@ _KEYS = re.compile(
 _GREETING = re.compile("|".join(map(re.escape, _GREETINGS)))  # the longest that fits
 _LEAD = re.compile("|".join(map(re.escape, _LEADS)))
 _AFTER_GREETING = (texts.GREETING_WORDS, texts.OPENER_WORDS, texts.WHO_WORDS)
+_OPENER = re.compile("|".join(map(re.escape, sorted(texts.OPENER_WORDS, key=len, reverse=True))))
+# A report rather than a question (我要举报有人乱倒垃圾): what it says needs a unit, not an answer.
+REPORT = re.compile(
+    r"(?:我|本人)?(?:要|想|想要)?(?:举报|投诉|反映|检举)"
+    r"(?!电话|热线|方式|渠道|途径|流程|怎么|如何|在哪|哪里|找谁|去哪)"
+)
 
 
 # Emoji as WeChat sends its own ([强], [抱拳], /::)) and as pictographs (👍): a message of only
@@ -114,6 +120,11 @@ def read(text: str) -> tuple[str, str | None] | None:
     return _request(word, code)
 
 
+def reports(text: str) -> bool:
+    """Whether a message opens as a report (我要投诉楼下烧烤店太吵), not a question."""
+    return REPORT.match(text.strip()) is not None
+
+
 def small_talk(text: str) -> str | None:
     """Whether a message is only small talk: "greeting" when it greets or opens (你好呀, 在吗？,
     您好，我想咨询一下), "thanks" for thanks, an acknowledgement or a goodbye (谢谢！, 好的,
@@ -146,11 +157,11 @@ def _talk(word: str) -> str | None:
         word.startswith(a) and word[len(a) :] in texts.THANKS_WORDS for a in _ACKS
     ):
         return "thanks"
-    if greeting := _GREETING.match(word):
-        rest = word[greeting.end() :]
-        if not rest or any(rest in words for words in _AFTER_GREETING):
-            return "greeting"
-    elif word in texts.OPENER_WORDS or word in texts.WHO_WORDS:
+    if any(word in words for words in _AFTER_GREETING):
+        return "greeting"
+    # a greeting or an opener, then another (你好，在吗; 请问在吗; 您好，你是机器人吗)
+    opening = _GREETING.match(word) or _OPENER.match(word)
+    if opening and any(word[opening.end() :] in words for words in _AFTER_GREETING):
         return "greeting"
     return None
 

@@ -22,6 +22,7 @@ SUGGEST = "您是不是想问以下问题？请回复序号："
 SUGGEST_NONE_LABEL = "都不是，我要留言"
 CHOOSE_AGAIN = "请回复 1 到 {n} 之间的序号，或回复 0 留言。"
 CHOOSE_THE_ONE = "请回复 1 查看，或回复 0 留言。"
+NO_CHOICE = "目前没有待选的序号。请直接发送您的问题，例如“社保卡丢了怎么补办”。"
 CANNOT_ANSWER = (
     "抱歉，这个问题我暂时无法准确回答。您可以留言，我们会转给有关部门，在法定期限内答复您。"
 )
@@ -94,12 +95,15 @@ CANCEL_WORDS = {"取消", "算了", "退出", "不用了"}
 # Matched after the trailing particles and punctuation are dropped (bot.intents.small_talk).
 GREETING_WORDS = {
     "你好", "您好", "你们好", "大家好", "在吗", "在不在", "有人吗", "有人在吗", "早上好", "上午好",
-    "中午好", "下午好", "晚上好", "早", "早安", "哈喽", "嗨", "喂", "hello", "hi", "hey",
+    "中午好", "下午好", "晚上好", "早", "早安", "哈喽", "嗨", "喂", "hello", "hi", "hey", "在么",
+    "在不",
 }  # fmt: skip
-# Asking who answers: the welcome says what the bot is and how to reach a person.
+# Asking who answers: the welcome says what the bot is and how to reach a person. Whole messages
+# only (人呢 is 人 once its particle is dropped), never a prefix: 人工客服, 有没有人工.
 WHO_WORDS = {
     "你是谁", "你是机器人吗", "你是机器人", "是机器人吗", "机器人吗", "你是人工吗", "是人工吗",
-    "你是真人吗", "是真人吗", "你是ai吗", "是ai吗", "你是人吗", "你是什么", "这是什么",
+    "你是真人吗", "是真人吗", "你是ai吗", "是ai吗", "你是人吗", "你是什么", "这是什么", "人",
+    "有没有人", "有人没",
 }  # fmt: skip
 # What may follow a greeting before the question itself comes in the next message.
 OPENER_WORDS = {

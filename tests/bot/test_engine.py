@@ -166,6 +166,21 @@ async def test_a_citizen_who_did_not_understand_or_cancels_nothing_is_not_asked_
     assert await chat.say("2") == "请回复 1 查看，或回复 0 留言。"
 
 
+async def test_a_report_is_offered_a_letter_as_a_report_and_a_stray_number_is_not_a_question(
+    chat,
+):
+    """我要举报… got 这个问题我暂时无法准确回答 as if it were a question; 1 after the feedback
+    (a second tap) got the letter offer."""
+    out = await chat.say("我要举报有人在小区里乱倒垃圾")
+    assert "您反映的情况需要有关部门办理" in out and "无法准确回答" not in out
+    assert "「我要举报有人在小区里乱倒垃圾」" in await chat.say("1")
+    assert "已取消" in await chat.say("取消")
+    assert "派出所" in await chat.say("外地人在清源怎么申领居住证")
+    assert "感谢您的反馈" in await chat.say("1")
+    assert (await chat.say("1")).startswith("目前没有待选的序号")
+    assert await chat.flush_log() == 2  # the report (the letter it became) and the question
+
+
 async def test_a_long_letter_is_kept_whole_or_refused_never_cut(chat):
     """Telegram and WeChat carry messages longer than the web chat's 1,000 characters: the
     letter keeps all of one (it was cut at 1,000), a 补充 that would pass the letter's 5,000 is

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.intents import read, request, small_talk
+from bot.intents import read, reports, request, small_talk
 
 ASKS_THE_BOT = {
     "我想留言": "letter",
@@ -73,7 +73,8 @@ def test_a_tracking_code_inside_a_request_for_progress_is_read():
 @pytest.mark.parametrize(
     "text,kind",
     [("你好", "greeting"), ("您好，我想咨询一下", "greeting"), ("在吗？", "greeting"),
-     ("你是机器人吗？", "greeting"), ("你好，你是真人吗", "greeting"),
+     ("你是机器人吗？", "greeting"), ("你好，你是真人吗", "greeting"), ("请问在吗", "greeting"),
+     ("人呢？", "greeting"), ("在么", "greeting"),
      ("你是机器人吗，社保卡怎么办", None),
      ("谢谢啊", "thanks"), ("好的谢谢你", "thanks"), ("再见~", "thanks"),
      ("你好吗", None), ("你好，社保卡丢了怎么补办", None), ("早点", None)],
@@ -89,3 +90,9 @@ def test_read_is_small_talk_first_then_a_request():
     assert read("查询进度 7KQ2M-XP4RT") == ("status", "7KQ2M-XP4RT")
     assert read("7KQ2M-XP4RT 你好") is None  # a code beside small talk is not a greeting
     assert read("社保卡丢了怎么补办") is None
+
+
+def test_a_report_is_told_from_a_question_about_reporting():
+    assert reports("我要举报有人在小区里乱倒垃圾") and reports("投诉楼下烧烤店太吵")
+    assert not reports("怎么投诉物业") and not reports("举报电话多少")
+    assert not reports("投诉渠道有哪些") and not reports("社保卡丢了")
