@@ -297,7 +297,7 @@ class Engine:
                 return self._start_letter(conv, conv.question)
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
-        if NUMBER.match(word) and step not in {"choose", "related"}:  # a number, nothing to pick
+        if NUMBER.match(word) and step in {"idle", "submitted"}:  # a number, nothing to pick
             return [Reply(texts.NO_CHOICE)]
         if word in texts.CANCEL_WORDS:  # nothing left to cancel: not a question either
             conv.reset()
