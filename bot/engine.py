@@ -281,9 +281,10 @@ class Engine:
                 return [await self._status(msg, text)]
             if word in texts.NO_CODE_WORDS:
                 return [Reply(texts.STATUS_FORGOT_CODE)]
-        said = intents.plain(text)  # 还是没明白啊？ as 还是没明白
-        if step == "feedback" and (said in texts.YES_WORDS or said in texts.NO_WORDS):
-            return self._feedback(conv, events, helpful=said in texts.YES_WORDS)
+        if step == "feedback":
+            said = intents.plain(text)  # 还是没明白啊？ as 还是没明白
+            if said in texts.YES_WORDS or said in texts.NO_WORDS:
+                return self._feedback(conv, events, helpful=said in texts.YES_WORDS)
         if step in {"choose", "related"} and (NUMBER.match(word) or word in texts.NONE_WORDS):
             return await self._choose(msg, conv, word, events)
         if step in {"choose", "related", "feedback"} and (

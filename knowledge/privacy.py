@@ -172,7 +172,7 @@ def mask_personal(text: str) -> str:
     if has_four:
         for pattern in _NUMBER_RULES:
             out = pattern.sub(MASK, out)
-    elif _PLATE.search(out):
+    else:
         out = _PLATE.sub(MASK, out)
     if _HOUSE_HINT.search(out):
         out = _HOUSE.sub(MASK, out)
