@@ -39,7 +39,7 @@ from infra.notify import mask_mobile
 from infra.redis import ScriptBatch
 from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event, letter_event
-from knowledge.focus import focus
+from knowledge.focus import focus, names_no_matter
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
 from letters.codes import format_code
@@ -361,7 +361,20 @@ class Engine:
         self, msg: IncomingMessage, conv: Conversation, text: str, events: list[str]
     ) -> list[Reply]:
         index = knowledge_index(self.deps)
-        decision = await index.decide(text[:MATCHED_CHARS])
+        about = index.live(conv.about) if conv.about else None
+        decision = await index.decide(text[:MATCHED_CHARS], about and about.get("question"))
+        asks_aspect = names_no_matter(text)
+        if asks_aspect and decision.decision == "none":
+            # 要带什么材料 with no answer before it: not a question the knowledge base lacks
+            conv.reset()
+            return [Reply(texts.WHICH_MATTER)]
+        # the matter the next short message may ask about: this answer's, or still the last
+        # one's after 要多久, none after a question of its own that found no answer
+        conv.about = (
+            decision.entry
+            if decision.decision == "answer"
+            else (conv.about if asks_aspect else None)
+        )
         # Never offered: an entry the matcher scored zero (knowledge.offers).
         suggestions = offers.suggestions(decision)
         ref, event = ask_event(
@@ -449,6 +462,7 @@ class Engine:
         )
         events.append(event)
         conv.step, conv.entry, conv.ask_ref, conv.suggestions = "feedback", entry_id, ref, []
+        conv.about = entry_id
         return self._answer(live)
 
     def _feedback(self, conv: Conversation, events: list[str], *, helpful: bool) -> list[Reply]:

@@ -21,11 +21,13 @@ class Conversation:
     unsolved: int = 0
     draft: dict[str, Any] = field(default_factory=dict)
     letter_code: str = ""  # the letter just submitted (step "submitted"): a second 1 shows it
+    # the entry answered last: a short follow-up (要带什么材料) asks about it (Matcher.follow_up)
+    about: str | None = None
 
     def reset(self) -> None:
-        keep = self.unsolved
+        keep = self.unsolved, self.about
         self.__init__()  # type: ignore[misc]
-        self.unsolved = keep
+        self.unsolved, self.about = keep
 
 
 def state_key(channel: str, account: str, user: str) -> str:

@@ -23,6 +23,8 @@ SUGGEST_NONE_LABEL = "都不是，我要留言"
 CHOOSE_AGAIN = "请回复 1 到 {n} 之间的序号，或回复 0 留言。"
 CHOOSE_THE_ONE = "请回复 1 查看，或回复 0 留言。"
 NO_CHOICE = "目前没有待选的序号。请直接发送您的问题，例如“社保卡丢了怎么补办”。"
+# 要带什么材料 with no matter said before it: of what?
+WHICH_MATTER = "请问您要办理的是哪项业务？请连同业务名称一起发送，例如“社保卡补办要带什么材料”。"
 CANNOT_ANSWER = (
     "抱歉，这个问题我暂时无法准确回答。您可以留言，我们会转给有关部门，在法定期限内答复您。"
 )

@@ -12,11 +12,19 @@ not a question for the knowledge base: it is not matched at all.
 
 A short message that only names its subject (我想问下公积金的事, 社保方面的问题, 咨询居住证) is
 also matched by the subject alone when matched whole it finds nothing (knowledge/matcher.py).
+
+A message that names no subject at all, only what is asked about it (要带什么材料, 去哪里办,
+多少钱, 可以网上办吗), is never answered on its own: every entry has materials and a place, and
+the matcher picked one at 0.96. In a conversation it asks about the entry just answered, and is
+matched with that entry's words (``follow_up``); alone, the citizen is asked what it is about.
 """
 
 from __future__ import annotations
 
 import re
+
+from knowledge.grouping import NO_CONTENT
+from knowledge.normalize import normalize, words
 
 # Messages up to this many characters are matched whole, as the knowledge base's questions are.
 FOCUS_CHARS = 40
@@ -46,6 +54,60 @@ _ABOUT = re.compile(
 _ABOUT_ASKED = re.compile(r"(.+?)(?:(?:方面|这块|这方面|相关)的?|的)(?:事|事情|情况)[。.！!]*$")
 _NOT_A_SUBJECT = re.compile(r"谁")
 _SUBJECT_CHARS = (2, 16)
+
+
+# Words that say which aspect of a matter is asked (materials, place, time, cost, channel), or
+# that lead on from what was said before. With the question words of knowledge.grouping, a
+# message of nothing else names no matter.
+ASPECT_WORDS = frozenset(
+    {
+        "材料", "资料", "手续", "证件", "证明", "条件", "要求", "标准", "流程", "程序", "步骤",
+        "地点", "地方", "地址", "窗口", "时间", "时候", "多久", "多长时间", "几天", "期限",
+        "费用", "钱", "多少钱", "收费", "免费", "网上", "线上", "手机",
+        "带", "准备", "提交", "交", "东西", "哪些", "些", "多", "长", "久", "天", "上", "个",
+        "办完", "办好", "拿到", "下来", "那", "那么", "这个", "这", "那个", "还有", "另外",
+    }
+)  # fmt: skip
+# The office addressed is a matter of its own: 你们电话多少, 你们在哪里办公.
+_ADDRESSED = frozenset({"你", "你们", "您"})
+_NO_MATTER = (NO_CONTENT - _ADDRESSED) | ASPECT_WORDS
+# A message this short may lean on the conversation for its subject (那新生儿呢, 补办要带什么材料).
+FOLLOW_UP_CHARS = 16
+
+
+def names_no_matter(text: str) -> bool:
+    """Whether ``text`` asks only an aspect, of no matter it names: 要带什么材料, 去哪里办."""
+    if len(text) > FOLLOW_UP_CHARS:
+        return False
+    said = [w for w in words(normalize(text)) if w.strip()]
+    return bool(said) and all(w in _NO_MATTER for w in said)
+
+
+def _matter_words(text: str) -> set[str]:
+    return {w for w in words(normalize(text)) if w.strip() and w not in _NO_MATTER}
+
+
+def leans_on(text: str, about: str) -> bool:
+    """Whether a short ``text`` may ask about the matter of ``about`` (the question answered just
+    before): when it names no matter of its own (要带什么材料), only words of ``about``'s
+    (补办要带什么材料 after 社保卡丢了怎么挂失补办), or is a bare 那……呢 (那新生儿呢, 离职了呢).
+    公积金能贷多少 after the social security card names a matter of its own."""
+    if len(text) > FOLLOW_UP_CHARS:
+        return False
+    said = text.strip(" ？?。.！!，,～~")
+    if said.endswith("呢"):
+        bare = said[:-1].removeprefix("那么").removeprefix("那")
+        if bare and not _QUESTION.search(bare):
+            return True
+    return _matter_words(said) <= _matter_words(about)
+
+
+def with_matter(about: str, text: str) -> str:
+    """A short follow-up read with the matter of the question it follows: 社保卡丢了怎么挂失补办
+    and 要带什么材料 as 社会保障卡丢失挂失补办要带什么材料 (``about``'s words without its
+    question words, then the citizen's own)."""
+    matter = "".join(w for w in words(normalize(about)) if w.strip() and w not in NO_CONTENT)
+    return matter + text
 
 
 def subject(text: str) -> str | None:

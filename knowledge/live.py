@@ -206,7 +206,7 @@ class KnowledgeIndex:
         # Each live entry's snapshot, so the bot shows an answer without a database read.
         self._live: dict[str, dict[str, Any]] = {}
         # Citizens ask the same things over and over: decisions by text, dropped on any change.
-        self._decisions: OrderedDict[str, Any] = OrderedDict()
+        self._decisions: OrderedDict[str | tuple[str, str], Any] = OrderedDict()
 
     @property
     def version(self) -> int:
@@ -217,14 +217,18 @@ class KnowledgeIndex:
     def matcher(self) -> Any:
         return self._matcher
 
-    async def decide(self, text: str) -> Any:
+    async def decide(self, text: str, about: str | None = None) -> Any:
+        """The matcher's decision on ``text``; with ``about`` (the question of the entry just
+        answered in the conversation), as a follow-up to it (``Matcher.follow_up``)."""
         await self.ensure_fresh()
-        cached = self._decisions.get(text)
+        key = (text, about) if about else text
+        cached = self._decisions.get(key)
         if cached is not None:
-            self._decisions.move_to_end(text)
+            self._decisions.move_to_end(key)
             return cached
-        decision = self._matcher.decide(text)
-        self._decisions[text] = decision
+        matcher = self._matcher
+        decision = matcher.follow_up(text, about) if about else matcher.decide(text)
+        self._decisions[key] = decision
         if len(self._decisions) > DECISION_CACHE:
             self._decisions.popitem(last=False)
         return decision

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from knowledge import match_features
-from knowledge.focus import focus, subject
+from knowledge.focus import focus, leans_on, names_no_matter, subject, with_matter
 from knowledge.match_features import (
     BASE_FEATURES,
     CONTRAST,
@@ -75,6 +75,13 @@ class Decision:
     # with "none": entries retrieval still found plausible (相关问题), best first, at most 3;
     # shown above the offer to leave a letter. Never an entry scored 0.
     related: list[str] = field(default_factory=list)
+
+
+_KIND_RANK = {"none": 0, "suggest": 1, "answer": 2}
+
+
+def _rank(decision: Decision) -> tuple[int, float]:
+    return _KIND_RANK[decision.decision], decision.score
 
 
 def load_model(path: Path | str = MODEL_PATH) -> Model:
@@ -401,7 +408,7 @@ class Matcher:
         those scored at least the 相关问题 floor. A long one that asks nothing gets "none"."""
         text = text.strip()
         part = focus(text)
-        if part is None:
+        if part is None or names_no_matter(text):  # 要带什么材料: of what? (knowledge.focus)
             return Decision("none", None, [], 0.0, [])
         decision = self._decide(part)
         if part == text:
@@ -417,6 +424,21 @@ class Matcher:
             related = [e for e in decision.related if e in fitting]
             return Decision("none", None, [], decision.score, decision.candidates, related)
         return Decision("suggest", None, fitting, decision.score, decision.candidates)
+
+    def follow_up(self, text: str, about: str | None) -> Decision:
+        """``decide`` for a message that follows the answer to ``about`` (that entry's question)
+        in a conversation. A short one may lean on it for its subject: 要带什么材料 or 去哪里办
+        always (alone they name nothing), 补办要带什么材料 or 那新生儿呢 when, read with
+        ``about``'s matter, it is decided better than alone (``knowledge.focus.leans_on``). One
+        answered alone (个体户呢) or naming a matter of its own (公积金能贷多少) stays as it is."""
+        decision = self.decide(text)
+        text = text.strip()
+        if not about or decision.decision == "answer" or not leans_on(text, about):
+            return decision
+        read_on = self.decide(with_matter(about, text))
+        if names_no_matter(text) or _rank(read_on) > _rank(decision):
+            return read_on
+        return decision
 
     @staticmethod
     def _names_shared_topic(

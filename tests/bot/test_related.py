@@ -48,6 +48,9 @@ class ScriptedMatcher:
     def set_synonyms(self, groups) -> None:
         pass
 
+    def follow_up(self, text: str, about: str | None) -> Said:
+        return self.decide(text)
+
     def decide(self, text: str) -> Said:
         lost, apply, fund, leave = (
             self.ids[q]

@@ -395,9 +395,7 @@ async def test_staff_find_a_letter_by_its_tracking_code(app, sender, units, hand
     assert (await editor.get(f"{L}/search")).status_code == 403
 
 
-async def test_reviewers_and_approvers_are_told_and_see_their_queues(
-    app, sender, deps, handling
-):
+async def test_reviewers_and_approvers_are_told_and_see_their_queues(app, sender, deps, handling):
     """Issue 13 item 8: a reply submitted for review reaches the unit's reviewer by SMS (not
     its text) and the 待审核的答复 queue with its count; an extension request reaches the
     unit's leader; the dashboard shows each person's to-do counts."""
