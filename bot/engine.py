@@ -39,7 +39,7 @@ from infra.notify import mask_mobile
 from infra.redis import ScriptBatch
 from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event, letter_event
-from knowledge.focus import focus, names_no_matter
+from knowledge.focus import focus, leans_on, names_no_matter
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
 from letters.codes import format_code
@@ -361,20 +361,14 @@ class Engine:
         self, msg: IncomingMessage, conv: Conversation, text: str, events: list[str]
     ) -> list[Reply]:
         index = knowledge_index(self.deps)
-        about = index.live(conv.about) if conv.about else None
-        decision = await index.decide(text[:MATCHED_CHARS], about and about.get("question"))
+        decision = await index.decide(text[:MATCHED_CHARS], conv.about)
         asks_aspect = names_no_matter(text)
         if asks_aspect and decision.decision == "none":
-            # 要带什么材料 with no answer before it: not a question the knowledge base lacks
+            # 要带什么材料 with nothing asked before it: not a question the knowledge base lacks
             conv.reset()
             return [Reply(texts.WHICH_MATTER)]
-        # the matter the next short message may ask about: this answer's, or still the last
-        # one's after 要多久, none after a question of its own that found no answer
-        conv.about = (
-            decision.entry
-            if decision.decision == "answer"
-            else (conv.about if asks_aspect else None)
-        )
+        leaned = conv.about if conv.about and leans_on(text, conv.about) else None
+        conv.about = self._about(index, decision, text, leaned)
         # Never offered: an entry the matcher scored zero (knowledge.offers).
         suggestions = offers.suggestions(decision)
         ref, event = ask_event(
@@ -417,6 +411,20 @@ class Engine:
         reported = focus(text) is None or intents.reports(text)
         intro = texts.REPORT_OFFER if reported else texts.CANNOT_ANSWER
         return [Reply(intro, choices=_choices(texts.OFFER_CHOICES))]
+
+    @staticmethod
+    def _about(index: KnowledgeIndex, decision, text: str, before: str | None) -> str | None:
+        """What the next short message may ask about (要带什么材料, 那新生儿呢): the question of
+        the entry answered; else what ``text`` leaned on (``before``: 要多久 after
+        社保卡丢了怎么补办 still asks about the card); else the citizen's own question, when the
+        knowledge base had something for it; else nothing."""
+        if decision.decision == "answer" and (live := index.live(decision.entry)):
+            return live["question"]
+        if before is not None:
+            return before
+        if decision.decision == "suggest" or decision.related:
+            return focus(text)
+        return None
 
     def _numbered(
         self, conv: Conversation, index: KnowledgeIndex, entry_ids: list[str]
@@ -462,7 +470,7 @@ class Engine:
         )
         events.append(event)
         conv.step, conv.entry, conv.ask_ref, conv.suggestions = "feedback", entry_id, ref, []
-        conv.about = entry_id
+        conv.about = live["question"]
         return self._answer(live)
 
     def _feedback(self, conv: Conversation, events: list[str], *, helpful: bool) -> list[Reply]:

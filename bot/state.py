@@ -21,7 +21,8 @@ class Conversation:
     unsolved: int = 0
     draft: dict[str, Any] = field(default_factory=dict)
     letter_code: str = ""  # the letter just submitted (step "submitted"): a second 1 shows it
-    # the entry answered last: a short follow-up (要带什么材料) asks about it (Matcher.follow_up)
+    # the question a short follow-up (要带什么材料) may ask about: the entry's answered last, or
+    # the citizen's own that found something (Engine._about; Matcher.follow_up)
     about: str | None = None
 
     def reset(self) -> None:

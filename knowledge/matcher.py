@@ -22,7 +22,14 @@ from typing import Literal
 import numpy as np
 
 from knowledge import match_features
-from knowledge.focus import focus, leans_on, names_no_matter, subject, with_matter
+from knowledge.focus import (
+    FOLLOW_UP_CHARS,
+    focus,
+    leans_on,
+    names_no_matter,
+    subject,
+    with_matter,
+)
 from knowledge.match_features import (
     BASE_FEATURES,
     CONTRAST,
@@ -426,16 +433,25 @@ class Matcher:
         return Decision("suggest", None, fitting, decision.score, decision.candidates)
 
     def follow_up(self, text: str, about: str | None) -> Decision:
-        """``decide`` for a message that follows the answer to ``about`` (that entry's question)
-        in a conversation. A short one may lean on it for its subject: 要带什么材料 or 去哪里办
-        always (alone they name nothing), 补办要带什么材料 or 那新生儿呢 when, read with
-        ``about``'s matter, it is decided better than alone (``knowledge.focus.leans_on``). One
-        answered alone (个体户呢) or naming a matter of its own (公积金能贷多少) stays as it is."""
+        """``decide`` for a message that follows ``about`` in a conversation (the question of the
+        entry just answered, or the citizen's own that found something). A short one may lean
+        on it for its matter (``knowledge.focus.leans_on``): 要带什么材料 or 去哪里办 always
+        (alone they name nothing), 补办要带什么材料 or 那新生儿呢 when, read with ``about``'s
+        matter, it is decided better than alone. One answered alone (个体户呢) stays as it is,
+        as does one naming a matter of its own (公积金能贷多少) unless alone it finds nothing
+        (到期了怎么办 after 怎么办理居住证): then what it finds read on is offered, not answered."""
         decision = self.decide(text)
         text = text.strip()
-        if not about or decision.decision == "answer" or not leans_on(text, about):
+        if not about or decision.decision == "answer" or len(text) > FOLLOW_UP_CHARS:
+            return decision
+        leans = leans_on(text, about)
+        if not leans and decision.decision != "none":
             return decision
         read_on = self.decide(with_matter(about, text))
+        if not leans and read_on.decision == "answer":
+            read_on = Decision(
+                "suggest", None, [read_on.entry], read_on.score, read_on.candidates
+            )
         if names_no_matter(text) or _rank(read_on) > _rank(decision):
             return read_on
         return decision

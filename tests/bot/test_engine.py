@@ -90,34 +90,44 @@ async def test_a_message_that_only_names_its_subject_gets_the_subjects_entries(c
     assert "您是不是想问" in out and "居住证" in out
 
 
-async def test_a_short_follow_up_asks_about_the_entry_just_answered(chat):
+async def test_a_short_follow_up_asks_about_what_was_asked_just_before(chat):
     """要带什么材料 or 去哪里办 right after the answer on a lost social security card was answered
     with the housing fund's or the residence permit's entry at 0.96; 补办要带什么材料 got
     居住证 and 公积金 to choose from."""
     lost_card = "【社保卡丢了怎么挂失补办？】"
-    out = await chat.say("社保卡丢了怎么补办")
-    if "您是不是想问" in out:  # answered or offered alone: the pick answers it as well
-        out = await chat.say("1")
-    assert lost_card in out
-    for follow_up in ("补办要带什么材料", "去哪里办", "多少钱"):
+    out = await chat.say("社保卡丢了怎么补办")  # offered or answered: either is what it asked
+    assert "社保卡丢了怎么挂失补办？" in out
+    for follow_up in ("要带什么材料", "补办要带什么材料", "去哪里办", "多少钱"):
         out = await chat.say(follow_up)
         assert lost_card in out and "公积金" not in out, (follow_up, out)
-    assert "社保卡丢了怎么挂失补办" in await chat.say("要多久")  # offered, to choose from
-    # one with a subject of its own is not read as about the card
+    assert "1. 社保卡丢了怎么挂失补办" in await chat.say("要多久")  # offered, to choose from
+    # one with a matter of its own is not read as about the card
     out = await chat.say("公积金能贷多少")
-    assert "1. 住房公积金贷款最多能贷多少？" in out and "社保卡" not in out
-    assert "哪项业务" in await chat.say("要什么条件")  # offered, not answered: of what?
-    assert "1. 住房公积金贷款最多能贷多少？" in await chat.say("公积金能贷多少")
-    assert "【住房公积金贷款最多能贷多少？】" in await chat.say("1")  # picked: now the loan's
-    assert "住房公积金贷款最多能贷多少" in await chat.say("要什么条件")
-    assert "居住证到期了怎么续签" in await chat.say("居住证到期了怎么办")
-    # a question of its own that finds no answer ends the matter: the next has none to lean on
+    assert "住房公积金贷款最多能贷多少？" in out and "社保卡" not in out
+    assert "住房公积金贷款最多能贷多少" in await chat.say("要什么条件")  # now the loan's
+    # a question of its own that finds nothing ends the matter: the next has none to lean on
     assert "无法准确回答" in await chat.say("地铁里能吃东西吗")
     out = await chat.say("要带什么材料")
     assert "哪项业务" in out and "【" not in out
     await chat.flush_log()
-    logged = await Ask.filter(text="补办要带什么材料").first()
-    assert logged.decision == "answer"  # logged as asked, answered with the card's entry
+    logged = await Ask.filter(text="补办要带什么材料").first().prefetch_related("entry")
+    assert logged.decision == "answer" and logged.entry.question == "社保卡丢了怎么挂失补办？"
+
+
+@pytest.mark.parametrize(
+    ("asked", "then", "offered"),
+    [("社保卡怎么办", "那新生儿呢", "1. 社保卡怎么申领？"),
+     ("怎么办理居住证", "到期了怎么办", "1. 居住证到期了怎么续签？"),
+     ("公积金怎么提取", "离职了呢", "1. 离职后住房公积金怎么提取？"),
+     ("个体户怎么交养老保险", "在哪交", "【个体工商户怎么参加养老保险？】")],
+)  # fmt: skip
+async def test_a_follow_up_to_the_offered_questions_leans_on_the_citizens_own(
+    chat, asked, then, offered
+):
+    """到期了怎么办 after 怎么办理居住证 got 无法准确回答; 离职了呢 after 公积金怎么提取 offered
+    灵活就业 first."""
+    assert "您是不是想问" in await chat.say(asked)
+    assert offered in await chat.say(then)
 
 
 async def test_an_aspect_alone_is_asked_what_it_is_about_not_answered(chat):

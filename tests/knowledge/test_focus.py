@@ -160,3 +160,16 @@ def test_a_follow_up_is_read_with_the_matter_of_the_answer_before(matcher):
     # without an answer before, or asking about another matter, it is decided alone
     assert matcher.follow_up("要带什么材料", None) == matcher.decide("要带什么材料")
     assert matcher.follow_up("如何提取住房公积金", card).entry == "e2"
+
+
+def test_a_follow_up_of_its_own_matter_that_finds_nothing_alone_is_offered_not_answered(
+    matcher,
+):
+    """到社区办吗 after 居住证怎么办理 names 社区, not the permit: alone it finds nothing; read on,
+    the permit's entry is offered for the citizen to confirm, never answered outright."""
+    assert matcher.decide("到社区办吗").decision == "none"
+    read_on = matcher.follow_up("到社区办吗", "居住证怎么办理")
+    assert (read_on.decision, read_on.suggestions) == ("suggest", ["e3"])
+    assert matcher.follow_up("挂失怎么弄", "社保卡丢了怎么补办").suggestions == ["e1"]
+    # one that finds something alone keeps it
+    assert matcher.follow_up("怎么补办", "居住证怎么办理") == matcher.decide("怎么补办")
