@@ -369,10 +369,12 @@ class Engine:
             return [Reply(texts.WHICH_MATTER)]
         leaned = conv.about if conv.about and leans_on(text, conv.about) else None
         conv.about = self._about(index, decision, text, leaned)
+        # what was asked, for the log and a letter: 要多久 alone would tell staff nothing
+        asked = f"{leaned.rstrip('？?。！! ')}：{text}" if leaned and text not in leaned else text
         # Never offered: an entry the matcher scored zero (knowledge.offers).
         suggestions = offers.suggestions(decision)
         ref, event = ask_event(
-            text=text,
+            text=asked,
             channel=msg.channel,
             account_id=await account_id(self.deps, msg.account),
             decision=decision.decision,
@@ -383,7 +385,7 @@ class Engine:
         )
         events.append(event)
         conv.reset()
-        conv.question = text
+        conv.question = asked
         conv.ask_ref = ref
         if decision.decision == "answer" and decision.entry:
             live = index.live(decision.entry)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from knowledge.grouping import NO_CONTENT
-from knowledge.normalize import normalize, words
+from knowledge.normalize import normalize, pos_tag, words
 
 # Messages up to this many characters are matched whole, as the knowledge base's questions are.
 FOCUS_CHARS = 40
@@ -71,6 +71,9 @@ ASPECT_WORDS = frozenset(
 # The office addressed is a matter of its own: 你们电话多少, 你们在哪里办公.
 _ADDRESSED = frozenset({"你", "你们", "您"})
 _NO_MATTER = (NO_CONTENT - _ADDRESSED) | ASPECT_WORDS
+# jieba's tags of words naming a thing (nouns, names, abbreviations such as 居住证) and of words it
+# does not know ("x"): a follow-up naming one asks about that, not about the matter before it
+_THING_TAGS = frozenset("njx")
 # A message this short may lean on the conversation for its subject (那新生儿呢, 补办要带什么材料).
 FOLLOW_UP_CHARS = 16
 
@@ -89,9 +92,10 @@ def _matter_words(text: str) -> set[str]:
 
 def leans_on(text: str, about: str) -> bool:
     """Whether a short ``text`` may ask about the matter of ``about`` (the question answered just
-    before): when it names no matter of its own (要带什么材料), only words of ``about``'s
-    (补办要带什么材料 after 社保卡丢了怎么挂失补办), or is a bare 那……呢 (那新生儿呢, 离职了呢).
-    公积金能贷多少 after the social security card names a matter of its own."""
+    before): when it names no thing that ``about`` does not (要带什么材料; 补办要带什么材料 after
+    社保卡丢了怎么挂失补办; 丢了怎么办 or 到期了要多久 after 怎么办理居住证: what happens to a
+    thing, not another thing), or is a bare 那……呢 (那新生儿呢). 公积金能贷多少 after the social
+    security card names a thing of its own; so does a word jieba does not know."""
     if len(text) > FOLLOW_UP_CHARS:
         return False
     said = text.strip(" ？?。.！!，,～~")
@@ -99,7 +103,8 @@ def leans_on(text: str, about: str) -> bool:
         bare = said[:-1].removeprefix("那么").removeprefix("那")
         if bare and not _QUESTION.search(bare):
             return True
-    return _matter_words(said) <= _matter_words(about)
+    new = _matter_words(said) - _matter_words(about)
+    return not any(pos_tag(w)[0] in _THING_TAGS for w in new)
 
 
 def with_matter(about: str, text: str) -> str:

@@ -110,8 +110,19 @@ async def test_a_short_follow_up_asks_about_what_was_asked_just_before(chat):
     out = await chat.say("要带什么材料")
     assert "哪项业务" in out and "【" not in out
     await chat.flush_log()
-    logged = await Ask.filter(text="补办要带什么材料").first().prefetch_related("entry")
+    # logged with what it asked about: 补办要带什么材料 alone would tell staff less
+    logged = await Ask.get(text="社保卡丢了怎么挂失补办：补办要带什么材料").prefetch_related(
+        "entry"
+    )
     assert logged.decision == "answer" and logged.entry.question == "社保卡丢了怎么挂失补办？"
+
+
+async def test_a_letter_from_a_follow_up_carries_what_it_followed(chat):
+    """A letter whose content was 要多久 alone told the handler nothing."""
+    assert "您是不是想问" in await chat.say("怎么办理居住证")
+    out = await chat.say("办下来要多久")
+    out = await chat.say("0" if "0. " in out else "1")  # none of the offered: a letter
+    assert "「怎么办理居住证：办下来要多久」" in out, out
 
 
 @pytest.mark.parametrize(
