@@ -300,6 +300,8 @@ class Engine:
             return [Reply(texts.OK_NO_LETTER)]
         if NUMBER.match(word) and step in {"idle", "submitted"}:  # a number, nothing to pick
             return [Reply(texts.NO_CHOICE)]
+        if NUMBER.match(word) and step in {"feedback", "offer"}:  # 3 to a choice of 1 and 2
+            return [Reply(texts.ONE_OR_TWO)]
         if word in texts.CANCEL_WORDS:  # nothing left to cancel: not a question either
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]

@@ -22,6 +22,7 @@ SUGGEST = "您是不是想问以下问题？请回复序号："
 SUGGEST_NONE_LABEL = "都不是，我要留言"
 CHOOSE_AGAIN = "请回复 1 到 {n} 之间的序号，或回复 0 留言。"
 CHOOSE_THE_ONE = "请回复 1 查看，或回复 0 留言。"
+ONE_OR_TWO = "请回复 1 或 2；如有其他问题，请直接发送。"
 NO_CHOICE = "目前没有待选的序号。请直接发送您的问题，例如“社保卡丢了怎么补办”。"
 # 要带什么材料 with no matter said before it: of what?
 WHICH_MATTER = "请问您要办理的是哪项业务？请连同业务名称一起发送，例如“社保卡补办要带什么材料”。"

@@ -74,6 +74,7 @@ _NO_MATTER = (NO_CONTENT - _ADDRESSED) | ASPECT_WORDS
 # jieba's tags of words naming a thing (nouns, names, abbreviations such as 居住证) and of words it
 # does not know ("x"): a follow-up naming one asks about that, not about the matter before it
 _THING_TAGS = frozenset("njx")
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 # A message this short may lean on the conversation for its subject (那新生儿呢, 补办要带什么材料).
 FOLLOW_UP_CHARS = 16
 
@@ -90,13 +91,19 @@ def _matter_words(text: str) -> set[str]:
     return {w for w in words(normalize(text)) if w.strip() and w not in _NO_MATTER}
 
 
+def may_follow(text: str) -> bool:
+    """Whether ``text`` is short enough to lean on what was asked before, and in words (a stray
+    3 or ok asks about nothing)."""
+    return len(text) <= FOLLOW_UP_CHARS and _CHINESE.search(text) is not None
+
+
 def leans_on(text: str, about: str) -> bool:
     """Whether a short ``text`` may ask about the matter of ``about`` (the question answered just
     before): when it names no thing that ``about`` does not (要带什么材料; 补办要带什么材料 after
     社保卡丢了怎么挂失补办; 丢了怎么办 or 到期了要多久 after 怎么办理居住证: what happens to a
     thing, not another thing), or is a bare 那……呢 (那新生儿呢). 公积金能贷多少 after the social
     security card names a thing of its own; so does a word jieba does not know."""
-    if len(text) > FOLLOW_UP_CHARS:
+    if not may_follow(text):
         return False
     said = text.strip(" ？?。.！!，,～~")
     if said.endswith("呢"):

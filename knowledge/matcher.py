@@ -23,9 +23,9 @@ import numpy as np
 
 from knowledge import match_features
 from knowledge.focus import (
-    FOLLOW_UP_CHARS,
     focus,
     leans_on,
+    may_follow,
     names_no_matter,
     subject,
     with_matter,
@@ -84,11 +84,15 @@ class Decision:
     related: list[str] = field(default_factory=list)
 
 
-_KIND_RANK = {"none": 0, "suggest": 1, "answer": 2}
+def _first(decision: Decision) -> str | None:
+    return decision.entry or next(iter(decision.suggestions), None)
 
 
-def _rank(decision: Decision) -> tuple[int, float]:
-    return _KIND_RANK[decision.decision], decision.score
+def _offered(decision: Decision) -> Decision:
+    """An answer turned into the offer of its entry, for the citizen to confirm."""
+    if decision.decision != "answer":
+        return decision
+    return Decision("suggest", None, [decision.entry], decision.score, decision.candidates)
 
 
 def load_model(path: Path | str = MODEL_PATH) -> Model:
@@ -433,28 +437,28 @@ class Matcher:
         return Decision("suggest", None, fitting, decision.score, decision.candidates)
 
     def follow_up(self, text: str, about: str | None) -> Decision:
-        """``decide`` for a message that follows ``about`` in a conversation (the question of the
-        entry just answered, or the citizen's own that found something). A short one may lean
-        on it for its matter (``knowledge.focus.leans_on``): 要带什么材料 or 去哪里办 always
-        (alone they name nothing), 补办要带什么材料 or 那新生儿呢 when, read with ``about``'s
-        matter, it is decided better than alone. One answered alone (个体户呢) stays as it is,
-        as does one naming a matter of its own (公积金能贷多少) unless alone it finds nothing
-        (到期了怎么办 after 怎么办理居住证): then what it finds read on is offered, not answered."""
+        """``decide`` for a short message that follows ``about`` in a conversation (the question
+        of the entry just answered, or the citizen's own that found something).
+
+        One naming no thing that ``about`` does not (``knowledge.focus.leans_on``: 要带什么材料,
+        补办要带什么材料, 丢了怎么办, 那新生儿呢) is read with ``about``'s matter; when that finds
+        nothing, what it found alone is offered at most, never answered (丢了怎么办 alone is
+        answered about the lost social security card, a guess). One naming a thing of its own
+        (公积金能贷多少, 地铁里能吃东西吗) is decided alone."""
         decision = self.decide(text)
         text = text.strip()
-        if not about or decision.decision == "answer" or len(text) > FOLLOW_UP_CHARS:
+        if not about or not may_follow(text):
             return decision
-        leans = leans_on(text, about)
-        if not leans and decision.decision != "none":
+        if not leans_on(text, about):
             return decision
         read_on = self.decide(with_matter(about, text))
-        if not leans and read_on.decision == "answer":
-            read_on = Decision(
-                "suggest", None, [read_on.entry], read_on.score, read_on.candidates
-            )
-        if names_no_matter(text) or _rank(read_on) > _rank(decision):
+        if decision.decision == "answer" and _first(read_on) == decision.entry:
+            return decision  # 能贷多少 after 公积金怎么提取: the loan, read either way
+        if read_on.decision != "none" or names_no_matter(text):
             return read_on
-        return decision
+        # 丢了怎么办 names no thing: alone it was answered about the lost social security card, a
+        # guess, and after 怎么办理居住证 a wrong one. Offered at most.
+        return _offered(decision)
 
     @staticmethod
     def _names_shared_topic(

@@ -229,15 +229,19 @@ async def test_a_report_is_offered_a_letter_as_a_report_and_a_stray_number_is_no
     chat,
 ):
     """我要举报… got 这个问题我暂时无法准确回答 as if it were a question; 1 after the feedback
-    (a second tap) got the letter offer."""
+    (a second tap) got the letter offer, and so did 3 to the feedback or 5 to the offer."""
     out = await chat.say("我要举报有人在小区里乱倒垃圾")
     assert "您反映的情况需要有关部门办理" in out and "无法准确回答" not in out
     assert "「我要举报有人在小区里乱倒垃圾」" in await chat.say("1")
     assert "已取消" in await chat.say("取消")
     assert "派出所" in await chat.say("外地人在清源怎么申领居住证")
+    assert (await chat.say("3")).startswith("请回复 1 或 2")  # it got the letter offer
     assert "感谢您的反馈" in await chat.say("1")
     assert (await chat.say("1")).startswith("目前没有待选的序号")
-    assert await chat.flush_log() == 2  # the report (the letter it became) and the question
+    assert "无法准确回答" in await chat.say("地铁里能吃东西吗")
+    assert (await chat.say("5")).startswith("请回复 1 或 2")
+    assert "「地铁里能吃东西吗」" in await chat.say("1")  # the offer still stands
+    assert await chat.flush_log() == 3  # the report (the letter it became) and two questions
 
 
 async def test_a_long_letter_is_kept_whole_or_refused_never_cut(chat):
