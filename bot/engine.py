@@ -364,8 +364,7 @@ class Engine:
     ) -> list[Reply]:
         index = knowledge_index(self.deps)
         decision = await index.decide(text[:MATCHED_CHARS], conv.about)
-        asks_aspect = names_no_matter(text)
-        if asks_aspect and decision.decision == "none":
+        if decision.decision == "none" and names_no_matter(text):
             # 要带什么材料 with nothing asked before it: not a question the knowledge base lacks
             conv.reset()
             return [Reply(texts.WHICH_MATTER)]

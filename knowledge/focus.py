@@ -15,8 +15,10 @@ also matched by the subject alone when matched whole it finds nothing (knowledge
 
 A message that names no subject at all, only what is asked about it (要带什么材料, 去哪里办,
 多少钱, 可以网上办吗), is never answered on its own: every entry has materials and a place, and
-the matcher picked one at 0.96. In a conversation it asks about the entry just answered, and is
-matched with that entry's words (``follow_up``); alone, the citizen is asked what it is about.
+the matcher picked one at 0.96. In a conversation such a message, and any short one naming no
+thing that was not named before (丢了怎么办, 那新生儿呢), asks about what was asked just before,
+and is matched with its words (``leans_on``, ``with_matter``; ``Matcher.follow_up``); alone,
+the citizen is asked which matter it is about (bot/engine.py).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ ASPECT_WORDS = frozenset(
 # The office addressed is a matter of its own: 你们电话多少, 你们在哪里办公.
 _ADDRESSED = frozenset({"你", "你们", "您"})
 _NO_MATTER = (NO_CONTENT - _ADDRESSED) | ASPECT_WORDS
+_NO_MATTER_CHARS = frozenset("".join(_NO_MATTER)) | {" "}
 # jieba's tags of words naming a thing (nouns, names, abbreviations such as 居住证) and of words it
 # does not know ("x"): a follow-up naming one asks about that, not about the matter before it
 _THING_TAGS = frozenset("njx")
@@ -83,7 +86,10 @@ def names_no_matter(text: str) -> bool:
     """Whether ``text`` asks only an aspect, of no matter it names: 要带什么材料, 去哪里办."""
     if len(text) > FOLLOW_UP_CHARS:
         return False
-    said = [w for w in words(normalize(text)) if w.strip()]
+    norm = normalize(text)
+    if not _NO_MATTER_CHARS.issuperset(norm):  # a character no such word has: no need to cut
+        return False
+    said = [w for w in words(norm) if w.strip()]
     return bool(said) and all(w in _NO_MATTER for w in said)
 
 

@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from infra.errors import DomainError, Unauthenticated
 from knowledge import offers
+from knowledge.focus import leans_on
 from knowledge.models import STATUSES, Entry, MatcherModel, SynonymGroup
 from org.access import Actor
 
@@ -218,17 +219,23 @@ class KnowledgeIndex:
         return self._matcher
 
     async def decide(self, text: str, about: str | None = None) -> Any:
-        """The matcher's decision on ``text``; with ``about`` (the question of the entry just
-        answered in the conversation), as a follow-up to it (``Matcher.follow_up``)."""
+        """The matcher's decision on ``text``; with ``about`` (what was asked just before in the
+        conversation), as a follow-up to it when it leans on it (``Matcher.follow_up``)."""
         await self.ensure_fresh()
-        key = (text, about) if about else text
+        decision = self._remembered(text, lambda: self._matcher.decide(text))
+        if about and leans_on(text, about):
+            alone = decision
+            decision = self._remembered(
+                (text, about), lambda: self._matcher.follow_up(text, about, alone)
+            )
+        return decision
+
+    def _remembered(self, key: str | tuple[str, str], decide: Callable[[], Any]) -> Any:
         cached = self._decisions.get(key)
         if cached is not None:
             self._decisions.move_to_end(key)
             return cached
-        matcher = self._matcher
-        decision = matcher.follow_up(text, about) if about else matcher.decide(text)
-        self._decisions[key] = decision
+        decision = self._decisions[key] = decide()
         if len(self._decisions) > DECISION_CACHE:
             self._decisions.popitem(last=False)
         return decision

@@ -25,7 +25,6 @@ from knowledge import match_features
 from knowledge.focus import (
     focus,
     leans_on,
-    may_follow,
     names_no_matter,
     subject,
     with_matter,
@@ -436,7 +435,7 @@ class Matcher:
             return Decision("none", None, [], decision.score, decision.candidates, related)
         return Decision("suggest", None, fitting, decision.score, decision.candidates)
 
-    def follow_up(self, text: str, about: str | None) -> Decision:
+    def follow_up(self, text: str, about: str | None, alone: Decision | None = None) -> Decision:
         """``decide`` for a short message that follows ``about`` in a conversation (the question
         of the entry just answered, or the citizen's own that found something).
 
@@ -445,11 +444,9 @@ class Matcher:
         nothing, what it found alone is offered at most, never answered (丢了怎么办 alone is
         answered about the lost social security card, a guess). One naming a thing of its own
         (公积金能贷多少, 地铁里能吃东西吗) is decided alone."""
-        decision = self.decide(text)
+        decision = alone or self.decide(text)  # ``alone``: decided already
         text = text.strip()
-        if not about or not may_follow(text):
-            return decision
-        if not leans_on(text, about):
+        if not about or not leans_on(text, about):  # leans_on: short, in words
             return decision
         read_on = self.decide(with_matter(about, text))
         if decision.decision == "answer" and _first(read_on) == decision.entry:

@@ -48,8 +48,8 @@ class ScriptedMatcher:
     def set_synonyms(self, groups) -> None:
         pass
 
-    def follow_up(self, text: str, about: str | None) -> Said:
-        return self.decide(text)
+    def follow_up(self, text: str, about: str | None, alone: Said | None = None) -> Said:
+        return alone or self.decide(text)
 
     def decide(self, text: str) -> Said:
         lost, apply, fund, leave = (
