@@ -93,7 +93,8 @@ def names_no_matter(text: str) -> bool:
     return bool(said) and all(w in _NO_MATTER for w in said)
 
 
-def _matter_words(text: str) -> set[str]:
+def matter_words(text: str) -> set[str]:
+    """The words of ``text`` (normalised) that are neither question words nor aspects."""
     return {w for w in words(normalize(text)) if w.strip() and w not in _NO_MATTER}
 
 
@@ -116,8 +117,13 @@ def leans_on(text: str, about: str) -> bool:
         bare = said[:-1].removeprefix("那么").removeprefix("那")
         if bare and not _QUESTION.search(bare):
             return True
-    new = _matter_words(said) - _matter_words(about)
-    return not any(pos_tag(w)[0] in _THING_TAGS for w in new)
+    return not any(pos_tag(w)[0] in _THING_TAGS for w in new_words(said, about))
+
+
+def new_words(text: str, about: str) -> set[str]:
+    """The words of ``text`` that name something ``about`` does not (normalised): 到期 for
+    到期了怎么办 after 怎么办理居住证; none for 补办要带什么材料 after 社保卡丢了怎么挂失补办."""
+    return matter_words(text.strip(" ？?。.！!，,～~")) - matter_words(about)
 
 
 def with_matter(about: str, text: str) -> str:

@@ -25,7 +25,9 @@ from knowledge import match_features
 from knowledge.focus import (
     focus,
     leans_on,
+    matter_words,
     names_no_matter,
+    new_words,
     subject,
     with_matter,
 )
@@ -437,25 +439,54 @@ class Matcher:
 
     def follow_up(self, text: str, about: str | None, alone: Decision | None = None) -> Decision:
         """``decide`` for a short message that follows ``about`` in a conversation (the question
-        of the entry just answered, or the citizen's own that found something).
+        of the entry just answered, or the citizen's own that found something); ``alone``: the
+        message's own decision, when made already.
 
-        One naming no thing that ``about`` does not (``knowledge.focus.leans_on``: 要带什么材料,
-        补办要带什么材料, 丢了怎么办, 那新生儿呢) is read with ``about``'s matter; when that finds
-        nothing, what it found alone is offered at most, never answered (丢了怎么办 alone is
-        answered about the lost social security card, a guess). One naming a thing of its own
-        (公积金能贷多少, 地铁里能吃东西吗) is decided alone."""
-        decision = alone or self.decide(text)  # ``alone``: decided already
+        One that names no thing ``about`` does not (``knowledge.focus.leans_on``) is read with
+        ``about``'s matter:
+        - adding nothing to it (要带什么材料, 补办要带什么材料 after 社保卡丢了怎么挂失补办), it is
+          decided as read on; when that finds nothing, what it found alone is offered at most;
+        - adding a word of its own (到期了怎么办 after 怎么办理居住证, 那新生儿呢, 离职了呢), it is
+          offered only the entries found read on one of whose questions names that word and
+          the matter too (居住证到期了怎么续签), never answered from them: read on, 退休了怎么办
+          after the lost card was answered with the lost card. With none, what it found alone
+          is offered at most (丢了怎么办 alone is answered about the lost card, a guess after
+          居住证).
+        One naming a thing of its own (公积金能贷多少, 地铁里能吃东西吗) is decided alone."""
+        decision = alone or self.decide(text)
         text = text.strip()
         if not about or not leans_on(text, about):  # leans_on: short, in words
             return decision
         read_on = self.decide(with_matter(about, text))
+        if new := new_words(text, about):
+            matter = [w for w in matter_words(about) if len(w) > 1]
+            naming = [
+                c.entry
+                for c in read_on.candidates[:3]
+                if c.score >= MIN_SHOWN and self._names(c.entry, new, matter)
+            ]
+            if decision.decision == "answer" and decision.entry in naming:
+                return decision  # 能贷多少 after 公积金怎么提取: the loan, read either way
+            if naming:
+                return Decision("suggest", None, naming, read_on.score, read_on.candidates)
+            return _offered(decision)
         if decision.decision == "answer" and _first(read_on) == decision.entry:
-            return decision  # 能贷多少 after 公积金怎么提取: the loan, read either way
+            return decision
         if read_on.decision != "none" or names_no_matter(text):
             return read_on
-        # 丢了怎么办 names no thing: alone it was answered about the lost social security card, a
-        # guess, and after 怎么办理居住证 a wrong one. Offered at most.
         return _offered(decision)
+
+    def _names(self, entry: str, words: Iterable[str], matter: Sequence[str]) -> bool:
+        """Whether one of ``entry``'s questions names all of ``words`` and, when given, one of
+        ``matter``'s: 居住证到期了怎么续签 for 到期 after 怎么办理居住证, not 社保卡丢了怎么挂失补办
+        for 丢失 there."""
+        for slot in self.entries.get(entry, ()):
+            question = normalize(self.slots[slot].question)
+            if all(w in question for w in words) and (
+                not matter or any(w in question for w in matter)
+            ):
+                return True
+        return False
 
     @staticmethod
     def _names_shared_topic(

@@ -175,6 +175,15 @@ def test_a_follow_up_naming_no_thing_is_never_answered_with_a_guess_at_its_subje
     after_permit = demo.follow_up("丢了怎么办", "怎么办理清源市居住证？")
     assert after_permit.decision != "answer"
     assert demo.follow_up("丢了怎么办", "社保卡怎么申领？").entry == "demo-sbk-2"  # either way
+    # read on, a word of its own was answered with the matter before: 退休了怎么办 after the
+    # lost card got the lost card; it is offered only entries naming the word and the matter
+    card, permit = "社保卡丢了怎么挂失补办？", "怎么办理清源市居住证？"
+    for text in ("退休了怎么办", "生孩子了怎么办", "怎么缴费", "怎么注销", "死亡了怎么办"):
+        assert demo.follow_up(text, card).decision != "answer", text
+    assert demo.follow_up("到期了怎么办", permit).suggestions == ["demo-jzz-2"]
+    assert demo.follow_up("离职了呢", "公积金怎么提取").suggestions[:1] == ["demo-gjj-2"]
+    assert demo.follow_up("能贷多少", "公积金怎么提取").entry == "demo-gjj-4"  # either way
+    assert demo.follow_up("要带什么材料", card).entry == "demo-sbk-2"
     subway = demo.follow_up("地铁里能吃东西吗", "怎么办理清源市居住证？")
     assert subway == demo.decide("地铁里能吃东西吗")
     assert subway.decision == "none" and subway.related == []
