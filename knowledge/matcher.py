@@ -445,7 +445,9 @@ class Matcher:
         One that names no thing ``about`` does not (``knowledge.focus.leans_on``) is read with
         ``about``'s matter:
         - adding nothing to it (要带什么材料, 补办要带什么材料 after 社保卡丢了怎么挂失补办), it is
-          decided as read on; when that finds nothing, what it found alone is offered at most;
+          decided as read on, but never answered with another entry than the one ``about``
+          asks, when it is an entry's question: that entry is offered first, with what was
+          found; when read on it finds nothing, what it found alone is offered at most;
         - adding a word of its own (到期了怎么办 after 怎么办理居住证, 那新生儿呢, 离职了呢), it is
           offered only the entries found read on one of whose questions names that word and
           the matter too (居住证到期了怎么续签), never answered from them: read on, 退休了怎么办
@@ -472,9 +474,24 @@ class Matcher:
             return _offered(decision)
         if decision.decision == "answer" and _first(read_on) == decision.entry:
             return decision
+        asked = self._entry_asked(about, read_on.candidates)
+        if asked and _first(read_on) != asked and read_on.decision != "none":
+            # 要带什么材料 after 社保卡怎么申领 was answered with the lost card's entry, whose
+            # question has 补办社保卡要带什么材料: the entry just answered is offered first
+            found = [read_on.entry] if read_on.entry else read_on.suggestions
+            offered = list(dict.fromkeys([asked, *found]))[:3]
+            return Decision("suggest", None, offered, read_on.score, read_on.candidates)
         if read_on.decision != "none" or names_no_matter(text):
             return read_on
         return _offered(decision)
+
+    def _entry_asked(self, about: str, candidates: Sequence[Candidate]) -> str | None:
+        """The entry among ``candidates`` one of whose questions is ``about`` (an entry's
+        question, when the conversation's matter is an answer), if any."""
+        for c in candidates:
+            if any(self.slots[s].question == about for s in self.entries.get(c.entry, ())):
+                return c.entry
+        return None
 
     def _names(self, entry: str, words: Iterable[str], matter: Sequence[str]) -> bool:
         """Whether one of ``entry``'s questions names all of ``words`` and, when given, one of

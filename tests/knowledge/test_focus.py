@@ -187,3 +187,21 @@ def test_a_follow_up_naming_no_thing_is_never_answered_with_a_guess_at_its_subje
     subway = demo.follow_up("地铁里能吃东西吗", "怎么办理清源市居住证？")
     assert subway == demo.decide("地铁里能吃东西吗")
     assert subway.decision == "none" and subway.related == []
+
+
+def test_an_aspect_after_an_answer_is_never_answered_with_another_entry():
+    """要带什么材料 after 社保卡怎么申领 was answered with the lost card's entry (whose similar
+    question is 补办社保卡要带什么材料), and after 离职后住房公积金怎么提取 with 怎么提取住房公积金:
+    the entry just answered is offered first instead. Every demo entry, eleven aspects."""
+    demo = Matcher.build((e[0], [e[3], *e[4]], e[5]) for e in DEMO_ENTRIES)
+    demo.set_synonyms(SYNONYM_GROUPS)
+    aspects = ["要带什么材料", "需要什么材料", "去哪里办", "在哪办", "多少钱", "要多久",
+               "可以网上办吗", "要什么条件", "办理流程是什么", "什么时候能办好",
+               "需要本人去吗"]  # fmt: skip
+    first = []
+    for entry, *_, question, _similar, _answer in DEMO_ENTRIES:
+        for aspect in aspects:
+            decided = demo.follow_up(aspect, question)
+            assert decided.decision != "answer" or decided.entry == entry, (question, aspect)
+            first.append((decided.entry or next(iter(decided.suggestions), None)) == entry)
+    assert sum(first) >= 0.85 * len(first)  # the rest: nothing found, or one offered
