@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from infra.errors import DomainError, Unauthenticated
 from knowledge import offers
-from knowledge.focus import leans_on
+from knowledge.focus import may_follow
 from knowledge.models import STATUSES, Entry, MatcherModel, SynonymGroup
 from org.access import Actor
 
@@ -220,10 +220,10 @@ class KnowledgeIndex:
 
     async def decide(self, text: str, about: str | None = None) -> Any:
         """The matcher's decision on ``text``; with ``about`` (what was asked just before in the
-        conversation), as a follow-up to it when it leans on it (``Matcher.follow_up``)."""
+        conversation), as a follow-up to it when it may be one (``Matcher.follow_up``)."""
         await self.ensure_fresh()
         decision = self._remembered(text, lambda: self._matcher.decide(text))
-        if about and leans_on(text, about):
+        if about and may_follow(text):  # short and in words; follow_up reads the rest
             alone = decision
             decision = self._remembered(
                 (text, about), lambda: self._matcher.follow_up(text, about, alone)
