@@ -39,7 +39,7 @@ from infra.notify import mask_mobile
 from infra.redis import ScriptBatch
 from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event, letter_event
-from knowledge.focus import focus, leans_on, names_no_matter
+from knowledge.focus import focus, leans_on, names_no_matter, with_aspect
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
 from letters.codes import format_code
@@ -298,7 +298,7 @@ class Engine:
                 return self._start_letter(conv, conv.question)
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
-        if NUMBER.match(word) and step in {"idle", "submitted"}:  # a number, nothing to pick
+        if NUMBER.match(word) and step in {"idle", "submitted", "which"}:  # nothing to pick
             return [Reply(texts.NO_CHOICE)]
         if NUMBER.match(word) and step in {"feedback", "offer"}:  # 3 to a choice of 1 and 2
             return [Reply(texts.ONE_OR_TWO)]
@@ -363,12 +363,18 @@ class Engine:
         self, msg: IncomingMessage, conv: Conversation, text: str, events: list[str]
     ) -> list[Reply]:
         index = knowledge_index(self.deps)
-        decision = await index.decide(text[:MATCHED_CHARS], conv.about)
+        # 社保卡补办 in reply to which matter 要带什么材料 was about: 社保卡补办要带什么材料
+        joined = with_aspect(text, conv.question) if conv.step == "which" else None
+        decision = await index.decide(joined[:MATCHED_CHARS]) if joined else None
+        if decision is None or decision.decision == "none":  # asked alone, or as its own
+            joined, decision = None, await index.decide(text[:MATCHED_CHARS], conv.about)
         if decision.decision == "none" and names_no_matter(text):
             # 要带什么材料 with nothing asked before it: not a question the knowledge base lacks
             conv.reset()
+            conv.step, conv.question = "which", text
             return [Reply(texts.WHICH_MATTER)]
-        leaned = conv.about if conv.about and leans_on(text, conv.about) else None
+        text = joined or text
+        leaned = conv.about if conv.about and not joined and leans_on(text, conv.about) else None
         conv.about = self._about(index, decision, text, leaned)
         # what was asked, for the log and a letter: 要多久 alone would tell staff nothing
         asked = f"{leaned.rstrip('？?。！! ')}：{text}" if leaned and text not in leaned else text

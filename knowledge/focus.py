@@ -120,6 +120,26 @@ def leans_on(text: str, about: str) -> bool:
     return not any(pos_tag(w)[0] in _THING_TAGS for w in new_words(said, about))
 
 
+# What a reply naming a matter may wrap it in: 是社保卡的, 就是居住证吧, 办理居住证.
+_MATTER_REPLY = re.compile(
+    r"^(?:我要办理|我想办理|我要办|我想办|就是|办理|是|办)?(.+?)(?:的事|的|吧|啊|呀|哈)?$"
+)
+_TRIM = " ？?。.！!，,～~"
+
+
+def with_aspect(reply: str, aspect: str) -> str | None:
+    """A short reply naming the matter that an aspect asked alone was about (社保卡补办, or
+    是居住证的, after 要带什么材料 and the question which matter it is), read with the aspect:
+    社保卡补办要带什么材料. None for a reply that asks something of its own (公积金怎么提取 is
+    asked as it is), names no matter either, or is long."""
+    said = reply.strip(_TRIM)
+    if not may_follow(said) or _QUESTION.search(said) or names_no_matter(said):
+        return None
+    named = _MATTER_REPLY.match(said)
+    matter = named.group(1) if named else said
+    return matter + aspect.strip(_TRIM)
+
+
 def new_words(text: str, about: str) -> set[str]:
     """The words of ``text`` that name something ``about`` does not (normalised): 到期 for
     到期了怎么办 after 怎么办理居住证; none for 补办要带什么材料 after 社保卡丢了怎么挂失补办."""

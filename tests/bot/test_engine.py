@@ -149,6 +149,36 @@ async def test_an_aspect_alone_is_asked_what_it_is_about_not_answered(chat):
     assert await chat.flush_log() == 0  # nothing the knowledge base lacks
 
 
+@pytest.mark.parametrize(
+    ("aspect", "matter", "found", "asked"),
+    [("要带什么材料", "社保卡补办", "1. 社保卡丢了怎么挂失补办", "社保卡补办要带什么材料"),
+     ("需要什么材料", "是居住证的", "居住证", "居住证需要什么材料"),
+     ("在哪里办？", "办理居住证", "居住证", "居住证在哪里办")],
+)  # fmt: skip
+async def test_the_matter_named_after_an_aspect_alone_is_read_with_it(
+    chat, aspect, matter, found, asked
+):
+    """To 请问您要办理的是哪项业务 the citizen names the matter, not the whole question again:
+    社保卡补办 then asked 社保卡补办 alone (the card's entries to choose from, nothing of the
+    materials)."""
+    assert "哪项业务" in await chat.say(aspect)
+    out = await chat.say(matter)
+    assert found in out and "无法准确回答" not in out, out
+    await chat.flush_log()
+    # logged as it was asked, not as the matter alone
+    assert await Ask.filter(text=asked).count() == 1
+    assert not await Ask.filter(text=matter).exists()
+
+
+async def test_a_question_of_its_own_after_which_matter_is_asked_as_it_is(chat):
+    assert "哪项业务" in await chat.say("要带什么材料")
+    assert "没有待选的序号" in await chat.say("2")  # a number is no matter
+    out = await chat.say("公积金能贷多少")
+    assert "住房公积金贷款最多能贷多少" in out and "材料" not in out.split("\n")[0], out
+    await chat.flush_log()
+    assert await Ask.filter(text="公积金能贷多少").count() == 1
+
+
 async def test_a_greeting_before_a_question_is_still_the_question(chat):
     out = await chat.say("你好，外地人在清源怎么申领居住证")
     assert "派出所" in out and "智能问答" not in out

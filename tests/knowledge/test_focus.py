@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from knowledge.demo import DEMO_ENTRIES, SYNONYM_GROUPS
-from knowledge.focus import FOCUS_CHARS, focus, leans_on, names_no_matter, subject, with_matter
+from knowledge.focus import (
+    FOCUS_CHARS,
+    focus,
+    leans_on,
+    names_no_matter,
+    subject,
+    with_aspect,
+    with_matter,
+)
 from knowledge.matcher import Matcher, load_model
 
 ENTRIES = [
@@ -205,3 +213,14 @@ def test_an_aspect_after_an_answer_is_never_answered_with_another_entry():
             assert decided.decision != "answer" or decided.entry == entry, (question, aspect)
             first.append((decided.entry or next(iter(decided.suggestions), None)) == entry)
     assert sum(first) >= 0.85 * len(first)  # the rest: nothing found, or one offered
+
+
+@pytest.mark.parametrize(
+    ("reply", "joined"),
+    [("社保卡补办", "社保卡补办要带什么材料"), ("是居住证的", "居住证要带什么材料"),
+     ("就是公积金吧", "公积金要带什么材料"), ("办理居住证。", "居住证要带什么材料"),
+     ("公积金怎么提取", None), ("去哪里办", None), ("3", None),
+     ("我家楼下的早餐摊每天凌晨四点就开始吵闹", None)],
+)  # fmt: skip
+def test_a_reply_naming_the_matter_is_read_with_the_aspect(reply, joined):
+    assert with_aspect(reply, "要带什么材料？") == joined
