@@ -193,12 +193,14 @@ def normalize_plain(text: str) -> str:
 
 
 def ensure_jieba() -> None:
-    """Load jieba's dictionary once (about half a second), quietly."""
+    """Load jieba's dictionary once (about half a second), quietly, and its parts of speech
+    (another half second, which the first citizen's question would otherwise wait for)."""
     global _jieba_ready
     if not _jieba_ready:
         with _lock:
             if not _jieba_ready:
                 jieba.initialize()
+                pos_tag("")
                 _jieba_ready = True
 
 
