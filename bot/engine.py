@@ -39,7 +39,7 @@ from infra.notify import mask_mobile
 from infra.redis import ScriptBatch
 from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event, letter_event
-from knowledge.focus import focus, leans_on, names_no_matter, with_aspect
+from knowledge.focus import focus, leans_on, names_no_matter
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
 from letters.codes import format_code
@@ -364,10 +364,8 @@ class Engine:
     ) -> list[Reply]:
         index = knowledge_index(self.deps)
         # 社保卡补办 in reply to which matter 要带什么材料 was about: 社保卡补办要带什么材料
-        joined = with_aspect(text, conv.question) if conv.step == "which" else None
-        decision = await index.decide(joined[:MATCHED_CHARS]) if joined else None
-        if decision is None or decision.decision == "none":  # asked alone, or as its own
-            joined, decision = None, await index.decide(text[:MATCHED_CHARS], conv.about)
+        aspect = conv.question if conv.step == "which" else None
+        decision, joined = await index.decide_turn(text[:MATCHED_CHARS], conv.about, aspect)
         if decision.decision == "none" and names_no_matter(text):
             # 要带什么材料 with nothing asked before it: not a question the knowledge base lacks
             conv.reset()
@@ -375,7 +373,7 @@ class Engine:
             return [Reply(texts.WHICH_MATTER)]
         text = joined or text
         leaned = conv.about if conv.about and not joined and leans_on(text, conv.about) else None
-        conv.about = self._about(index, decision, text, leaned)
+        conv.about = index.matter_after(decision, text, leaned)
         # what was asked, for the log and a letter: 要多久 alone would tell staff nothing
         asked = f"{leaned.rstrip('？?。！! ')}：{text}" if leaned and text not in leaned else text
         # Never offered: an entry the matcher scored zero (knowledge.offers).
@@ -420,20 +418,6 @@ class Engine:
         reported = focus(text) is None or intents.reports(text)
         intro = texts.REPORT_OFFER if reported else texts.CANNOT_ANSWER
         return [Reply(intro, choices=_choices(texts.OFFER_CHOICES))]
-
-    @staticmethod
-    def _about(index: KnowledgeIndex, decision, text: str, before: str | None) -> str | None:
-        """What the next short message may ask about (要带什么材料, 那新生儿呢): the question of
-        the entry answered; else what ``text`` leaned on (``before``: 要多久 after
-        社保卡丢了怎么补办 still asks about the card); else the citizen's own question, when the
-        knowledge base had something for it; else nothing."""
-        if decision.decision == "answer" and (live := index.live(decision.entry)):
-            return live["question"]
-        if before is not None:
-            return before
-        if decision.decision == "suggest" or decision.related:
-            return focus(text)
-        return None
 
     def _numbered(
         self, conv: Conversation, index: KnowledgeIndex, entry_ids: list[str]

@@ -362,16 +362,20 @@ async def restore_entry(entry_id: int):
 async def try_it():
     a = actor()
     q = request.args.get("q", "").strip()
+    after = request.args.get("after", "").strip()
     result, answer = None, None
     try:
         if q:
-            result = await live.try_question(a, q, index=live.knowledge_index(deps()))
+            index = live.knowledge_index(deps())
+            result = await live.try_question(a, q, index=index, after=after)
     except DomainError as err:
         await flash(err.message, "error")
     if result and result["entry"]:
         e = await kb_entries.get_entry(a, result["entry"]["entry_id"])
         answer = (e.live or {}).get("answer")
-    return await render_template("knowledge_try.html", q=q, result=result, answer=answer)
+    return await render_template(
+        "knowledge_try.html", q=q, after=after, result=result, answer=answer
+    )
 
 
 # ------------------------------------------------------------------ topics and synonyms

@@ -352,5 +352,7 @@ async def try_question():
     a = staff_actor()
     data = await json_body()
     d = deps()
-    result = await live.try_question(a, data.get("text") or "", index=live.knowledge_index(d))
+    result = await live.try_question(
+        a, data.get("text") or "", index=live.knowledge_index(d), after=data.get("after")
+    )
     return jsonify(result)

@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from infra.errors import DomainError, Unauthenticated
 from knowledge import offers
-from knowledge.focus import may_follow
+from knowledge.focus import focus, leans_on, may_follow, names_no_matter, with_aspect
 from knowledge.models import STATUSES, Entry, MatcherModel, SynonymGroup
 from org.access import Actor
 
@@ -230,6 +230,33 @@ class KnowledgeIndex:
             )
         return decision
 
+    async def decide_turn(
+        self, text: str, about: str | None = None, aspect: str | None = None
+    ) -> tuple[Any, str | None]:
+        """The decision on a citizen's message in a conversation, and the text it was read as
+        when not as sent: after an ``aspect`` asked alone (要带什么材料, which the bot answered
+        by asking which matter), a reply naming the matter is read with it (社保卡补办 as
+        社保卡补办要带什么材料); a reply asking something of its own, or finding nothing so
+        joined, is decided as sent, with ``about`` (``decide``)."""
+        joined = with_aspect(text, aspect) if aspect else None
+        decision = await self.decide(joined) if joined else None
+        if decision is None or decision.decision == "none":
+            joined, decision = None, await self.decide(text, about)
+        return decision, joined
+
+    def matter_after(self, decision: Any, text: str, leaned: str | None = None) -> str | None:
+        """What the next short message may ask about (要带什么材料, 那新生儿呢) after ``text``
+        got ``decision``: the question of the entry answered; else what ``text`` leaned on
+        (``leaned``: 要多久 after 社保卡丢了怎么补办 still asks about the card); else the
+        citizen's own question, when the knowledge base had something for it; else nothing."""
+        if decision.decision == "answer" and (live := self.live(decision.entry)):
+            return live["question"]
+        if leaned is not None:
+            return leaned
+        if decision.decision == "suggest" or decision.related:
+            return focus(text)
+        return None
+
     def _remembered(self, key: str | tuple[str, str], decide: Callable[[], Any]) -> Any:
         cached = self._decisions.get(key)
         if cached is not None:
@@ -378,17 +405,35 @@ def knowledge_index(deps: Any) -> KnowledgeIndex:
 # ---------------------------------------------------------------- trying a question
 
 
-async def try_question(actor: Actor, text: str, *, index: KnowledgeIndex) -> dict[str, Any]:
-    """What the bot would do with ``text``, and why: for the console's "try it" box."""
+async def try_question(
+    actor: Actor, text: str, *, index: KnowledgeIndex, after: str | None = None
+) -> dict[str, Any]:
+    """What the bot would do with ``text``, and why: for the console's "try it" box. With
+    ``after``, the citizen's message before it, as the conversation reads it: a follow-up
+    (要带什么材料 after 社保卡丢了怎么补办) leans on what ``after`` found, and a matter named in
+    reply to an aspect asked alone is read with that aspect (bot/engine.py)."""
     if actor.staff_id is None and "system" not in actor.roles:
         raise Unauthenticated()
     text = (text or "").strip() if isinstance(text, str) else ""
+    after = (after or "").strip() if isinstance(after, str) else ""
     if not text:
         raise DomainError("missing_field", "请输入要试问的问题", field="text")
     if len(text) > 500:
         raise DomainError("bad_field", "问题不能超过500个字", field="text")
+    if len(after) > 500:
+        raise DomainError("bad_field", "上一句不能超过500个字", field="after")
     await index.ensure_fresh(force=True)
-    decision = await index.decide(text)
+    about = aspect = None
+    if after:
+        before = await index.decide(after)
+        if before.decision == "none" and names_no_matter(after):
+            aspect = after  # the bot asked which matter
+        else:
+            about = index.matter_after(before, after)
+    decision, joined = await index.decide_turn(text, about, aspect)
+    leaned = about if about and not joined and leans_on(text, about) else None
+    # 要带什么材料 with nothing before it: the bot asks which matter, and logs nothing
+    asks_matter = decision.decision == "none" and names_no_matter(text)
     candidates = list(getattr(decision, "candidates", None) or [])
     ids = {int(c.entry) for c in candidates}
     ids.update(int(s) for s in decision.suggestions or [])
@@ -410,6 +455,10 @@ async def try_question(actor: Actor, text: str, *, index: KnowledgeIndex) -> dic
 
     return {
         "text": text,
+        "after": after,
+        # how the conversation read it: joined with the aspect, or leaning on what came before
+        "read_as": joined or (f"{leaned.rstrip('？?。！! ')}：{text}" if leaned else None),
+        "asks_matter": asks_matter,
         "decision": decision.decision,
         "decision_label": DECISION_LABELS.get(decision.decision, decision.decision),
         "score": float(decision.score or 0.0),

@@ -14,6 +14,7 @@ from bot.types import Claim, ClaimRefused, IncomingMessage
 from knowledge.models import Ask, Entry
 from letters.models import Letter, LetterEvent, Outbox
 from letters.writer import unseal
+from org.access import Actor
 from tests.bot.conftest import Chat
 
 CODE = re.compile(r"跟踪码：([A-Z0-9]{4,6}-[A-Z0-9]{4,6})")
@@ -177,6 +178,41 @@ async def test_a_question_of_its_own_after_which_matter_is_asked_as_it_is(chat):
     assert "住房公积金贷款最多能贷多少" in out and "材料" not in out.split("\n")[0], out
     await chat.flush_log()
     assert await Ask.filter(text="公积金能贷多少").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("after", "text", "read_as"),
+    [("社保卡丢了怎么补办", "要带什么材料", "社保卡丢了怎么补办：要带什么材料"),
+     ("怎么办理居住证", "到期了怎么办", "怎么办理居住证：到期了怎么办"),
+     ("要带什么材料", "社保卡补办", "社保卡补办要带什么材料"),
+     ("地铁里能吃东西吗", "公积金能贷多少", None)],
+)  # fmt: skip
+async def test_try_it_with_the_message_before_reads_as_the_chat_does(
+    chat, world, after, text, read_as
+):
+    """The console's 试一试 with 上一句: staff see what a citizen sending the two gets."""
+    from knowledge.live import knowledge_index, try_question
+
+    await chat.say(after)
+    out = await chat.say(text)
+    tried = await try_question(
+        Actor.system(), text, index=knowledge_index(world), after=after
+    )
+    assert tried["read_as"] == read_as and tried["after"] == after
+    shown = [s["live_question"] for s in tried["suggestions"]]
+    if tried["decision"] == "answer":
+        assert f"【{tried['entry']['live_question']}】" in out
+    else:
+        assert shown and all(f". {q}" in out for q in shown), (tried, out)
+
+
+async def test_try_it_says_an_aspect_alone_is_asked_which_matter(world):
+    from knowledge.live import knowledge_index, try_question
+
+    tried = await try_question(Actor.system(), "要带什么材料", index=knowledge_index(world))
+    assert tried["asks_matter"] and tried["decision"] == "none"
+    tried = await try_question(Actor.system(), "社保卡丢了怎么补办", index=knowledge_index(world))
+    assert not tried["asks_matter"]
 
 
 async def test_a_greeting_before_a_question_is_still_the_question(chat):

@@ -62,3 +62,15 @@ async def test_entry_written_reviewed_and_answering(new_page, sender):
     await expect(reviewer.locator(".card.decision")).to_contain_text("12333")
     await expect(reviewer.locator("table.candidates")).to_contain_text("字重合度")
     await reviewer.screenshot(path=ARTIFACTS / "knowledge-try.png", full_page=True)
+    # a follow-up, as the conversation reads it after that question
+    await reviewer.get_by_label("上一句（可选）").fill(QUESTION)
+    await reviewer.get_by_label("群众提问").fill("要带什么材料")
+    await reviewer.get_by_role("button", name="试一试").click()
+    await expect(reviewer.locator(".card.decision")).to_contain_text(
+        f"结合上一句，理解为：「{QUESTION}：要带什么材料」"
+    )
+    await expect(reviewer.locator(".card.decision")).to_contain_text(QUESTION)
+    await reviewer.screenshot(path=ARTIFACTS / "knowledge-try-follow-up.png", full_page=True)
+    await reviewer.get_by_label("上一句（可选）").fill("")
+    await reviewer.get_by_role("button", name="试一试").click()
+    await expect(reviewer.locator(".card.decision")).to_contain_text("请群众说明要办理的业务")
