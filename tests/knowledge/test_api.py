@@ -272,3 +272,8 @@ async def test_try_needs_a_question(login):
     editor = await login("editor")
     r = await editor.post(f"{BASE}/try", json={"text": "  "})
     assert r.status_code == 400 and (await error(r))["message"] == "请输入要试问的问题"
+    r = await editor.post(f"{BASE}/try", json={"text": "要带什么材料", "after": "长" * 501})
+    assert r.status_code == 400 and (await error(r))["message"] == "上一句不能超过500个字"
+    r = await editor.post(f"{BASE}/try", json={"text": "要带什么材料"})
+    body = await r.get_json()
+    assert r.status_code == 200 and body["asks_matter"] and body["read_as"] is None
