@@ -39,7 +39,7 @@ from infra.notify import mask_mobile
 from infra.redis import ScriptBatch
 from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event, letter_event
-from knowledge.focus import focus, leans_on, names_no_matter
+from knowledge.focus import as_follow_up, focus, leans_on, names_no_matter
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
 from letters.codes import format_code
@@ -375,7 +375,7 @@ class Engine:
         leaned = conv.about if conv.about and not joined and leans_on(text, conv.about) else None
         conv.about = index.matter_after(decision, text, leaned)
         # what was asked, for the log and a letter: 要多久 alone would tell staff nothing
-        asked = f"{leaned.rstrip('？?。！! ')}：{text}" if leaned and text not in leaned else text
+        asked = as_follow_up(leaned, text) if leaned else text
         # Never offered: an entry the matcher scored zero (knowledge.offers).
         suggestions = offers.suggestions(decision)
         ref, event = ask_event(

@@ -140,6 +140,12 @@ def with_aspect(reply: str, aspect: str) -> str | None:
     return matter + aspect.strip(_TRIM)
 
 
+def as_follow_up(about: str, text: str) -> str:
+    """How a follow-up that leans on ``about`` is logged and shown: 怎么办理居住证：办下来要多久
+    (办下来要多久 alone tells staff nothing)."""
+    return text if text in about else f"{about.rstrip(_TRIM)}：{text}"
+
+
 def new_words(text: str, about: str) -> set[str]:
     """The words of ``text`` that name something ``about`` does not (normalised): 到期 for
     到期了怎么办 after 怎么办理居住证; none for 补办要带什么材料 after 社保卡丢了怎么挂失补办."""

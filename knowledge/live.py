@@ -31,7 +31,14 @@ from redis.exceptions import RedisError
 
 from infra.errors import DomainError, Unauthenticated
 from knowledge import offers
-from knowledge.focus import focus, leans_on, may_follow, names_no_matter, with_aspect
+from knowledge.focus import (
+    as_follow_up,
+    focus,
+    leans_on,
+    may_follow,
+    names_no_matter,
+    with_aspect,
+)
 from knowledge.models import STATUSES, Entry, MatcherModel, SynonymGroup
 from org.access import Actor
 
@@ -457,7 +464,7 @@ async def try_question(
         "text": text,
         "after": after,
         # how the conversation read it: joined with the aspect, or leaning on what came before
-        "read_as": joined or (f"{leaned.rstrip('？?。！! ')}：{text}" if leaned else None),
+        "read_as": joined or (as_follow_up(leaned, text) if leaned else None),
         "asks_matter": asks_matter,
         "decision": decision.decision,
         "decision_label": DECISION_LABELS.get(decision.decision, decision.decision),
