@@ -39,6 +39,7 @@ from infra.notify import mask_mobile
 from infra.redis import ScriptBatch
 from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event, letter_event
+from knowledge.excerpts import excerpt
 from knowledge.focus import as_follow_up, focus, leans_on, names_no_matter
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
@@ -281,6 +282,10 @@ class Engine:
                 return [await self._status(msg, text)]
             if word in texts.NO_CODE_WORDS:
                 return [Reply(texts.STATUS_FORGOT_CODE)]
+        if step == "feedback" and word in texts.FULL_WORDS and conv.entry:
+            live = knowledge_index(self.deps).live(conv.entry)
+            if live:  # the whole answer, after its excerpt
+                return self._answer(live)
         if step == "feedback":
             said = intents.plain(text)  # 还是没明白啊？ as 还是没明白
             if said in texts.YES_WORDS or said in texts.NO_WORDS:
@@ -363,6 +368,7 @@ class Engine:
         self, msg: IncomingMessage, conv: Conversation, text: str, events: list[str]
     ) -> list[Reply]:
         index = knowledge_index(self.deps)
+        before = conv.about
         # 社保卡补办 in reply to which matter 要带什么材料 was about: 社保卡补办要带什么材料
         aspect = conv.question if conv.step == "which" else None
         decision, joined = await index.decide_turn(text[:MATCHED_CHARS], conv.about, aspect)
@@ -378,12 +384,15 @@ class Engine:
         asked = as_follow_up(leaned, text) if leaned else text
         # Never offered: an entry the matcher scored zero (knowledge.offers).
         suggestions = offers.suggestions(decision)
+        # 多少钱 about the answer just given: the sentences of it that say it
+        again = self._said_again(index, decision, suggestions, before if leaned else None, text)
+        entry = again[0] if again else decision.entry
         ref, event = ask_event(
             text=asked,
             channel=msg.channel,
             account_id=await account_id(self.deps, msg.account),
-            decision=decision.decision,
-            entry_id=int(decision.entry) if decision.entry else None,
+            decision="answer" if again else decision.decision,
+            entry_id=int(entry) if entry else None,
             score=decision.score,
             suggestions=suggestions,
             clock=self.deps.clock,
@@ -392,6 +401,9 @@ class Engine:
         conv.reset()
         conv.question = asked
         conv.ask_ref = ref
+        if again:
+            conv.step, conv.entry = "feedback", entry
+            return self._answer(again[1], asked=text, part=again[2])
         if decision.decision == "answer" and decision.entry:
             live = index.live(decision.entry)
             if live:
@@ -431,9 +443,38 @@ class Engine:
                 choices.append(Choice(str(len(choices) + 1), live["question"]))
         return choices
 
-    def _answer(self, live: dict) -> list[Reply]:
+    @staticmethod
+    def _said_again(
+        index: KnowledgeIndex, decision, suggestions: list[str], before: str | None, text: str
+    ) -> tuple[str, dict, str] | None:
+        """For a follow-up (``text``, leaning on ``before``) decided as the entry just answered
+        (answered again, or offered alone: 您是不是想问 the answer the citizen has read), that
+        entry, its live version and the sentences of its answer that say what ``text`` asks
+        (knowledge.excerpts); None when it was decided otherwise or no sentence says it."""
+        if before is None:
+            return None
+        if decision.decision == "answer":
+            entry = decision.entry
+        elif decision.decision == "suggest" and len(suggestions) == 1:
+            entry = suggestions[0]
+        else:
+            return None
+        live = index.live(entry) if entry else None
+        if not live or live.get("question") != before:
+            return None
+        part = excerpt(live.get("answer", ""), text)
+        return (entry, live, part) if part else None
+
+    def _answer(self, live: dict, asked: str = "", part: str = "") -> list[Reply]:
+        """The entry's answer under its question; or ``part`` of it, what ``asked`` asks."""
+        question = live.get("question", "")
+        text = (
+            texts.EXCERPT.format(question=question, asked=asked, part=part)
+            if part
+            else f"【{question}】\n{live.get('answer', '')}"
+        )
         return [
-            Reply(f"【{live.get('question', '')}】\n{live.get('answer', '')}"),
+            Reply(text),
             Reply(texts.ASK_FEEDBACK, choices=_choices(texts.FEEDBACK_CHOICES)),
         ]
 

@@ -15,6 +15,9 @@ HELP = (
     "4. 回复“人工”，直接留言给工作人员。"
 )
 ASK_FEEDBACK = "以上答复是否解决了您的问题？"
+# 要带什么材料 after an answer: the sentences that say it, under the entry's question
+EXCERPT = "【{question}】\n关于“{asked}”：{part}\n（回复“全文”查看完整答复）"
+FULL_WORDS = frozenset({"全文", "完整答复", "查看全文", "看全文", "查看完整答复"})
 FEEDBACK_CHOICES = (("1", "已解决"), ("2", "未解决"))
 THANKS = "感谢您的反馈！如还有其他问题，请直接发送。"
 SORRY_TRY_AGAIN = "抱歉没能帮到您。您可以换个说法再问一次，或回复“留言”把问题转给有关部门。"

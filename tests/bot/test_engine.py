@@ -118,6 +118,25 @@ async def test_a_short_follow_up_asks_about_what_was_asked_just_before(chat):
     assert card.id == (logged.entry_id or logged.suggestions[0])  # answered or offered first
 
 
+async def test_a_follow_up_on_the_answer_just_given_gets_the_sentences_that_say_it(chat):
+    """多少钱 after the residence permit's answer repeated all of it: on a phone the one line
+    asked for (办理不收费) was lost in it. 全文 brings the whole answer back."""
+    assert "一寸照片" in await chat.say("外地人在清源怎么申领居住证")
+    out = await chat.say("多少钱")
+    assert "【怎么办理清源市居住证？】" in out and "关于“多少钱”" in out, out
+    assert "不收费" in out and "一寸照片" not in out and "回复“全文”" in out
+    out = await chat.say("全文")
+    assert "一寸照片" in out and "不收费" in out and "关于" not in out
+    assert "感谢您的反馈" in await chat.say("1")  # the feedback still follows
+    # most of the answer says it: answered or offered as before, never cut
+    assert "一寸照片" in await chat.say("外地人在清源怎么申领居住证")
+    out = await chat.say("要带什么材料")
+    assert "关于" not in out and "1. 怎么办理清源市居住证？" in out, out
+    # a question of its own answered at once is answered whole
+    out = await chat.say("社保卡丢了要交多少钱")
+    assert "关于" not in out, out
+
+
 async def test_a_letter_from_a_follow_up_carries_what_it_followed(chat):
     """A letter whose content was 要多久 alone told the handler nothing."""
     assert "您是不是想问" in await chat.say("怎么办理居住证")

@@ -224,3 +224,17 @@ def test_an_aspect_after_an_answer_is_never_answered_with_another_entry():
 )  # fmt: skip
 def test_a_reply_naming_the_matter_is_read_with_the_aspect(reply, joined):
     assert with_aspect(reply, "要带什么材料？") == joined
+
+
+@pytest.mark.parametrize(
+    ("asked", "said", "not_said"),
+    [("多少钱", "不收费", "一寸照片"), ("要多久", "15个工作日", "一寸照片")],
+)
+def test_an_answers_sentences_that_say_the_aspect(asked, said, not_said):
+    from knowledge.excerpts import excerpt
+
+    answer = next(e[5] for e in DEMO_ENTRIES if e[0] == "demo-jzz-1")
+    part = excerpt(answer, asked)
+    assert said in part and not_said not in part and part in answer
+    assert excerpt(answer, "要带什么材料") is None  # most of the answer: shown whole
+    assert excerpt(answer, "能贷多少") is None  # no aspect named
