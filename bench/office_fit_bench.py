@@ -6,8 +6,9 @@ The knowledge base is match-dev's 10,072 entries; the signals are its citizens' 
 office would have them: each answerable question as a similar question, as one staff added from
 the unanswered list and as a 已解决 feedback, unanswerable questions as 未解决 feedback on the
 entry they were wrongly given, the knowledge base's own similar questions (match-dev has none),
-and, up to --signals, repeated 已解决 feedback (many citizens ask the same question). Prints the fit's seconds and the
-process's peak RSS with the load average, and the before / after figures on held-back data.
+and, up to --signals, repeated 已解决 feedback (many citizens ask the same question). Prints the
+fit's seconds and the process's peak RSS with the load average, and the before / after figures on
+held-back data.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from letters.service import (
     bool_field,
     deliver_notices,
     due_text,
+    first_line,
     load_letter,
     queue_unit_notice,
     require_status,
@@ -418,7 +419,7 @@ async def propose_kb_entry(deps: Deps, actor: Actor, letter_id: Any, data: dict[
 
     question = mask(
         text_field(data, "question", "标准问题", required=False, max_len=300)
-        or (letter.title or letter.content)
+        or (letter.title.strip() or first_line(letter.content))
     )
     if len(question) > 300:
         question = question[:299] + "…"

@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -300,6 +301,33 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+HEADING_CHARS = 30
+# A first line that only greets (尊敬的领导：, 市长您好！) says nothing of the letter.
+_GREETING = re.compile(
+    r"^(尊敬的|敬爱的|亲爱的)?.{0,8}(领导|市长|书记|局长|主任|同志|工作人员|您好|你好)"
+    r"(们)?(您好|你好)?[！!，,：:。\s]*$"
+)
+
+
+def first_line(content: str) -> str:
+    """What a letter asks first: its first line that is more than a greeting, spaces folded."""
+    lines = [" ".join(line.split()) for line in content.splitlines()]
+    lines = [line for line in lines if line]
+    for line in lines:
+        if not _GREETING.match(line):
+            return line
+    return lines[0] if lines else ""
+
+
+def heading_of(title: str, content: str) -> str:
+    """How a letter is listed: its title, or (the chat's letters and many web forms have none)
+    the start of its first line."""
+    if title.strip():
+        return title.strip()
+    line = first_line(content)
+    return line if len(line) <= HEADING_CHARS else line[: HEADING_CHARS - 1] + "…"
+
+
 def letter_view(
     deps: Deps,
     actor: Actor,
@@ -325,6 +353,8 @@ def letter_view(
         "account_id": letter.account_id,  # type: ignore[attr-defined]
         "title": hide(letter.title),
         "content": hide(letter.content),
+        "heading": heading_of(hide(letter.title), hide(letter.content)),
+        "question": hide(letter.title.strip() or first_line(letter.content)),
         "attachments": letter.attachments,
         "writer": writer,
         "consent_publish": letter.consent_publish,

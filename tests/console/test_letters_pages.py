@@ -140,6 +140,37 @@ async def test_screening_accepts_and_declines_with_the_proposals(app, sender, de
     assert "来信不存在" in page and (await Letter.get(id=other.id)).status == "new"
 
 
+async def test_letters_without_a_title_are_listed_by_their_first_line(
+    app, sender, deps, units, actors, submit
+):
+    # The chat's letters have no title: the citizen's question, then what they added.
+    chat = await submit(
+        "complaint",
+        content="尊敬的领导：\n我家楼下烧烤店每天晚上油烟很大，还吵到半夜，请问该找哪个部门管？"
+        "\n地址是清源市幸福路12号，已经持续半年了",
+    )
+    titled = await submit("complaint", title="菜市场占道经营", content="早晚高峰车辆无法通行。")
+    # The writer named in the first line: masked wherever the writer is.
+    named = await submit("complaint", content="我是张三丰，电话13812345678，小区路灯坏了三个月")
+
+    xf = await login_as(app, sender, "xfhandler")
+    _, page = await page_of(xf, f"{L}/screening")
+    assert "（无标题）" not in page and f"#{chat.id} 尊敬的领导" not in page
+    assert f"#{chat.id} 我家楼下烧烤店每天晚上油烟很大，还吵到半夜，请问该找哪个部…" in page
+    assert f"#{titled.id} 菜市场占道经营" in page
+    _, page = await page_of(xf, f"{L}/{chat.id}")
+    assert f"来信 #{chat.id}：我家楼下烧烤店每天晚上油烟很大" in page
+
+    await accept_letter(deps, actors["xfhandler"], named.id, {"unit_id": units["QY-RSJ"].id})
+    supervisor = await login_as(app, sender, "supervisor")
+    _, page = await page_of(supervisor, f"{L}/search", q="路灯")
+    assert "我是张**，电话138****5678，小区路灯坏了三个月" in page
+    assert "张三丰" not in page and "13812345678" not in page
+    handler = await login_as(app, sender, "handler")
+    _, page = await page_of(handler, f"{L}/{named.id}")
+    assert f"来信 #{named.id}：我是张三丰，电话13812345678，小区路灯坏了三个月" in page
+
+
 async def test_mayors_mailbox_goes_to_a_leader_who_names_the_units(app, sender, units, submit):
     letter = await submit("mayor", content="建议在河西县增开通往市区的早班公交，方便通勤群众。")
     leader = await login_as(app, sender, "cityleader")
@@ -204,7 +235,7 @@ async def test_writer_shown_to_the_handling_unit_and_masked_for_others(
 
 
 async def test_reply_reviewed_then_proposed_to_the_knowledge_base(app, sender, deps, handling):
-    letter = await handling()
+    letter = await handling(content="请问社保卡丢了怎么补办？\n我上周在公交车上丢的，卡里还有钱。")
     handler = await login_as(app, sender, "handler")
     _, page = await page_of(handler, f"{L}/{letter.id}")
     assert "您好！您咨询的问题答复如下" in page  # the consultation template
@@ -239,6 +270,8 @@ async def test_reply_reviewed_then_proposed_to_the_knowledge_base(app, sender, d
     resp, page = await post_form(handler, f"{L}/{letter.id}/kb-entry", {"question": ""})
     [entry] = await Entry.all()
     assert f"已转为知识库条目 #{entry.id}" in page and entry.status == "draft"
+    # with no title, the letter's first line (the question the chat could not answer)
+    assert entry.question == "请问社保卡丢了怎么补办？"
     assert "张三丰" not in entry.answer and "***" in entry.answer  # the writer's name masked
     body = (await (await handler.get(f"{L}/{letter.id}")).get_data()).decode()
     assert f'href="/console/knowledge/entries/{entry.id}"' in body

@@ -238,3 +238,21 @@ def test_an_answers_sentences_that_say_the_aspect(asked, said, not_said):
     assert said in part and not_said not in part and part in answer
     assert excerpt(answer, "要带什么材料") is None  # most of the answer: shown whole
     assert excerpt(answer, "能贷多少") is None  # no aspect named
+
+
+@pytest.mark.parametrize(
+    ("entry", "asked"),
+    [("居住证到期了怎么续签？", "要多久"), ("新生儿怎么参加城乡居民医保？", "要多久"),
+     ("失业保险金怎么申领？", "办下来要多长时间"), ("居住证到期了怎么续签？", "需要什么条件")],
+)  # fmt: skip
+def test_a_deadline_is_not_how_long_it_takes(entry, asked):
+    """有效期满前30日内, 出生后90天内, 离职后60日内 say by when the citizen must act: asked how
+    long it takes, the answer is shown whole rather than cut to them."""
+    from knowledge.excerpts import excerpt
+
+    answer = next(e[5] for e in DEMO_ENTRIES if e[3] == entry)
+    assert any(w in answer for w in ("前30日内", "后90天内", "后60日内"))
+    assert excerpt(answer, asked) is None
+    if "条件" not in asked:  # a processing time beside the deadline is still what is shown
+        said = "材料齐全的，受理后15个工作日内发证。"
+        assert excerpt(said + answer, asked) == said
