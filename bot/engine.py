@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot import intents, texts
 from bot.letters_port import (
@@ -268,7 +268,7 @@ class Engine:
             return [Reply(texts.HELP)]
         if word in texts.HUMAN_WORDS or word in texts.LETTER_WORDS:
             question = conv.question if conv.step in QUESTION_STEPS else ""
-            return self._start_letter(conv, question)
+            return self._start_letter(conv, question, human=word in texts.HUMAN_WORDS)
         step = conv.step
         if step == "submitted" and word in CONFIRM_WORDS:
             # "1" again after the letter went in (a second tap once the first was answered):
@@ -339,7 +339,9 @@ class Engine:
         if kind == "forgot_code":
             conv.reset()
             return [Reply(texts.STATUS_FORGOT_CODE)]
-        return self._start_letter(conv, conv.question if conv.step in QUESTION_STEPS else "")
+        return self._start_letter(
+            conv, conv.question if conv.step in QUESTION_STEPS else "", human=kind == "human"
+        )
 
     async def _action(self, msg: IncomingMessage, conv: Conversation) -> list[Reply]:
         conv.reset()
@@ -525,7 +527,16 @@ class Engine:
 
     # Leaving a letter
 
-    def _start_letter(self, conv: Conversation, question: str) -> list[Reply]:
+    def _start_letter(
+        self, conv: Conversation, question: str, *, human: bool = False
+    ) -> list[Reply]:
+        """human: the citizen asked for a person, whom a letter reaches (no one chats live)."""
+        replies = self._letter_opening(conv, question)
+        if human:
+            replies[0] = replace(replies[0], text=f"{texts.NO_LIVE_AGENT}\n{replies[0].text}")
+        return replies
+
+    def _letter_opening(self, conv: Conversation, question: str) -> list[Reply]:
         unsolved, ask = conv.unsolved, conv.ask_ref
         conv.reset()
         conv.unsolved = unsolved

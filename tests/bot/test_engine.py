@@ -510,8 +510,15 @@ async def test_two_unsolved_answers_lead_to_a_letter(chat):
 
 async def test_human_goes_straight_to_a_letter(chat):
     out = await chat.say("人工")
-    assert "请描述您要反映的问题" in out
+    # told first that no one chats live, so the letter is not taken for a queue
+    assert out.index("目前没有在线人工客服") < out.index("请描述您要反映的问题")
     assert "太短" in await chat.say("路灯")
+    await chat.say("取消")
+    out = await chat.say("有没有人工客服")  # in the citizen's own words
+    assert "目前没有在线人工客服" in out and "请描述您要反映的问题" in out
+    await chat.say("取消")
+    out = await chat.say("我要留言")  # a letter asked for: no word of a person
+    assert "人工" not in out and "请描述您要反映的问题" in out
 
 
 async def test_cancel_in_the_middle_of_a_letter(chat):
