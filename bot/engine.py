@@ -303,6 +303,8 @@ class Engine:
                 return self._start_letter(conv, conv.question)
             conv.reset()
             return [Reply(texts.OK_NO_LETTER)]
+        if MOBILE.match(word):  # not a question, and kept out of the question log
+            return [Reply(texts.MOBILE_NOT_NOW)]
         if NUMBER.match(word) and step in {"idle", "submitted", "which"}:  # nothing to pick
             return [Reply(texts.NO_CHOICE)]
         if NUMBER.match(word) and step in {"feedback", "offer"}:  # 3 to a choice of 1 and 2

@@ -521,6 +521,18 @@ async def test_human_goes_straight_to_a_letter(chat):
     assert "人工" not in out and "请描述您要反映的问题" in out
 
 
+async def test_a_phone_number_alone_is_not_a_question(chat):
+    """Sent after 无法准确回答 (as if the bot would call back), it is neither asked of the
+    knowledge base and logged, nor the letter's content when the citizen then replies 1."""
+    await chat.say("我家楼下烧烤店每天晚上油烟很大，找谁管")
+    out = await chat.say("13812345678")
+    assert "手机号请在留言时填写" in out and "无法准确回答" not in out
+    out = await chat.say("1")  # the offer still stands: the letter is about the question
+    assert "我家楼下烧烤店每天晚上油烟很大" in out and "13812345678" not in out
+    assert await chat.flush_log() == 1  # the question alone
+    assert not await Ask.filter(text__contains="1381234").exists()
+
+
 async def test_cancel_in_the_middle_of_a_letter(chat):
     await chat.say("留言")
     await chat.say("我想反映一下公交站台的遮雨棚破损的问题")
