@@ -304,8 +304,8 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
 HEADING_CHARS = 30
 # A first line that only greets (尊敬的领导：, 市长您好！) says nothing of the letter.
 _GREETING = re.compile(
-    r"^(尊敬的|敬爱的|亲爱的)?.{0,8}(领导|市长|书记|局长|主任|同志|工作人员|您好|你好)"
-    r"(们)?(您好|你好)?[！!，,：:。\s]*$"
+    r"^(?:(?:尊敬的|敬爱的|亲爱的)?.{0,8}(?:领导|市长|书记|局长|主任|同志|工作人员)们?"
+    r"(?:[您你]?好[！!，,：:。\s]*|[！!，,：:]+)|[您你]好[！!，,：:。\s]*)$"
 )
 
 
