@@ -9,6 +9,7 @@ match_features hands its word lists over with configure() (this module imports n
 so that the two can be imported in any order).
 """
 
+from cpython cimport array
 from libc.math cimport log1p
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
@@ -119,7 +120,8 @@ cdef class _Question:
     cdef dict char, words, pclass
     cdef str text, qt, a, ja
     cdef double chars, total
-    cdef double[:] aligned
+    cdef array.array aligned_array
+    cdef double* aligned
     cdef object neg
     cdef Py_ssize_t length
 
@@ -142,8 +144,42 @@ cdef _Question _question(q, qw):
     Q.words = qw.words
     Q.chars = qw.chars
     Q.total = qw.total
-    Q.aligned = qw.aligned
+    Q.aligned_array = qw.aligned
+    Q.aligned = Q.aligned_array.data.as_doubles
     return Q
+
+
+cdef class Candidate:
+    """A knowledge-base question as every pair reads it (its analysis and its weights under the
+    index's statistics), fetched once: Matcher keeps it beside the weights, so that a question
+    retrieved again costs no attribute lookups, slices or joins."""
+    cdef frozenset cset, bigrams, wset, qtypes, nums
+    cdef dict words, pclass
+    cdef str text, ctext, ct, b, jb
+    cdef double chars, total
+    cdef array.array aligned_array
+    cdef double* aligned
+    cdef object neg
+    cdef Py_ssize_t length
+
+    def __init__(self, c, cw):
+        self.cset = c.cset
+        self.bigrams = c.bigrams
+        self.wset = c.wset
+        self.qtypes = c.qtypes
+        self.nums = c.nums
+        self.neg = c.neg
+        self.pclass = c.pclass
+        self.text = c.text
+        self.length = len(self.text)
+        self.ct = self.text[:MAX_FUZZY]
+        self.b = (<str>c.ctext)[:MAX_FUZZY]
+        self.jb = " ".join(c.canon)
+        self.words = cw.words
+        self.chars = cw.chars
+        self.total = cw.total
+        self.aligned_array = cw.aligned
+        self.aligned = self.aligned_array.data.as_doubles
 
 
 N_VALUES = 53  # pair_features' values; a row of FEATURES ends with CONTRAST's 5, left 0 here
@@ -153,29 +189,29 @@ def pair_features(q, c, double bm25, double bm25_margin, Py_ssize_t rank, str an
     """pair_features(q, c, …, extended=False) with the two questions' weights given."""
     out = np.zeros((1, N_VALUES))
     cdef double[:, ::1] o = out
-    _row(_question(q, qw), c, cw, bm25, bm25_margin, rank, answer, &o[0, 0])
+    _row(_question(q, qw), Candidate(c, cw), bm25, bm25_margin, rank, answer, &o[0, 0])
     return out[0].tolist()
 
 
-def pair_rows(q, qw, list infos, list weights, list rels, list margins, list answers,
-              double[:, ::1] out):
-    """Every candidate's row at once (rank = its place in infos), into out's first N_VALUES
-    columns: what Matcher.pairs builds from pair_features one candidate at a time."""
+def pair_rows(q, qw, list candidates, list rels, list margins, list answers, double[:, ::1] out):
+    """Every candidate's row at once (rank = its place in candidates, each a Candidate), into
+    out's first N_VALUES columns: what Matcher.pairs builds from pair_features one candidate at
+    a time."""
     cdef _Question Q = _question(q, qw)
     cdef Py_ssize_t i
-    for i in range(len(infos)):
-        _row(Q, infos[i], weights[i], rels[i], margins[i], i, answers[i], &out[i, 0])
+    for i in range(len(candidates)):
+        _row(Q, <Candidate>candidates[i], rels[i], margins[i], i, answers[i], &out[i, 0])
 
 
-cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t rank, str answer,
-               double* out) except *:
+cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssize_t rank,
+               str answer, double* out) except *:
     cdef frozenset qcset = Q.cset, ccset = c.cset
     cdef frozenset qbig = Q.bigrams, cbig = c.bigrams
     cdef frozenset qwset = Q.wset, cwset = c.wset
-    cdef dict qc = Q.char, iq = Q.words, ic = cw.words
+    cdef dict qc = Q.char, iq = Q.words, ic = c.words
     cdef dict qclass = Q.pclass, cclass = c.pclass
     cdef str ctext = c.text
-    cdef double wq = Q.chars, wc = cw.chars, tq = Q.total, tc = cw.total
+    cdef double wq = Q.chars, wc = c.chars, tq = Q.total, tc = c.total
     cdef double wi, co_q, co_c, bigram, win, mass_q, mass_c, unm_max, v, ant, ratio, bag
     cdef double rep_mass = 0.0, gap_mass = 0.0, block_max = 0.0, m
     cdef double cover_qa, unm_in_ans, bigram_in_ans, lost_max, lost_sum, lost_chars
@@ -183,8 +219,11 @@ cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t r
     cdef Py_ssize_t nb, n_common_bg, lq, lc, k, i, rep_blocks = 0, gap_blocks = 0, n_in, n_missing
     cdef bint content_q, content_c, table
     cdef _Seen seen
-    cdef double[:] qa, ca
-    cdef object w, ch, opp, op
+    cdef double* qa = Q.aligned
+    cdef double* ca = c.aligned
+    cdef Py_ssize_t s0, s1, d0, d1
+    cdef object w, ch, opp
+    cdef str tag
     cdef frozenset inter, common_bg, winter, uq, uc, q_only, cc, missing
     cdef frozenset qtypes = Q.qtypes, ctypes_ = c.qtypes
 
@@ -224,24 +263,20 @@ cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t r
                 ant = 1.0
                 break
     # the fuzzy ratios on the first MAX_FUZZY characters
-    ct = ctext[:MAX_FUZZY]
-    jb = " ".join(c.canon)
+    ct = c.ct
     ratio = _indel(Q.qt, ct)
     bag = 2.0 * len(inter) / (len(qcset) + len(ccset)) if (qcset or ccset) else 1.0
     lq = Q.length
-    lc = len(ctext)
-    b = (<str>c.ctext)[:MAX_FUZZY]
-    qa = Q.aligned
-    ca = cw.aligned
-    for op in _opcodes(Q.a, b):
-        tag = op.tag
+    lc = c.length
+    b = c.b
+    for tag, s0, s1, d0, d1 in _opcodes(Q.a, b).as_list():
         if tag == "equal":
             continue
         m = 0.0
-        for i in range(<Py_ssize_t>op.src_start, <Py_ssize_t>op.src_end):
+        for i in range(s0, s1):
             m += qa[i]
         v = 0.0
-        for i in range(<Py_ssize_t>op.dest_start, <Py_ssize_t>op.dest_end):
+        for i in range(d0, d1):
             v += ca[i]
         m = m + v
         if m > block_max:
@@ -309,7 +344,7 @@ cdef void _row(_Question Q, c, cw, double bm25, double bm25_margin, Py_ssize_t r
     out[4] = max(win / tq, win / tc)
     out[5] = ratio
     out[6] = _partial(Q.qt, ct) / 100.0
-    out[7] = _token_set(Q.ja, jb) / 100.0
+    out[7] = _token_set(Q.ja, c.jb) / 100.0
     out[8] = _lev(Q.qt, ct)
     out[9] = ratio - bag
     out[10] = min(lq, lc) / <double>max(lq, lc, 1)

@@ -59,8 +59,9 @@ ANSWER_K = 5
 # idf values the index keeps between queries (citizens' new words add some), and the masses of
 # the questions retrieved most (a few kB each)
 MEMO_MAX = 200_000
-WEIGHTS_MAX = 4096
+WEIGHTS_MAX = 8192  # as many as _analysed keeps: the questions retrieved most
 _WEIGHTS = ("weights",)
+_CANDIDATES = ("candidates",)  # the compiled kernel's Candidate of each kept question
 
 __all__ = ["Candidate", "Decision", "Matcher", "Model", "load_model"]
 
@@ -375,7 +376,12 @@ class Matcher:
         extended = len(self._model.features) > len(BASE_FEATURES)
         kernel = None if extended else match_features._pair_kernel
         margins: list[float] = []
-        kept_weights: list[Weights] = []
+        candidates: list = []
+        kept_cands = None
+        if kernel is not None:
+            kept_cands = memo.get(_CANDIDATES)
+            if kept_cands is None or len(kept_cands) > WEIGHTS_MAX:
+                kept_cands = memo[_CANDIDATES] = {}
         for rank, (slot, r, e) in enumerate(zip(slots, rel, entries, strict=True)):
             margin = r - (other_best_first if e == first_entry else rel[0])
             info = self.slots[slot].info()
@@ -384,7 +390,11 @@ class Matcher:
             answers.append(answer)
             if kernel is not None:  # all rows in one call below
                 margins.append(margin)
-                kept_weights.append(weights(info))
+                key = (info.text, info.words and info.words[0])
+                cand = kept_cands.get(key)
+                if cand is None:
+                    cand = kept_cands[key] = kernel.Candidate(info, weights(info))
+                candidates.append(cand)
                 continue
             rows.append(
                 pair_features(
@@ -403,7 +413,7 @@ class Matcher:
             )
         if kernel is not None:
             out = np.zeros((len(slots), len(FEATURES)))
-            kernel.pair_rows(q, qw, infos, kept_weights, rel, margins, answers, out)
+            kernel.pair_rows(q, qw, candidates, rel, margins, answers, out)
             return slots, out, infos
         if extended:
             contrast_features(q, infos, entries, answers, rows, word_idf)
