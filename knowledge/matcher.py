@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -71,7 +71,16 @@ class Candidate:
     entry: str
     question: str
     score: float
-    why: dict[str, float] = field(default_factory=dict)
+    # what "try it" shows staff: a dict, or (rows, k) read only when asked (most decisions are
+    # never shown, and rounding them for every question cost 4 % of the matcher)
+    shown: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def why(self) -> dict[str, float]:
+        if isinstance(self.shown, tuple):
+            rows, k = self.shown
+            return dict(zip(_WHY, np.round(rows[k], 3).tolist(), strict=True))
+        return dict(self.shown or {})
 
 
 @dataclass(frozen=True)
@@ -539,11 +548,10 @@ class Matcher:
             if j is None or probs[i] > probs[j]:
                 best[e] = i
         order = sorted(best.items(), key=lambda kv: -probs[kv[1]])
-        shown = [i for _, i in order[:5]]
-        whys = np.round(feats[np.ix_(shown, _WHY_IDX)], 3).tolist()
+        whys = feats[[i for _, i in order[:5]]][:, _WHY_IDX]  # a copy: feats is not kept
         cands = [
-            Candidate(e, self.slots[slots[i]].question, probs[i], dict(zip(_WHY, why, strict=True)))
-            for (e, i), why in zip(order[:5], whys, strict=True)
+            Candidate(e, self.slots[slots[i]].question, probs[i], (whys, k))
+            for k, (e, i) in enumerate(order[:5])
         ]
         ps = [probs[i] for _, i in order]
         dup = 0.0
