@@ -89,6 +89,10 @@ def test_compiled_walk_equals_the_numpy_walk(model, monkeypatch):
     numpy = mm._numpy_walk(forest["_flat"], int(forest["depth"]), x)
     assert np.allclose(compiled, numpy, rtol=0, atol=1e-9)
     assert compiled.std() > 0.1  # rows that go down different paths
+    # a few rows take the walk by lanes of trees, many rows a level at a time: each row's sum
+    # is the same to the last bit either way (the trees' values added in their order)
+    one_by_one = np.concatenate([mm.forest_predict(forest, x[i : i + 1]) for i in range(40)])
+    assert np.array_equal(one_by_one, compiled[:40])
     # the heads: three forests of another depth, summed per forest
     for r in rows[:50]:
         if not len(r):
