@@ -113,17 +113,23 @@ class Model:
         """The model's own columns, clipped to the range seen in fitting."""
         cols, lo, hi = self._clip_arrays()
         if cols is not None:
-            x = x[:, cols]
+            x = x.take(cols, axis=1)
         if lo is None:
             return x
-        return np.clip(x, lo, hi)
+        # np.clip's value, without its Python wrapper (a third of its time at fifteen rows)
+        return np.minimum(np.maximum(x, lo), hi)
 
     def _clip_arrays(self) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
         """The columns to read (None: all) and the clip bounds as arrays, kept until the lists
         they come from are replaced."""
-        key = (self.features, self.clip_lo, self.clip_hi)
         kept = self.__dict__.get("_clip_kept")
-        if kept is None or any(a is not b for a, b in zip(kept[0], key, strict=True)):
+        if (
+            kept is None
+            or kept[0][0] is not self.features
+            or kept[0][1] is not self.clip_lo
+            or kept[0][2] is not self.clip_hi
+        ):
+            key = (self.features, self.clip_lo, self.clip_hi)
             cols = None if self.features == FEATURES else _columns(tuple(self.features))
             lo = np.asarray(self.clip_lo, dtype=np.float64) if self.clip_lo else None
             hi = np.asarray(self.clip_hi, dtype=np.float64) if self.clip_lo else None
@@ -132,10 +138,9 @@ class Model:
 
     def generic_margin(self, x: np.ndarray) -> np.ndarray:
         """x already clipped."""
-        z = np.full(len(x), self.base)
         if self.forest:
-            z = z + forest_predict(self.forest, x)
-        return z
+            return forest_predict(self.forest, x) + self.base
+        return np.full(len(x), self.base)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
         x = self.clip(x)
