@@ -11,6 +11,7 @@ function words written by hand, not learned from any data set.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from array import array
 from dataclasses import dataclass
@@ -163,13 +164,14 @@ def analyse(text: str, word_list: list[str] | None = None) -> QInfo:
     pos = {}
     qtypes = set()
     neg = 0
+    qword_type, canon_of = _QWORD_TYPE.get, CANON.get
     for w in word_list:
-        t = _QWORD_TYPE.get(w)
+        t = qword_type(w)
         if t:
             qtypes.add(t)
-        if w not in NEG_EXCEPT:
+        if w not in NEG_EXCEPT and not NEG_CHARS.isdisjoint(w):
             neg += sum(1 for ch in w if ch in NEG_CHARS)
-        c = CANON.get(w, w)
+        c = canon_of(w, w)
         if c:
             canon.append(c)
             if c not in pos:
@@ -182,10 +184,10 @@ def analyse(text: str, word_list: list[str] | None = None) -> QInfo:
         canon=canon,
         ctext="".join(canon),
         cset=frozenset(text),
-        bigrams=frozenset(text[i : i + 2] for i in range(len(text) - 1)),
+        bigrams=frozenset(map(operator.add, text, text[1:])),  # each text[i : i + 2], in order
         wset=frozenset(canon),
         pos=pos,
-        pclass={w: _pos_class(t) for w, t in pos.items()},
+        pclass={w: _POS_CLASS[t] for w, t in pos.items()},
         qtypes=frozenset(qtypes),
         neg=neg % 2,
         nums=frozenset(_NUM.findall(text)),
@@ -268,6 +270,7 @@ BASE_FEATURES = FEATURES[: FEATURES.index("sub_frame")]
 
 
 def _pos_class(tag: str) -> int:
+    """0 noun, 1 verb, 2 adjective, 3 number, 4 anything else."""
     if tag in NUMQ:
         return 3
     if tag in NOUN:
@@ -277,6 +280,17 @@ def _pos_class(tag: str) -> int:
     if tag in ADJ:
         return 2
     return 4
+
+
+class _PosClasses(dict):
+    """_pos_class of each tag met, looked up once."""
+
+    def __missing__(self, tag: str) -> int:
+        self[tag] = k = _pos_class(tag)
+        return k
+
+
+_POS_CLASS = _PosClasses()
 
 
 @dataclass(slots=True)
@@ -295,7 +309,7 @@ def weigh(info: QInfo, char_idf, word_idf, citizen: bool = True) -> Weights:
     iw = {w: word_idf(w) for w in info.wset}
     ic = {ch: char_idf(ch) for ch in info.cset}
     return Weights(
-        sum(ic[ch] for ch in info.cset) or 1.0,
+        sum(ic.values()) or 1.0,  # in cset's order, as ic was made
         iw,
         sum(iw.values()) or 1.0,
         ic if citizen else {},
