@@ -114,41 +114,6 @@ cdef bint _by_class(frozenset unmatched, dict idf, dict pclass, double* cls, dou
 
 
 
-cdef class _Question:
-    """What every pair of one citizen's question reads of it, fetched once."""
-    cdef frozenset cset, bigrams, wset, qtypes, nums
-    cdef dict char, words, pclass
-    cdef str text, qt, a, ja
-    cdef double chars, total
-    cdef array.array aligned_array
-    cdef double* aligned
-    cdef object neg
-    cdef Py_ssize_t length
-
-
-cdef _Question _question(q, qw):
-    cdef _Question Q = _Question.__new__(_Question)
-    Q.cset = q.cset
-    Q.bigrams = q.bigrams
-    Q.wset = q.wset
-    Q.qtypes = q.qtypes
-    Q.nums = q.nums
-    Q.neg = q.neg
-    Q.pclass = q.pclass
-    Q.text = q.text
-    Q.length = len(Q.text)
-    Q.qt = Q.text[:MAX_FUZZY]
-    Q.a = (<str>q.ctext)[:MAX_FUZZY]
-    Q.ja = " ".join(q.canon)
-    Q.char = qw.char
-    Q.words = qw.words
-    Q.chars = qw.chars
-    Q.total = qw.total
-    Q.aligned_array = qw.aligned
-    Q.aligned = Q.aligned_array.data.as_doubles
-    return Q
-
-
 cdef class Candidate:
     """A knowledge-base question as every pair reads it (its analysis and its weights under the
     index's statistics), fetched once: Matcher keeps it beside the weights, so that a question
@@ -182,6 +147,15 @@ cdef class Candidate:
         self.aligned = self.aligned_array.data.as_doubles
 
 
+cdef class _Question(Candidate):
+    """The citizen's question, read once for all its pairs: a Candidate and its characters' idf."""
+    cdef dict char
+
+    def __init__(self, q, qw):
+        Candidate.__init__(self, q, qw)
+        self.char = qw.char
+
+
 N_VALUES = 53  # pair_features' values; a row of FEATURES ends with CONTRAST's 5, left 0 here
 
 
@@ -189,7 +163,7 @@ def pair_features(q, c, double bm25, double bm25_margin, Py_ssize_t rank, str an
     """pair_features(q, c, …, extended=False) with the two questions' weights given."""
     out = np.zeros((1, N_VALUES))
     cdef double[:, ::1] o = out
-    _row(_question(q, qw), Candidate(c, cw), bm25, bm25_margin, rank, answer, &o[0, 0])
+    _row(_Question(q, qw), Candidate(c, cw), bm25, bm25_margin, rank, answer, &o[0, 0])
     return out[0].tolist()
 
 
@@ -197,7 +171,7 @@ def pair_rows(q, qw, list candidates, list rels, list margins, list answers, dou
     """Every candidate's row at once (rank = its place in candidates, each a Candidate), into
     out's first N_VALUES columns: what Matcher.pairs builds from pair_features one candidate at
     a time."""
-    cdef _Question Q = _question(q, qw)
+    cdef _Question Q = _Question(q, qw)
     cdef Py_ssize_t i
     for i in range(len(candidates)):
         _row(Q, <Candidate>candidates[i], rels[i], margins[i], i, answers[i], &out[i, 0])
@@ -264,12 +238,12 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
                 break
     # the fuzzy ratios on the first MAX_FUZZY characters
     ct = c.ct
-    ratio = _indel(Q.qt, ct)
+    ratio = _indel(Q.ct, ct)
     bag = 2.0 * len(inter) / (len(qcset) + len(ccset)) if (qcset or ccset) else 1.0
     lq = Q.length
     lc = c.length
     b = c.b
-    for tag, s0, s1, d0, d1 in _opcodes(Q.a, b).as_list():
+    for tag, s0, s1, d0, d1 in _opcodes(Q.b, b).as_list():
         if tag == "equal":
             continue
         m = 0.0
@@ -343,9 +317,9 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     out[3] = min(win / tq, win / tc)
     out[4] = max(win / tq, win / tc)
     out[5] = ratio
-    out[6] = _partial(Q.qt, ct) / 100.0
-    out[7] = _token_set(Q.ja, c.jb) / 100.0
-    out[8] = _lev(Q.qt, ct)
+    out[6] = _partial(Q.ct, ct) / 100.0
+    out[7] = _token_set(Q.jb, c.jb) / 100.0
+    out[8] = _lev(Q.ct, ct)
     out[9] = ratio - bag
     out[10] = min(lq, lc) / <double>max(lq, lc, 1)
     out[11] = mass_q
@@ -362,7 +336,7 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     out[22] = 1.0 if Q.neg != c.neg else 0.0
     out[23] = 1.0 if Q.nums != c.nums else 0.0
     out[24] = ant
-    out[25] = _indel(Q.a, b)
+    out[25] = _indel(Q.b, b)
     out[26] = rep_mass
     out[27] = gap_mass
     out[28] = block_max
