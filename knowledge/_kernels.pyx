@@ -77,29 +77,44 @@ def walk(
     return out
 
 
-def bm25(Py_ssize_t n_slots, const int64_t[:] slot_of, const uint16_t[:] tf_of, list rows):
-    """match_index.InvertedIndex.scores' sum: every slot's BM25 as float32, from rows of
-    (start, count, weight factor, packed postings or None): a term's bulk-loaded postings
-    slot_of/tf_of[start:start + count], then those added since (slot << 16 | tf). Each posting
-    adds float32(tf * factor) in float64, in that order, as np.bincount does."""
-    acc = np.zeros(n_slots, dtype=np.float64)
-    cdef double[::1] a = acc
+def bm25_terms(Py_ssize_t n_slots, const int64_t[:] slot_of, const uint16_t[:] tf_of, terms,
+               dict known):
+    """match_index.InvertedIndex.scores: every slot's BM25 as float32 and the query's own
+    maximal score, over a query's terms in their order, each looked up in ``known`` (the
+    index's kept terms): None, or (start, count, top, weight factor, packed postings or None).
+    A term's bulk-loaded postings are slot_of/tf_of[start:start + count], then those added since
+    (slot << 16 | tf); each adds float32(tf * factor) in float64, in that order, as the numpy
+    twin's np.bincount does; the tops are summed in the terms' order."""
+    cdef double top_possible = 0.0
+    cdef tuple got
+    cdef double[::1] a
     cdef Py_ssize_t j, start, count
     cdef float wf
     cdef int64_t p
     cdef const int64_t[:] extra
-    for row in rows:
-        start = row[0]
-        count = row[1]
-        wf = row[2]
+    acc = None
+    for term in terms:
+        entry = known[term]
+        if entry is None:
+            continue
+        got = <tuple>entry
+        if acc is None:
+            acc = np.zeros(n_slots, dtype=np.float64)
+            a = acc
+        top_possible += <double>got[2]
+        start = got[0]
+        count = got[1]
+        wf = got[3]
         for j in range(start, start + count):
             a[slot_of[j]] += <double>(<float>tf_of[j] * wf)
-        if row[3] is not None:
-            extra = row[3]
+        if got[4] is not None:
+            extra = got[4]
             for j in range(extra.shape[0]):
                 p = extra[j]
                 a[p >> 16] += <double>(<float>(p & 0xFFFF) * wf)
-    return acc.astype(np.float32)
+    if acc is None:
+        return np.zeros(n_slots, dtype=np.float32), top_possible
+    return acc.astype(np.float32), top_possible
 
 
 def top_k(const float[::1] scores, Py_ssize_t k):

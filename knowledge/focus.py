@@ -35,8 +35,8 @@ _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 _CLAUSE = re.compile(r"[^，,、：:]+[，,、：:]*")
 _QUESTION = re.compile(
     r"[？?]|吗|呢|怎么|怎样|如何|哪|什么|啥(?!的)|咋|是否|能否|可否|可不可以|能不能|有没有|是不是|会不会"
-    r"|多少|多久|多长|(?<![前这那好十])几[个天年月次号岁级]|为什么|为何|何时|何地|请问"
-)
+    r"|多少|多久|多长|几(?<![前这那好十]几)[个天年月次号岁级]|为什么|为何|何时|何地|请问"
+)  # every branch opens with a character (几's lookbehind after it): re skips to those at once
 _MARKED = re.compile(r"[？?]")
 # A sentence this short ("可以吗？") asks about what came before: it keeps the sentence before it.
 _TOO_SHORT = 6

@@ -20,10 +20,10 @@ from itertools import chain
 import numpy as np
 
 try:  # compiled loops (setup.py); without them, the numpy twins below give the same scores
-    from knowledge._kernels import bm25 as compiled_bm25
+    from knowledge._kernels import bm25_terms as compiled_bm25_terms
     from knowledge._kernels import top_k as compiled_top_k
 except ImportError:  # pragma: no cover - a build without a C compiler
-    compiled_bm25 = compiled_top_k = None
+    compiled_bm25_terms = compiled_top_k = None
 
 K1 = 1.2
 B = 0.6
@@ -78,7 +78,7 @@ class InvertedIndex:
         # values derived from the statistics (idf of characters and words, a question's idf
         # mass), kept between queries and dropped whenever the statistics change
         self.memo: dict = {}
-        self._terms: dict[str, tuple[int, int, float, np.float32] | None] = {}
+        self._terms: dict[str, tuple[int, int, float, np.float32, array | None] | None] = {}
         # the bulk-loaded rows: postings of row r are [start[r] : start[r] + count[r]] of both
         self._slot = np.empty(0, dtype=np.int64)  # each posting's slot
         self._tf = np.empty(0, dtype=np.uint16)  # and its BM25 term weight, times SCALE
@@ -338,14 +338,35 @@ class InvertedIndex:
 
     def scores(self, terms: dict[str, int]) -> tuple[np.ndarray, float]:
         """BM25 of every slot and the query's own maximal score (for normalising)."""
-        top_possible = 0.0
-        # each term's row, bulk-loaded count and weight, kept until the statistics change
+        # each term's postings and weight, kept until the statistics change (add and remove
+        # forget them: the postings added since the bulk load are kept by reference)
         known = self._terms
         if len(known) > TERMS_MAX:
             known.clear()
         new = [term for term in terms if term not in known]
+        if new:
+            self._know(new)
+        if compiled_bm25_terms is not None:
+            return compiled_bm25_terms(self.n_slots, self._slot, self._tf, terms, known)
+        top_possible = 0.0
+        rows: list[tuple[int, int, np.float32, array | None]] = []
+        for term in terms:
+            got = known[term]
+            if got is not None:
+                start, count, top, wf, extra = got
+                top_possible += top
+                rows.append((start, count, wf, extra))
+        if not rows:
+            return np.zeros(self.n_slots, dtype=np.float32), top_possible
+        return self._numpy_bm25(rows), top_possible
+
+    def _know(self, new: list[str]) -> None:
+        """Keep the new terms' postings (start and count of the bulk-loaded row, those added
+        since) and weights: BM25's upper bound and its factor per unit of stored tf."""
+        known = self._terms
+        start_of = self._start
         for term, row in zip(new, self._term_rows(new), strict=True):
-            extra = self.postings.get(term)
+            extra = self.postings.get(term) or None
             count = self._count[row] if row >= 0 else 0
             df = count + (len(extra) if extra else 0)
             if not df:
@@ -355,24 +376,8 @@ class InvertedIndex:
             # bigrams and words carry order/meaning: weight them a bit more than single characters
             if len(term) == 1:
                 w *= 0.5
-            known[term] = (row, count, w * (K1 + 1) / (1 + K1), np.float32(w / SCALE))
-        # every term's postings, then summed per slot in one pass
-        postings = self.postings
-        rows: list[tuple[int, int, np.float32, array | None]] = []
-        start_of = self._start
-        for term in terms:
-            got = known[term]
-            if got is None:
-                continue
-            row, count, top, wf = got
-            top_possible += top
-            extra = postings.get(term) or None
-            rows.append((start_of[row] if count else 0, count, wf, extra))
-        if not rows:
-            return np.zeros(self.n_slots, dtype=np.float32), top_possible
-        if compiled_bm25 is not None:
-            return compiled_bm25(self.n_slots, self._slot, self._tf, rows), top_possible
-        return self._numpy_bm25(rows), top_possible
+            start = start_of[row] if count else 0
+            known[term] = (start, count, w * (K1 + 1) / (1 + K1), np.float32(w / SCALE), extra)
 
     def _numpy_bm25(self, rows: list[tuple[int, int, np.float32, array | None]]) -> np.ndarray:
         """scores' sum without the compiled loop: gathered, weighed, one np.bincount."""

@@ -127,7 +127,7 @@ def test_compiled_retrieval_equals_numpy(monkeypatch):
         for index in (matcher.index, matcher.ans_index):
             compiled, best = index.scores(terms)
             compiled_top = InvertedIndex.top(compiled, best, 10)
-            monkeypatch.setattr(mi, "compiled_bm25", None)
+            monkeypatch.setattr(mi, "compiled_bm25_terms", None)
             monkeypatch.setattr(mi, "compiled_top_k", None)
             numpy, best_numpy = index.scores(terms)
             numpy_top = InvertedIndex.top(numpy, best_numpy, 10)
