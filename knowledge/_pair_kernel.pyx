@@ -198,7 +198,8 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     cdef Py_ssize_t s0, s1, d0, d1
     cdef object w, ch, opp
     cdef str tag
-    cdef frozenset inter, common_bg, winter, uq, uc, q_only, cc, missing
+    cdef frozenset inter, winter, uq, uc, q_only, cc
+    cdef list missing
     cdef frozenset qtypes = Q.qtypes, ctypes_ = c.qtypes
 
     cls[0] = cls[1] = cls[2] = cls[3] = cls[4] = 0.0
@@ -207,8 +208,10 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     wi = _mass(inter, qc)
     co_q = wi / wq
     co_c = wi / wc
-    common_bg = qbig & cbig
-    n_common_bg = len(common_bg)
+    # the citizen's bigrams the question lacks (counted, and looked for in the answer below)
+    missing = [w for w in qbig if w not in cbig]
+    n_missing = len(missing)
+    n_common_bg = len(qbig) - n_missing
     nb = len(qbig) + len(cbig)
     bigram = 2.0 * n_common_bg / nb if nb else 1.0
     # words
@@ -262,8 +265,6 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
             gap_mass += m
             gap_blocks += 1
     # the answer
-    missing = qbig - cbig
-    n_missing = len(missing)
     table = answer and len(q_only) + n_missing <= _MOST
     if table:
         memset(&seen, 0, sizeof(_Seen))
