@@ -35,12 +35,6 @@ def configure(function_chars, ant, max_fuzzy):
     MAX_FUZZY = max_fuzzy
 
 
-cdef inline double _mass(frozenset items, dict idf):
-    cdef double s = 0.0
-    for w in items:
-        s += <double>idf[w]
-    return s
-
 # Which of the citizen's characters and bigrams the answer holds, found in one pass over the
 # answer instead of one substring search each (a pair's answer is up to 300 characters): a small
 # open-addressing set of keys, a character c as c + 1, a bigram ab as (a + 1) << 22 | (b + 1).
@@ -95,7 +89,15 @@ cdef void _mark(_Seen* t, str answer):
         prev = key
 
 
-cdef bint _by_class(frozenset unmatched, dict idf, dict pclass, double* cls, double* top) except -1:
+cdef inline bint _any_own(set opposites, frozenset theirs, frozenset ours):
+    """Whether one of ``opposites`` is on their side only."""
+    for o in opposites:
+        if o in theirs and o not in ours:
+            return True
+    return False
+
+
+cdef bint _by_class(list unmatched, dict idf, dict pclass, double* cls, double* top) except -1:
     """Adds each unmatched word's idf to its part of speech's mass (pclass: 0 noun, 1 verb,
     2 adjective, 3 number, 4 function word) and raises top to the highest; whether any was a
     content word (not 4)."""
@@ -198,14 +200,20 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     cdef Py_ssize_t s0, s1, d0, d1
     cdef object w, ch, opp
     cdef str tag
-    cdef frozenset inter, winter, uq, uc, q_only, cc
-    cdef list missing
+    cdef list missing, uq, uc, q_only
+    cdef Py_ssize_t n_inter
     cdef frozenset qtypes = Q.qtypes, ctypes_ = c.qtypes
 
     cls[0] = cls[1] = cls[2] = cls[3] = cls[4] = 0.0
-    # characters
-    inter = qcset & ccset
-    wi = _mass(inter, qc)
+    # characters: the shared ones' mass, and the citizen's own listed (no sets are built here)
+    wi = 0.0
+    q_only = []
+    for ch in qcset:
+        if ch in ccset:
+            wi += <double>qc[ch]
+        else:
+            q_only.append(ch)
+    n_inter = len(qcset) - len(q_only)
     co_q = wi / wq
     co_c = wi / wc
     # the citizen's bigrams the question lacks (counted, and looked for in the answer below)
@@ -214,35 +222,40 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     n_common_bg = len(qbig) - n_missing
     nb = len(qbig) + len(cbig)
     bigram = 2.0 * n_common_bg / nb if nb else 1.0
-    # words
-    winter = qwset & cwset
-    uq = qwset - winter
-    uc = cwset - winter
-    win = _mass(winter, iq)
-    mass_q = _mass(uq, iq)
-    mass_c = _mass(uc, ic)
+    # words: shared, the citizen's own, the question's own
+    win = mass_q = mass_c = 0.0
+    uq = []
+    for w in qwset:
+        if w in cwset:
+            win += <double>iq[w]
+        else:
+            uq.append(w)
+            mass_q += <double>iq[w]
+    uc = []
+    for w in cwset:
+        if w not in qwset:
+            uc.append(w)
+            mass_c += <double>ic[w]
     unm_max = 0.0
     content_q = _by_class(uq, iq, qclass, cls, &unm_max)
     content_c = _by_class(uc, ic, cclass, cls, &unm_max)
-    # antonyms: a word (or character) on one side, its opposite on the other
+    # antonyms: a word (or character) on one side, its opposite on the other's own
     ant = 0.0
     for w in uq:
         opp = ANT.get(w)
-        if opp and not (<set>opp).isdisjoint(uc):
+        if opp and _any_own(<set>opp, cwset, qwset):
             ant = 1.0
             break
-    q_only = qcset - inter
     if not ant:
-        cc = ccset - inter
         for ch in q_only:
             opp = ANT.get(ch)
-            if opp and not (<set>opp).isdisjoint(cc):
+            if opp and _any_own(<set>opp, ccset, qcset):
                 ant = 1.0
                 break
     # the fuzzy ratios on the first MAX_FUZZY characters
     ct = c.ct
     ratio = _indel(Q.ct, ct)
-    bag = 2.0 * len(inter) / (len(qcset) + len(ccset)) if (qcset or ccset) else 1.0
+    bag = 2.0 * n_inter / (len(qcset) + len(ccset)) if (qcset or ccset) else 1.0
     lq = Q.length
     lc = c.length
     b = c.b
@@ -308,7 +321,9 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
             if v > lost_max:
                 lost_max = v
     v = 0.0
-    for ch in q_only - FUNCTION_CHARS:
+    for ch in q_only:
+        if ch in FUNCTION_CHARS:
+            continue
         if not (_held(&seen, _char_key(ch)) if table else ch in answer):
             v += <double>qc[ch]
     lost_chars = v / wq
