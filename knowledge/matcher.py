@@ -401,8 +401,10 @@ class Matcher:
                 margins.append(margin)
                 key = (info.text, info.words and info.words[0])
                 cand = kept_cands.get(key)
-                if cand is None:
-                    cand = kept_cands[key] = kernel.Candidate(info, weights(info))
+                if cand is None:  # its weights kept inside it, not in ``kept`` as well
+                    cand = kept_cands[key] = kernel.Candidate(
+                        info, weigh(info, char_idf, word_idf, citizen=False)
+                    )
                 candidates.append(cand)
                 continue
             rows.append(
