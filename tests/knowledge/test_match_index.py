@@ -85,6 +85,14 @@ def test_edits_after_a_load_are_those_of_an_index_built_by_hand():
         assert index.add(new_texts[0], new_words[0]) == 4  # its slot is reused
         index.add(new_texts[1], new_words[1])
         index.remove(4, new_texts[0], new_words[0])  # an added one goes too
+    for index in (one_by_one, at_once):  # what was kept before the edits is not used after
+        for query in asked:
+            text = normalize(query)
+            terms = index_terms(text, words(text))
+            kept_scores, kept_best = index.scores(terms)
+            index._forget()
+            fresh_scores, fresh_best = index.scores(terms)
+            assert kept_best == fresh_best and np.array_equal(kept_scores, fresh_scores), query
     kept = [i for i in range(len(texts)) if i not in (0, 4)]
     _same(
         one_by_one,
