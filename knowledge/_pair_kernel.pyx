@@ -10,6 +10,7 @@ so that the two can be imported in any order).
 """
 
 from cpython cimport array
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport log1p
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
@@ -26,6 +27,167 @@ cdef object _lev = Levenshtein.normalized_similarity
 cdef object _opcodes = Levenshtein.opcodes
 cdef object _partial = fuzz.partial_ratio
 cdef object _token_set = fuzz.token_set_ratio
+
+
+# rapidfuzz's scorers called through the C interface its own process.extract uses (the
+# `_RF_Scorer` capsule each scorer carries; the structs below are its rapidfuzz.h, struct version
+# 3): the citizen's side is prepared once per question, and a pair's call skips the Python
+# wrapping that was most of its cost. Used only when every capsule is there at that version and
+# gives the Python call's values on the probes below; otherwise the Python calls are used.
+cdef extern from *:
+    """
+    #include <stdbool.h>
+    typedef struct ms_rf_string {
+        void (*dtor)(struct ms_rf_string*);
+        int kind; void* data; int64_t length; void* context;
+    } ms_rf_string;
+    typedef struct ms_rf_kwargs { void (*dtor)(struct ms_rf_kwargs*); void* context; } ms_rf_kwargs;
+    typedef struct ms_rf_func {
+        void (*dtor)(struct ms_rf_func*);
+        bool (*f64)(const struct ms_rf_func*, const ms_rf_string*, int64_t, double, double, double*);
+        void* context;
+    } ms_rf_func;
+    typedef struct {
+        uint32_t version;
+        bool (*kwargs_init)(ms_rf_kwargs*, PyObject*);
+        bool (*get_scorer_flags)(const ms_rf_kwargs*, void*);
+        bool (*func_init)(ms_rf_func*, const ms_rf_kwargs*, int64_t, const ms_rf_string*);
+    } ms_rf_scorer;
+    typedef struct { ms_rf_kwargs kwargs; ms_rf_func func; int ready; } ms_rf_cached;
+
+    static void ms_rf_view(PyObject* s, ms_rf_string* out) {
+        int kind = PyUnicode_KIND(s);
+        out->dtor = NULL;
+        out->kind = kind == PyUnicode_1BYTE_KIND ? 0 : kind == PyUnicode_2BYTE_KIND ? 1 : 2;
+        out->data = PyUnicode_DATA(s);
+        out->length = PyUnicode_GET_LENGTH(s);
+        out->context = NULL;
+    }
+    /* prepares scorer for `s` (the first argument of every later call); 0 with an error set */
+    static int ms_rf_prepare(const ms_rf_scorer* sc, PyObject* kwargs, PyObject* s, ms_rf_cached* c) {
+        ms_rf_string str;
+        c->ready = 0;
+        if (!sc->kwargs_init(&c->kwargs, kwargs)) return 0;
+        ms_rf_view(s, &str);
+        if (!sc->func_init(&c->func, &c->kwargs, 1, &str)) {
+            if (c->kwargs.dtor) c->kwargs.dtor(&c->kwargs);
+            return 0;
+        }
+        c->ready = 1;
+        return 1;
+    }
+    static void ms_rf_release(ms_rf_cached* c) {
+        if (!c->ready) return;
+        if (c->func.dtor) c->func.dtor(&c->func);
+        if (c->kwargs.dtor) c->kwargs.dtor(&c->kwargs);
+        c->ready = 0;
+    }
+    /* the prepared scorer on (its string, s); -1.0 with an error set */
+    static double ms_rf_score(const ms_rf_cached* c, PyObject* s) {
+        ms_rf_string str;
+        double result;
+        ms_rf_view(s, &str);
+        if (!c->func.f64(&c->func, &str, 1, 0.0, 0.0, &result)) return -1.0;
+        return result;
+    }
+    """
+    ctypedef struct ms_rf_scorer:
+        unsigned int version
+    ctypedef struct ms_rf_cached:
+        int ready
+    int ms_rf_prepare(const ms_rf_scorer*, object, object, ms_rf_cached*) except 0
+    void ms_rf_release(ms_rf_cached*)
+    double ms_rf_score(const ms_rf_cached*, object) except? -1.0
+
+
+cdef enum:
+    _INDEL, _PARTIAL, _LEV, _TOKEN_SET, _N_SCORERS
+    _INDEL_CANON = _N_SCORERS  # a fifth prepared scorer: Indel on the canonical text
+    _N_PREPARED
+
+cdef const ms_rf_scorer* _scorers[_N_SCORERS]
+cdef bint _capi_works, _capi
+cdef dict _NO_KWARGS = {}
+
+
+cdef bint _find_scorers():
+    cdef Py_ssize_t i
+    try:
+        for i, f in enumerate((_indel, _partial, _lev, _token_set)):
+            _scorers[i] = <const ms_rf_scorer*>PyCapsule_GetPointer(f._RF_Scorer, NULL)
+            if _scorers[i].version != 3:
+                return False
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return True
+
+
+cdef struct _Prepared:
+    ms_rf_cached by[_N_PREPARED]
+
+
+cdef void _prepare(_Prepared* p, str ct, str b, str jb) except *:
+    """The citizen's side of a question's five fuzzy scores, prepared for all its pairs."""
+    memset(p, 0, sizeof(_Prepared))
+    try:
+        ms_rf_prepare(_scorers[_INDEL], _NO_KWARGS, ct, &p.by[_INDEL])
+        ms_rf_prepare(_scorers[_PARTIAL], _NO_KWARGS, ct, &p.by[_PARTIAL])
+        ms_rf_prepare(_scorers[_LEV], _NO_KWARGS, ct, &p.by[_LEV])
+        ms_rf_prepare(_scorers[_TOKEN_SET], _NO_KWARGS, jb, &p.by[_TOKEN_SET])
+        ms_rf_prepare(_scorers[_INDEL], _NO_KWARGS, b, &p.by[_INDEL_CANON])
+    except BaseException:
+        _release(p)
+        raise
+
+
+cdef void _release(_Prepared* p) noexcept:
+    cdef Py_ssize_t i
+    for i in range(_N_PREPARED):
+        ms_rf_release(&p.by[i])
+
+
+# Probes of the C path against the Python calls: ASCII, CJK, a character past the BMP, an empty
+# side, longer than MAX_FUZZY, and tokens for token_set_ratio.
+_PROBES = (
+    ("社保卡丢了怎么补办", "社保卡丢失如何补办", "社保 卡 丢 了 怎么 补办", "社保卡 丢失 如何 补办"),
+    ("abc", "社保abc卡", "abc", "abc 社保"),
+    ("", "公积金", "", "公积金"),
+    ("𠀋居住证怎么办", "居住证办理", "𠀋 居住证", "居住证 办理"),
+    ("新生儿社保卡怎么办理需要什么材料在哪里办多久能拿到" * 3, "新生儿社保卡怎么办",
+     "新生儿 社保卡 怎么 办理", "新生儿 社保卡 怎么 办"),
+)
+
+
+cdef bint _check_scorers() except -1:
+    """Whether the C path gives the Python calls' values on every probe."""
+    cdef _Prepared p
+    for q, c, qj, cj in _PROBES:
+        _prepare(&p, q, q, qj)
+        try:
+            if (ms_rf_score(&p.by[_INDEL], c) != _indel(q, c)
+                    or ms_rf_score(&p.by[_PARTIAL], c) != _partial(q, c)
+                    or ms_rf_score(&p.by[_LEV], c) != _lev(q, c)
+                    or ms_rf_score(&p.by[_TOKEN_SET], cj) != _token_set(qj, cj)
+                    or ms_rf_score(&p.by[_INDEL_CANON], c) != _indel(q, c)):
+                return False
+        finally:
+            _release(&p)
+    return True
+
+
+_capi_works = _find_scorers() and _check_scorers()
+_capi = _capi_works
+
+
+def uses_capi():
+    """Whether pairs call rapidfuzz through its C interface (else through Python)."""
+    return _capi
+
+
+def use_capi(bint on):
+    """Turns the C interface on (where it works) or off; the tests compare both ways."""
+    global _capi
+    _capi = on and _capi_works
 
 
 def configure(function_chars, ant, max_fuzzy):
@@ -150,12 +312,22 @@ cdef class Candidate:
 
 
 cdef class _Question(Candidate):
-    """The citizen's question, read once for all its pairs: a Candidate and its characters' idf."""
+    """The citizen's question, read once for all its pairs: a Candidate, its characters' idf, and
+    its side of the fuzzy scores prepared (when rapidfuzz's C interface is used)."""
     cdef dict char
+    cdef _Prepared prepared
+    cdef bint capi
 
-    def __init__(self, q, qw):
+    def __init__(self, q, qw, bint capi):
         Candidate.__init__(self, q, qw)
         self.char = qw.char
+        if capi:
+            _prepare(&self.prepared, self.ct, self.b, self.jb)
+            self.capi = True
+
+    def __dealloc__(self):
+        if self.capi:
+            _release(&self.prepared)
 
 
 N_VALUES = 53  # pair_features' values; a row of FEATURES ends with CONTRAST's 5, left 0 here
@@ -165,7 +337,7 @@ def pair_features(q, c, double bm25, double bm25_margin, Py_ssize_t rank, str an
     """pair_features(q, c, …, extended=False) with the two questions' weights given."""
     out = np.zeros((1, N_VALUES))
     cdef double[:, ::1] o = out
-    _row(_Question(q, qw), Candidate(c, cw), bm25, bm25_margin, rank, answer, &o[0, 0])
+    _row(_Question(q, qw, _capi), Candidate(c, cw), bm25, bm25_margin, rank, answer, &o[0, 0])
     return out[0].tolist()
 
 
@@ -173,7 +345,7 @@ def pair_rows(q, qw, list candidates, list rels, list margins, list answers, dou
     """Every candidate's row at once (rank = its place in candidates, each a Candidate), into
     out's first N_VALUES columns: what Matcher.pairs builds from pair_features one candidate at
     a time."""
-    cdef _Question Q = _Question(q, qw)
+    cdef _Question Q = _Question(q, qw, _capi)
     cdef Py_ssize_t i
     for i in range(len(candidates)):
         _row(Q, <Candidate>candidates[i], rels[i], margins[i], i, answers[i], &out[i, 0])
@@ -254,7 +426,7 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
                 break
     # the fuzzy ratios on the first MAX_FUZZY characters
     ct = c.ct
-    ratio = _indel(Q.ct, ct)
+    ratio = ms_rf_score(&Q.prepared.by[_INDEL], ct) if Q.capi else _indel(Q.ct, ct)
     bag = 2.0 * n_inter / (len(qcset) + len(ccset)) if (qcset or ccset) else 1.0
     lq = Q.length
     lc = c.length
@@ -333,9 +505,16 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     out[3] = min(win / tq, win / tc)
     out[4] = max(win / tq, win / tc)
     out[5] = ratio
-    out[6] = _partial(Q.ct, ct) / 100.0
-    out[7] = _token_set(Q.jb, c.jb) / 100.0
-    out[8] = _lev(Q.ct, ct)
+    if Q.capi:
+        out[6] = ms_rf_score(&Q.prepared.by[_PARTIAL], ct) / 100.0
+        out[7] = ms_rf_score(&Q.prepared.by[_TOKEN_SET], c.jb) / 100.0
+        out[8] = ms_rf_score(&Q.prepared.by[_LEV], ct)
+        out[25] = ms_rf_score(&Q.prepared.by[_INDEL_CANON], b)
+    else:
+        out[6] = _partial(Q.ct, ct) / 100.0
+        out[7] = _token_set(Q.jb, c.jb) / 100.0
+        out[8] = _lev(Q.ct, ct)
+        out[25] = _indel(Q.b, b)
     out[9] = ratio - bag
     out[10] = min(lq, lc) / <double>max(lq, lc, 1)
     out[11] = mass_q
@@ -352,7 +531,6 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     out[22] = 1.0 if Q.neg != c.neg else 0.0
     out[23] = 1.0 if Q.nums != c.nums else 0.0
     out[24] = ant
-    out[25] = _indel(Q.b, b)
     out[26] = rep_mass
     out[27] = gap_mass
     out[28] = block_max

@@ -44,15 +44,26 @@ def test_ci_runs_the_compiled_loops():
         pytest.skip("a developer's checkout may be built without a C compiler")
     assert mm.compiled_walk is not None
     assert mf._pair_kernel is not None
+    assert mf._pair_kernel.uses_capi()  # rapidfuzz through its C interface, as served
+
+
+@pytest.fixture(params=[True, False], ids=["rapidfuzz-capi", "rapidfuzz-python"])
+def capi(request):
+    """The kernel calling rapidfuzz through its C interface, then through Python."""
+    kernel = mf._pair_kernel
+    kernel.use_capi(request.param)
+    yield request.param
+    kernel.use_capi(True)
 
 
 @pytest.mark.skipif(mf._pair_kernel is None, reason="not built")
-def test_compiled_pair_features_equal_the_python_ones(monkeypatch):
+def test_compiled_pair_features_equal_the_python_ones(monkeypatch, capi):
     """Every retrieved candidate's row, computed all at once (Matcher.pairs) and one pair at a
-    time (pair_features), equals the Python function's."""
+    time (pair_features), equals the Python function's, whichever way rapidfuzz is called."""
     entries, queries = _office()
     matcher = Matcher.build(entries)
     kernel = mf._pair_kernel
+    assert kernel.uses_capi() == capi
     rows = with_answer = 0
     # a long message too: more characters and bigrams than the kernel's table takes
     for text in [*queries, "".join(queries[:30])]:
