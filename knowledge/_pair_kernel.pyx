@@ -55,20 +55,28 @@ cdef extern from *:
     } ms_rf_scorer;
     typedef struct { ms_rf_kwargs kwargs; ms_rf_func func; int ready; } ms_rf_cached;
 
-    static void ms_rf_view(PyObject* s, ms_rf_string* out) {
-        int kind = PyUnicode_KIND(s);
+    /* a str's characters as rapidfuzz reads them, without a copy; 0 with an error set when s
+       is not a str */
+    static int ms_rf_view(PyObject* s, ms_rf_string* out) {
+        int kind;
+        if (!PyUnicode_Check(s)) {
+            PyErr_SetString(PyExc_TypeError, "rapidfuzz's C interface is given str only");
+            return 0;
+        }
+        kind = PyUnicode_KIND(s);
         out->dtor = NULL;
         out->kind = kind == PyUnicode_1BYTE_KIND ? 0 : kind == PyUnicode_2BYTE_KIND ? 1 : 2;
         out->data = PyUnicode_DATA(s);
         out->length = PyUnicode_GET_LENGTH(s);
         out->context = NULL;
+        return 1;
     }
     /* prepares scorer for `s` (the first argument of every later call); 0 with an error set */
     static int ms_rf_prepare(const ms_rf_scorer* sc, PyObject* kwargs, PyObject* s, ms_rf_cached* c) {
         ms_rf_string str;
         c->ready = 0;
+        if (!ms_rf_view(s, &str)) return 0;
         if (!sc->kwargs_init(&c->kwargs, kwargs)) return 0;
-        ms_rf_view(s, &str);
         if (!sc->func_init(&c->func, &c->kwargs, 1, &str)) {
             if (c->kwargs.dtor) c->kwargs.dtor(&c->kwargs);
             return 0;
@@ -86,7 +94,7 @@ cdef extern from *:
     static double ms_rf_score(const ms_rf_cached* c, PyObject* s) {
         ms_rf_string str;
         double result;
-        ms_rf_view(s, &str);
+        if (!ms_rf_view(s, &str)) return -1.0;
         if (!c->func.f64(&c->func, &str, 1, 0.0, 0.0, &result)) return -1.0;
         return result;
     }
