@@ -52,6 +52,9 @@ def capi(request):
     """The kernel calling rapidfuzz through its C interface, then through Python."""
     kernel = mf._pair_kernel
     kernel.use_capi(request.param)
+    if request.param and not kernel.uses_capi():  # CI asserts it is (test above)
+        kernel.use_capi(True)
+        pytest.skip("rapidfuzz's C interface failed its probes here: the Python calls serve")
     yield request.param
     kernel.use_capi(True)
 
