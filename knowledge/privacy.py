@@ -24,6 +24,8 @@ _HALF_WIDTH = {
     for cp in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]
     + [ord(c) for c in "＠＋－．＿％"]
 }
+# whether a text holds any of them: most hold none, and translate() reads every character
+_FOLDED = re.compile("[" + re.escape("".join(map(chr, _HALF_WIDTH))) + "\u3000]")
 _HAN = r"\u4e00-\u9fff"
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -62,8 +64,11 @@ _NUMBER_RULES = (_ID_CARD, _CARD, _MOBILE, _LANDLINE_GROUPED, _PLATE, _LANDLINE)
 _FOUR_DIGITS = re.compile(r"\d{4}")
 # what a house number needs: a digit before one of its words
 _HOUSE_HINT = re.compile(r"\d[A-Za-z]?(?:-\d+)?\s*[号栋幢座单室楼层户]")
-# what an instant-messaging id's label holds (lower-cased): a quick test before its pattern
-_IM_HINTS = ("qq", "微信", "wechat", "vx", "v信")
+# what an instant-messaging id's label holds: a quick test before its pattern
+_IM_HINT = re.compile(r"(?i)QQ|微信|wechat|vx|v信")
+# what an ID card or a local number needs: seven digits in a row
+_SEVEN_DIGITS = re.compile(r"\d{7}")
+_NEEDS_SEVEN = (_ID_CARD, _LANDLINE)
 
 # A name after the person introduces themselves. "我是" introduces many things ("我是退休职工"),
 # so it counts only when a common surname follows.
@@ -131,6 +136,8 @@ def _bare_name(text: str) -> str:
 
 
 def _fold(text: str) -> str:
+    if _FOLDED.search(text) is None:
+        return text
     return text.translate(_HALF_WIDTH).replace("\u3000", " ")
 
 
@@ -161,8 +168,7 @@ def mask_personal(text: str) -> str:
     out = _fold(text)
     if "@" in out:
         out = _EMAIL.sub(MASK, out)
-    lower = out.lower()
-    if any(hint in lower for hint in _IM_HINTS):
+    if _IM_HINT.search(out):
         out = _IM_ID.sub(lambda m: m.group(1) + MASK, out)
     out = _SPOKEN.sub(_spoken, out)
     # Each rule below but the plate needs a digit, all but the house number four in a row, and
@@ -171,7 +177,8 @@ def mask_personal(text: str) -> str:
     has_four = _FOUR_DIGITS.search(out) is not None
     if has_four:
         for pattern in _NUMBER_RULES:
-            out = pattern.sub(MASK, out)
+            if pattern not in _NEEDS_SEVEN or _SEVEN_DIGITS.search(out):
+                out = pattern.sub(MASK, out)
     else:
         out = _PLATE.sub(MASK, out)
     if _HOUSE_HINT.search(out):
