@@ -77,6 +77,44 @@ def walk(
     return out
 
 
+def walk_clipped(
+    const int64_t[::1] feat,
+    const double[::1] thr,
+    const int64_t[::1] child,
+    const double[::1] value,
+    const int64_t[::1] roots,
+    int depth,
+    const double[:, ::1] x,
+    const int64_t[::1] bounds,
+    const int64_t[::1] cols,
+    const double[::1] lo,
+    const double[::1] hi,
+    Py_ssize_t lead=0,
+):
+    """walk() over the rows the trees read, made from x without numpy's calls: row i is x[i]'s
+    first `lead` values as they are, then x[i, lead + cols[j]] for each j, clipped to
+    [lo[j], hi[j]] as np.minimum(np.maximum(v, lo), hi) clips it (a NaN stays NaN); lo empty:
+    not clipped. Model.clip's columns, at fifteen rows a few microseconds instead of three
+    numpy calls' dozens."""
+    cdef Py_ssize_t n = x.shape[0], m = cols.shape[0], i, j
+    cdef bint clip = lo.shape[0] > 0
+    cdef double v
+    rows = np.empty((n, lead + m), dtype=np.float64)
+    cdef double[:, ::1] r = rows
+    for i in range(n):
+        for j in range(lead):
+            r[i, j] = x[i, j]
+        for j in range(m):
+            v = x[i, lead + cols[j]]
+            if clip:
+                if v < lo[j]:
+                    v = lo[j]
+                if v > hi[j]:
+                    v = hi[j]
+            r[i, lead + j] = v
+    return walk(feat, thr, child, value, roots, depth, rows, bounds)
+
+
 def bm25_terms(Py_ssize_t n_slots, const int64_t[:] slot_of, const uint16_t[:] tf_of, terms,
                dict known):
     """match_index.InvertedIndex.scores: every slot's BM25 as float32 and the query's own

@@ -11,6 +11,7 @@ so that the two can be imported in any order).
 
 from cpython cimport array
 from cpython.pycapsule cimport PyCapsule_GetPointer
+from cpython.set cimport PySet_Contains
 from libc.math cimport log1p
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
@@ -259,31 +260,49 @@ cdef void _mark(_Seen* t, str answer):
         prev = key
 
 
+# A question's characters (c as c + 1) and bigrams (as _bigram_key) as open-addressing tables of
+# keys, for a pair's membership tests without Python's hashing: kept in each Candidate.
+cdef array.array _KEYS = array.array("Q")
+
+
+cdef array.array _key_table(keys, Py_ssize_t* mask):
+    """A table of the (non-zero) keys; its size minus one in mask."""
+    cdef Py_ssize_t size = 16, n = len(keys)
+    while size < 2 * n:
+        size *= 2
+    cdef array.array table = array.clone(_KEYS, size, zero=True)
+    cdef uint64_t* t = <uint64_t*>table.data.as_ulonglongs
+    cdef uint64_t key
+    cdef Py_ssize_t i
+    mask[0] = size - 1
+    for k in keys:
+        key = k
+        i = _slot(key, size - 1)
+        while t[i] != 0 and t[i] != key:
+            i = (i + 1) & (size - 1)
+        t[i] = key
+    return table
+
+
+cdef inline Py_ssize_t _slot(uint64_t key, Py_ssize_t mask) noexcept nogil:
+    return <Py_ssize_t>((key * <uint64_t>0x9E3779B97F4A7C15) >> 40) & mask
+
+
+cdef inline bint _in_table(const uint64_t* t, Py_ssize_t mask, uint64_t key) noexcept nogil:
+    cdef Py_ssize_t i = _slot(key, mask)
+    while t[i] != 0:
+        if t[i] == key:
+            return True
+        i = (i + 1) & mask
+    return False
+
+
 cdef inline bint _any_own(set opposites, frozenset theirs, frozenset ours):
     """Whether one of ``opposites`` is on their side only."""
     for o in opposites:
         if o in theirs and o not in ours:
             return True
     return False
-
-
-cdef bint _by_class(list unmatched, dict idf, dict pclass, double* cls, double* top) except -1:
-    """Adds each unmatched word's idf to its part of speech's mass (pclass: 0 noun, 1 verb,
-    2 adjective, 3 number, 4 function word) and raises top to the highest; whether any was a
-    content word (not 4)."""
-    cdef double v
-    cdef Py_ssize_t k
-    cdef bint content = False
-    for w in unmatched:
-        v = idf[w]
-        if v > top[0]:
-            top[0] = v
-        k = pclass[w]
-        cls[k] += v
-        if k < 4:
-            content = True
-    return content
-
 
 
 cdef class Candidate:
@@ -298,6 +317,16 @@ cdef class Candidate:
     cdef double* aligned
     cdef object neg
     cdef Py_ssize_t length
+    # its characters and bigrams as key tables (membership), its words in wset's order with
+    # their idf and part of speech (the pair's loops over them, without dict lookups)
+    cdef array.array char_table, bigram_table, word_idf
+    cdef const uint64_t* chars_in
+    cdef const uint64_t* bigrams_in
+    cdef Py_ssize_t char_mask, bigram_mask, n_words
+    cdef tuple word_list
+    cdef double* widf
+    cdef array.array word_class
+    cdef int* wclass
 
     def __init__(self, c, cw):
         self.cset = c.cset
@@ -317,18 +346,63 @@ cdef class Candidate:
         self.total = cw.total
         self.aligned_array = cw.aligned
         self.aligned = self.aligned_array.data.as_doubles
+        self.char_table = _key_table([_char_key(ch) for ch in self.cset], &self.char_mask)
+        self.chars_in = <const uint64_t*>self.char_table.data.as_ulonglongs
+        self.bigram_table = _key_table([_bigram_key(b) for b in self.bigrams], &self.bigram_mask)
+        self.bigrams_in = <const uint64_t*>self.bigram_table.data.as_ulonglongs
+        self.word_list = tuple(self.wset)
+        self.n_words = len(self.word_list)
+        self.word_idf = array.array("d", [self.words[w] for w in self.word_list])
+        self.widf = self.word_idf.data.as_doubles
+        self.word_class = array.array("i", [self.pclass[w] for w in self.word_list])
+        self.wclass = self.word_class.data.as_ints
 
 
 cdef class _Question(Candidate):
-    """The citizen's question, read once for all its pairs: a Candidate, its characters' idf, and
-    its side of the fuzzy scores prepared (when rapidfuzz's C interface is used)."""
+    """The citizen's question, read once for all its pairs: a Candidate; its characters in
+    cset's order with their keys, idf, opposites and whether each is a function character; its
+    bigrams in their set's order with their keys; its words' opposites; room for the lists a
+    pair makes of them (positions); and its side of the fuzzy scores prepared (when rapidfuzz's
+    C interface is used)."""
     cdef dict char
     cdef _Prepared prepared
     cdef bint capi
+    cdef tuple char_list, bigram_list, char_opp, word_opp
+    cdef Py_ssize_t n_chars, n_bigrams
+    cdef array.array char_keys, char_idf, char_function, bigram_keys, own
+    cdef uint64_t* ckeys
+    cdef uint64_t* bkeys
+    cdef double* cidf
+    cdef int* cfunc
+    cdef Py_ssize_t* q_only
+    cdef Py_ssize_t* missing
+    cdef Py_ssize_t* uq
+    cdef Py_ssize_t* in_answer
 
     def __init__(self, q, qw, bint capi):
         Candidate.__init__(self, q, qw)
         self.char = qw.char
+        self.char_list = tuple(self.cset)
+        self.n_chars = len(self.char_list)
+        self.char_keys = array.array("Q", [_char_key(ch) for ch in self.char_list])
+        self.ckeys = <uint64_t*>self.char_keys.data.as_ulonglongs
+        self.char_idf = array.array("d", [self.char[ch] for ch in self.char_list])
+        self.cidf = self.char_idf.data.as_doubles
+        self.char_function = array.array("i", [ch in FUNCTION_CHARS for ch in self.char_list])
+        self.cfunc = self.char_function.data.as_ints
+        self.char_opp = tuple(ANT.get(ch) for ch in self.char_list)
+        self.bigram_list = tuple(self.bigrams)
+        self.n_bigrams = len(self.bigram_list)
+        self.bigram_keys = array.array("Q", [_bigram_key(b) for b in self.bigram_list])
+        self.bkeys = <uint64_t*>self.bigram_keys.data.as_ulonglongs
+        self.word_opp = tuple(ANT.get(w) for w in self.word_list)
+        # q_only, missing and uq of the pair being made (positions in the lists above), and
+        # whether the answer holds each of uq
+        self.own = array.array("q", [0] * (self.n_chars + self.n_bigrams + 2 * self.n_words + 1))
+        self.q_only = <Py_ssize_t*>self.own.data.as_longlongs
+        self.missing = self.q_only + self.n_chars
+        self.uq = self.missing + self.n_bigrams
+        self.in_answer = self.uq + self.n_words
         if capi:
             _prepare(&self.prepared, self.ct, self.b, self.jb)
             self.capi = True
@@ -362,73 +436,88 @@ def pair_rows(q, qw, list candidates, list rels, list margins, list answers, dou
 cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssize_t rank,
                str answer, double* out) except *:
     cdef frozenset qcset = Q.cset, ccset = c.cset
-    cdef frozenset qbig = Q.bigrams, cbig = c.bigrams
     cdef frozenset qwset = Q.wset, cwset = c.wset
-    cdef dict qc = Q.char, iq = Q.words, ic = c.words
-    cdef dict qclass = Q.pclass, cclass = c.pclass
     cdef str ctext = c.text
     cdef double wq = Q.chars, wc = c.chars, tq = Q.total, tc = c.total
     cdef double wi, co_q, co_c, bigram, win, mass_q, mass_c, unm_max, v, ant, ratio, bag
     cdef double rep_mass = 0.0, gap_mass = 0.0, block_max = 0.0, m
     cdef double cover_qa, unm_in_ans, bigram_in_ans, lost_max, lost_sum, lost_chars
     cdef double cls[5]
-    cdef Py_ssize_t nb, n_common_bg, lq, lc, k, i, rep_blocks = 0, gap_blocks = 0, n_in, n_missing
-    cdef bint content_q, content_c, table
+    cdef Py_ssize_t nb, n_common_bg, lq, lc, k, i, j, rep_blocks = 0, gap_blocks = 0, n_in
+    cdef Py_ssize_t n_q_only = 0, n_missing = 0, n_uq = 0, n_inter
+    cdef bint content_q = False, content_c = False, table
     cdef _Seen seen
     cdef double* qa = Q.aligned
     cdef double* ca = c.aligned
     cdef Py_ssize_t s0, s1, d0, d1
-    cdef object w, ch, opp
+    cdef Py_ssize_t* q_only = Q.q_only
+    cdef Py_ssize_t* missing = Q.missing
+    cdef Py_ssize_t* uq = Q.uq
+    cdef Py_ssize_t* in_answer = Q.in_answer
+    cdef object w, opp
+    cdef tuple qwords = Q.word_list, cwords = c.word_list
     cdef str tag
-    cdef list missing, uq, uc, q_only
-    cdef Py_ssize_t n_inter
     cdef frozenset qtypes = Q.qtypes, ctypes_ = c.qtypes
 
     cls[0] = cls[1] = cls[2] = cls[3] = cls[4] = 0.0
-    # characters: the shared ones' mass, and the citizen's own listed (no sets are built here)
+    # characters: the shared ones' mass, and the citizen's own listed (in cset's order, as
+    # the Python twin iterates the set)
     wi = 0.0
-    q_only = []
-    for ch in qcset:
-        if ch in ccset:
-            wi += <double>qc[ch]
+    for j in range(Q.n_chars):
+        if _in_table(c.chars_in, c.char_mask, Q.ckeys[j]):
+            wi += Q.cidf[j]
         else:
-            q_only.append(ch)
-    n_inter = len(qcset) - len(q_only)
+            q_only[n_q_only] = j
+            n_q_only += 1
+    n_inter = Q.n_chars - n_q_only
     co_q = wi / wq
     co_c = wi / wc
     # the citizen's bigrams the question lacks (counted, and looked for in the answer below)
-    missing = [w for w in qbig if w not in cbig]
-    n_missing = len(missing)
-    n_common_bg = len(qbig) - n_missing
-    nb = len(qbig) + len(cbig)
+    for j in range(Q.n_bigrams):
+        if not _in_table(c.bigrams_in, c.bigram_mask, Q.bkeys[j]):
+            missing[n_missing] = j
+            n_missing += 1
+    n_common_bg = Q.n_bigrams - n_missing
+    nb = Q.n_bigrams + len(c.bigrams)
     bigram = 2.0 * n_common_bg / nb if nb else 1.0
-    # words: shared, the citizen's own, the question's own
-    win = mass_q = mass_c = 0.0
-    uq = []
-    for w in qwset:
-        if w in cwset:
-            win += <double>iq[w]
+    # words: shared, the citizen's own, the question's own; the unmatched ones' idf added to
+    # their part of speech's mass (0 noun, 1 verb, 2 adjective, 3 number, 4 function word),
+    # the citizen's first, each side in its set's order
+    win = mass_q = mass_c = unm_max = 0.0
+    for j in range(Q.n_words):
+        v = Q.widf[j]
+        if PySet_Contains(cwset, qwords[j]):
+            win += v
         else:
-            uq.append(w)
-            mass_q += <double>iq[w]
-    uc = []
-    for w in cwset:
-        if w not in qwset:
-            uc.append(w)
-            mass_c += <double>ic[w]
-    unm_max = 0.0
-    content_q = _by_class(uq, iq, qclass, cls, &unm_max)
-    content_c = _by_class(uc, ic, cclass, cls, &unm_max)
+            uq[n_uq] = j
+            n_uq += 1
+            mass_q += v
+            if v > unm_max:
+                unm_max = v
+            k = Q.wclass[j]
+            cls[k] += v
+            if k < 4:
+                content_q = True
+    for j in range(c.n_words):
+        if not PySet_Contains(qwset, cwords[j]):
+            v = c.widf[j]
+            mass_c += v
+            if v > unm_max:
+                unm_max = v
+            k = c.wclass[j]
+            cls[k] += v
+            if k < 4:
+                content_c = True
     # antonyms: a word (or character) on one side, its opposite on the other's own
     ant = 0.0
-    for w in uq:
-        opp = ANT.get(w)
+    for i in range(n_uq):
+        opp = Q.word_opp[uq[i]]
         if opp and _any_own(<set>opp, cwset, qwset):
             ant = 1.0
             break
     if not ant:
-        for ch in q_only:
-            opp = ANT.get(ch)
+        for i in range(n_q_only):
+            opp = Q.char_opp[q_only[i]]
             if opp and _any_own(<set>opp, ccset, qcset):
                 ant = 1.0
                 break
@@ -458,32 +547,36 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
             gap_mass += m
             gap_blocks += 1
     # the answer
-    table = answer and len(q_only) + n_missing <= _MOST
+    for i in range(n_uq):  # each of the citizen's own words looked for once
+        in_answer[i] = qwords[uq[i]] in answer
+    table = answer and n_q_only + n_missing <= _MOST
     if table:
         memset(&seen, 0, sizeof(_Seen))
-        for ch in q_only:
-            _add(&seen, _char_key(ch))
-        for w in missing:
-            _add(&seen, _bigram_key(w))
+        for i in range(n_q_only):
+            _add(&seen, Q.ckeys[q_only[i]])
+        for i in range(n_missing):
+            _add(&seen, Q.bkeys[missing[i]])
         _mark(&seen, answer)
     if answer:
         v = 0.0
-        for ch in q_only:
-            if (_held(&seen, _char_key(ch)) if table else ch in answer):
-                v += <double>qc[ch]
+        for i in range(n_q_only):
+            j = q_only[i]
+            if (_held(&seen, Q.ckeys[j]) if table else Q.char_list[j] in answer):
+                v += Q.cidf[j]
         cover_qa = (wi + v) / wq
         if mass_q:
             v = 0.0
-            for w in uq:
-                if w in answer:
-                    v += <double>iq[w]
+            for i in range(n_uq):
+                if in_answer[i]:
+                    v += Q.widf[uq[i]]
             unm_in_ans = v / mass_q
         else:
             unm_in_ans = 1.0
         if n_missing:
             n_in = 0
-            for w in missing:
-                if (_held(&seen, _bigram_key(w)) if table else w in answer):
+            for i in range(n_missing):
+                j = missing[i]
+                if (_held(&seen, Q.bkeys[j]) if table else Q.bigram_list[j] in answer):
                     n_in += 1
             bigram_in_ans = <double>n_in / n_missing
         else:
@@ -494,18 +587,21 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
         bigram_in_ans = 0.0
     lost_max = 0.0
     lost_sum = 0.0
-    for w in uq:
-        if <Py_ssize_t>qclass[w] < 4 and w not in ctext and w not in answer:
-            v = iq[w]
+    for i in range(n_uq):
+        j = uq[i]
+        w = qwords[j]
+        if Q.wclass[j] < 4 and w not in ctext and not in_answer[i]:
+            v = Q.widf[j]
             lost_sum += v
             if v > lost_max:
                 lost_max = v
     v = 0.0
-    for ch in q_only:
-        if ch in FUNCTION_CHARS:
+    for i in range(n_q_only):
+        j = q_only[i]
+        if Q.cfunc[j]:
             continue
-        if not (_held(&seen, _char_key(ch)) if table else ch in answer):
-            v += <double>qc[ch]
+        if not (_held(&seen, Q.ckeys[j]) if table else Q.char_list[j] in answer):
+            v += Q.cidf[j]
     lost_chars = v / wq
     out[0] = min(co_q, co_c)
     out[1] = max(co_q, co_c)
@@ -534,8 +630,11 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     out[17] = cls[3]
     out[18] = cls[4]
     out[19] = 1.0 if content_q and content_c else 0.0
-    out[20] = 1.0 if qtypes and ctypes_ and not (qtypes & ctypes_) else 0.0
-    out[21] = float(len(qtypes ^ ctypes_))
+    k = 0  # the question types both sides ask
+    for w in qtypes:
+        k += PySet_Contains(ctypes_, w)
+    out[20] = 1.0 if qtypes and ctypes_ and not k else 0.0
+    out[21] = float(len(qtypes) + len(ctypes_) - 2 * k)
     out[22] = 1.0 if Q.neg != c.neg else 0.0
     out[23] = 1.0 if Q.nums != c.nums else 0.0
     out[24] = ant
@@ -550,7 +649,7 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     out[34] = 1.0 if min(lq, lc) <= 4 else 0.0
     out[35] = co_q
     out[36] = co_c
-    out[37] = n_common_bg / <double>len(qbig) if qbig else 1.0
+    out[37] = n_common_bg / <double>Q.n_bigrams if Q.n_bigrams else 1.0
     out[38] = win / tq
     out[39] = log1p(lq)
     out[40] = log1p(lc)

@@ -14,6 +14,7 @@ heads, which its few hundred questions can carry.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,8 +25,9 @@ from knowledge.match_features import FEATURES
 
 try:  # the compiled walk (setup.py); without it, the numpy walk below gives the same sums
     from knowledge._kernels import walk as compiled_walk
+    from knowledge._kernels import walk_clipped as compiled_walk_clipped
 except ImportError:  # pragma: no cover - a build without a C compiler
-    compiled_walk = None
+    compiled_walk = compiled_walk_clipped = None
 
 
 @dataclass
@@ -122,6 +124,14 @@ class Model:
     def _clip_arrays(self) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
         """The columns to read (None: all) and the clip bounds as arrays, kept until the lists
         they come from are replaced."""
+        return self._clip_cache()[1]
+
+    def _walk_clip(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """_clip_arrays as compiled_walk_clipped reads them: every column's position, and no
+        bounds as empty arrays."""
+        return self._clip_cache()[2]
+
+    def _clip_cache(self) -> tuple[Any, ...]:
         kept = self.__dict__.get("_clip_kept")
         if (
             kept is None
@@ -133,8 +143,14 @@ class Model:
             cols = None if self.features == FEATURES else _columns(tuple(self.features))
             lo = np.asarray(self.clip_lo, dtype=np.float64) if self.clip_lo else None
             hi = np.asarray(self.clip_hi, dtype=np.float64) if self.clip_lo else None
-            kept = self.__dict__["_clip_kept"] = (key, (cols, lo, hi))
-        return kept[1]
+            none = np.empty(0, dtype=np.float64)
+            walk = (
+                np.arange(len(FEATURES), dtype=np.int64) if cols is None else cols.astype(np.int64),
+                none if lo is None else lo,
+                none if hi is None else hi,
+            )
+            kept = self.__dict__["_clip_kept"] = (key, (cols, lo, hi), walk)
+        return kept
 
     def generic_margin(self, x: np.ndarray) -> np.ndarray:
         """x already clipped."""
@@ -143,6 +159,19 @@ class Model:
         return np.full(len(x), self.base)
 
     def margin(self, x: np.ndarray) -> np.ndarray:
+        if (
+            compiled_walk_clipped is not None
+            and self.forest
+            and not self.office_forest
+            and len(x) <= CHUNK
+        ):  # the clipping done by the walk: the same margins without numpy's small calls
+            feat, thr, child, value, roots = _flat(self.forest)
+            x = np.ascontiguousarray(x, dtype=np.float64)
+            depth = int(self.forest["depth"])
+            out = compiled_walk_clipped(
+                feat, thr, child, value, roots, depth, x, _ONE, *self._walk_clip()
+            )
+            return out[:, 0] + self.base
         x = self.clip(x)
         z = self.generic_margin(x)
         if self.office_forest:
@@ -160,15 +189,40 @@ class Model:
         """What the tree heads read: query_features, the gap between the two best entries, how
         many entries were retrieved, then the best candidate's pair features (FEATURES order,
         the model's own columns, clipped)."""
-        p2 = probs[1] if len(probs) > 1 else 0.0
         row = self.clip(np.asarray(top, dtype=np.float64)[None, :])[0]
-        return np.concatenate(
-            [query_features(probs, dup, [top[k] for k in QUERY_EXTRA_IDX]),
-             [probs[0] - p2, float(len(probs))], row]
-        )  # fmt: skip
+        return np.concatenate([self._head_lead(probs, dup, top), row])
+
+    @staticmethod
+    def _head_lead(probs: list[float], dup: float, top: Sequence[float]) -> list[float]:
+        """head_row's values before the best candidate's features."""
+        p2 = probs[1] if len(probs) > 1 else 0.0
+        return [*_query_values(probs, dup, [top[k] for k in QUERY_EXTRA_IDX]),
+                probs[0] - p2, float(len(probs))]  # fmt: skip
 
     def _head_margins(self, row: np.ndarray) -> np.ndarray:
         """The three tree heads' margins for one head_row, in one walk over all their trees."""
+        _, (feat, thr, child, value, roots), depth, bounds, bases = self._heads_trees()
+        if compiled_walk is not None:
+            x = np.ascontiguousarray(row, dtype=np.float64)[None, :]
+            return bases + compiled_walk(feat, thr, child, value, roots, depth, x, bounds)[0]
+        node = roots
+        for _ in range(depth):
+            node = child[2 * node + (row[feat[node]] <= thr[node])]
+        return bases + np.add.reduceat(value[node], bounds)
+
+    def _head_margins_of(self, probs: list[float], dup: float, top: Sequence[float]) -> list[float]:
+        """_head_margins(head_row(probs, dup, top)) by the compiled walk, which clips the best
+        candidate's features itself: the same values without a dozen small numpy calls."""
+        _, (feat, thr, child, value, roots), depth, bounds, bases = self._heads_trees()
+        lead = self._head_lead(probs, dup, top)
+        x = np.concatenate([lead, np.asarray(top, dtype=np.float64)])[None, :]
+        z = compiled_walk_clipped(
+            feat, thr, child, value, roots, depth, x, bounds, *self._walk_clip(), len(lead)
+        )[0]
+        return (bases + z).tolist()
+
+    def _heads_trees(self) -> tuple[Any, ...]:
+        """The three tree heads' trees merged for one walk, kept until they are replaced."""
         walk = self.__dict__.get("_heads_walk")
         if walk is None or walk[0] is not self.head_forests:
             names = ("answer", "suggest", "none")
@@ -182,14 +236,7 @@ class Model:
             bases = np.asarray([self.head_forests[n]["base"] for n in names])
             walk = (self.head_forests, _flatten(merged), int(merged["depth"]), bounds, bases)
             self.__dict__["_heads_walk"] = walk
-        _, (feat, thr, child, value, roots), depth, bounds, bases = walk
-        if compiled_walk is not None:
-            x = np.ascontiguousarray(row, dtype=np.float64)[None, :]
-            return bases + compiled_walk(feat, thr, child, value, roots, depth, x, bounds)[0]
-        node = roots
-        for _ in range(depth):
-            node = child[2 * node + (row[feat[node]] <= thr[node])]
-        return bases + np.add.reduceat(value[node], bounds)
+        return walk
 
     def heads(self, probs: list[float], dup: float, top: Sequence[float] | None = None):
         """(P(top entry is right), P(right entry among the top three) - P(no entry answers))
@@ -200,6 +247,9 @@ class Model:
         if top is None:
             top = np.zeros(len(FEATURES))
         if self.head_forests:
+            if compiled_walk_clipped is not None:
+                p = [1.0 / (1.0 + math.exp(-z)) for z in self._head_margins_of(probs, dup, top)]
+                return p[0], p[1] - p[2]
             z = self._head_margins(self.head_row(probs, dup, top))
             p = 1.0 / (1.0 + np.exp(-z))
             return float(p[0]), float(p[1] - p[2])
@@ -261,16 +311,18 @@ QUERY_EXTRA_IDX = [FEATURES.index(n) for n in QUERY_EXTRA]
 
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
-    return float(np.log(p / (1 - p)))
+    return math.log(p / (1 - p))
 
 
 def query_features(probs: list[float], dup: float, extra: Sequence[float] = (0.0, 0.0)):
+    return np.array(_query_values(probs, dup, extra))
+
+
+def _query_values(probs: list[float], dup: float, extra: Sequence[float]) -> list[float]:
     p1 = probs[0]
     p2 = probs[1] if len(probs) > 1 else 0.0
     p3 = probs[2] if len(probs) > 2 else 0.0
-    return np.array(
-        [_logit(p1), _logit(p2), _logit(p3), p1, p2, p1 + p2 + p3, dup, dup * p2, *extra]
-    )
+    return [_logit(p1), _logit(p2), _logit(p3), p1, p2, p1 + p2 + p3, dup, dup * p2, *extra]
 
 
 # -- boosted trees, served without scikit-learn ----------------------------------------------
@@ -290,9 +342,7 @@ def forest_predict(forest: dict[str, Any], x: np.ndarray) -> np.ndarray:
         return np.concatenate(
             [forest_predict(forest, x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)]
         )
-    arrays = forest.get("_flat")
-    if arrays is None:
-        arrays = forest["_flat"] = _flatten(forest)
+    arrays = _flat(forest)
     feat, thr, child, value, roots = arrays
     if compiled_walk is not None:
         x = np.ascontiguousarray(x, dtype=np.float64)
@@ -301,6 +351,14 @@ def forest_predict(forest: dict[str, Any], x: np.ndarray) -> np.ndarray:
 
 
 _ONE = np.zeros(1, dtype=np.int64)  # one group: all the trees
+
+
+def _flat(forest: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """_flatten(forest), kept in the forest (to_dict leaves it out)."""
+    arrays = forest.get("_flat")
+    if arrays is None:
+        arrays = forest["_flat"] = _flatten(forest)
+    return arrays
 
 
 def _numpy_walk(arrays: tuple[np.ndarray, ...], depth: int, x: np.ndarray) -> np.ndarray:

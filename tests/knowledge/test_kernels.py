@@ -118,6 +118,21 @@ def test_compiled_walk_equals_the_numpy_walk(model, monkeypatch):
         numpy = model._head_margins(row)
         monkeypatch.undo()
         assert np.allclose(compiled, numpy, rtol=0, atol=1e-9)
+    # the walk that clips the rows itself: the same probabilities and heads to the last bit as
+    # clipping with numpy first. The fitted trees' thresholds lie inside the range clipped to,
+    # so the shipped bounds change no path: narrower ones, which do, are compared as well.
+    narrow = model.copy()
+    bounds = zip(model.clip_lo, model.clip_hi, strict=True)
+    narrow.clip_hi = [lo + (hi - lo) * 0.3 for lo, hi in bounds]
+    asked = [r for r in rows if len(r)]
+    assert not all(np.array_equal(model.predict(r), narrow.predict(r)) for r in asked)
+    for m in (model, narrow):
+        by_walk = [(m.predict(r), m.heads([0.6, 0.3], 0.2, r[0])) for r in asked]
+        monkeypatch.setattr(mm, "compiled_walk_clipped", None)
+        by_numpy = [(m.predict(r), m.heads([0.6, 0.3], 0.2, r[0])) for r in asked]
+        monkeypatch.undo()
+        for (p1, h1), (p2, h2) in zip(by_walk, by_numpy, strict=True):
+            assert np.array_equal(p1, p2) and h1 == h2
 
 
 @pytest.mark.skipif(mm.compiled_walk is None, reason="not built")
