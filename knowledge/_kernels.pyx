@@ -155,6 +155,26 @@ def bm25_terms(Py_ssize_t n_slots, const int64_t[:] slot_of, const uint16_t[:] t
     return acc.astype(np.float32), top_possible
 
 
+def positions(const int64_t[::1] codes, list wanted):
+    """Where each of ``wanted`` (ints) is in the sorted ``codes``, or -1: np.searchsorted and a
+    comparison without numpy's calls, for the few new terms of a question."""
+    cdef Py_ssize_t n = codes.shape[0], lo, hi, mid
+    cdef int64_t w
+    out = []
+    for code in wanted:
+        w = code
+        lo = 0
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if codes[mid] < w:
+                lo = mid + 1
+            else:
+                hi = mid
+        out.append(lo if lo < n and codes[lo] == w else -1)
+    return out
+
+
 def top_k(const float[::1] scores, Py_ssize_t k):
     """The slots of the k highest positive scores, highest first (ties: the lower slot first),
     and their scores."""

@@ -21,9 +21,10 @@ import numpy as np
 
 try:  # compiled loops (setup.py); without them, the numpy twins below give the same scores
     from knowledge._kernels import bm25_terms as compiled_bm25_terms
+    from knowledge._kernels import positions as compiled_positions
     from knowledge._kernels import top_k as compiled_top_k
 except ImportError:  # pragma: no cover - a build without a C compiler
-    compiled_bm25_terms = compiled_top_k = None
+    compiled_bm25_terms = compiled_positions = compiled_top_k = None
 
 K1 = 1.2
 B = 0.6
@@ -308,7 +309,12 @@ class InvertedIndex:
                 rows.append(-1)
             else:
                 rows.append(get(term, -1))
-        if codes and len(self._bigrams):
+        if codes and len(self._bigrams) and compiled_positions is not None:
+            row0 = self._bigram_row0
+            for i, p in zip(at, compiled_positions(self._bigrams, codes), strict=True):
+                if p >= 0:
+                    rows[i] = row0 + p
+        elif codes and len(self._bigrams):
             wanted = np.asarray(codes, dtype=np.int64)
             pos = np.searchsorted(self._bigrams, wanted)
             pos[pos == len(self._bigrams)] = 0

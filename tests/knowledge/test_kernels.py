@@ -167,4 +167,13 @@ def test_compiled_retrieval_equals_numpy(monkeypatch):
             assert np.array_equal(compiled_top[1], numpy_top[1])
             assert (np.diff(compiled_top[1]) <= 0).all() and (compiled_top[1] > 0).all()
             ties += len(set(compiled_top[1].tolist())) < len(compiled_top[1])
+            # the rows of the terms, bigrams found by the compiled binary search or numpy's
+            # (the index's first and last bigram, and ones it lacks, among them)
+            first, last = (chr(c >> 21) + chr(c & 0x1FFFFF) for c in index._bigrams[[0, -1]])
+            asked = [*terms, first, last, "𠀋𠀋", "\x00\x00", "\U0010ffff\U0010ffff"]
+            compiled_rows = index._term_rows(asked)
+            monkeypatch.setattr(mi, "compiled_positions", None)
+            assert compiled_rows == index._term_rows(asked)
+            monkeypatch.undo()
+            assert compiled_rows[-5] >= 0 and compiled_rows[-4] >= 0 and compiled_rows[-1] == -1
     assert ties  # equal scores were ordered alike
