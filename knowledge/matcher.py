@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -360,8 +361,9 @@ class Matcher:
             return v
 
         kept = memo.get(_WEIGHTS)
-        if kept is None or len(kept) > WEIGHTS_MAX:
+        if kept is None:
             kept = memo[_WEIGHTS] = {}
+        _trim(kept)
 
         def weights(info: QInfo) -> Weights:
             key = (info.text, info.words and info.words[0])
@@ -389,8 +391,9 @@ class Matcher:
         kept_cands = None
         if kernel is not None:
             kept_cands = memo.get(_CANDIDATES)
-            if kept_cands is None or len(kept_cands) > WEIGHTS_MAX:
+            if kept_cands is None:
                 kept_cands = memo[_CANDIDATES] = {}
+            _trim(kept_cands)
         for rank, (slot, r, e) in enumerate(zip(slots, rel, entries, strict=True)):
             margin = r - (other_best_first if e == first_entry else rel[0])
             info = self.slots[slot].info()
@@ -575,6 +578,15 @@ class Matcher:
         floor = max(self.model.t_related, MIN_SHOWN)
         related = [c.entry for c in cands[:3] if c.score >= floor]
         return Decision("none", None, [], p_top, cands, related)
+
+
+def _trim(kept: dict) -> None:
+    """Past WEIGHTS_MAX questions kept, those kept longest are dropped down to three quarters of
+    it: emptying it all made a knowledge base larger than that analyse thousands of its
+    questions again at once."""
+    if len(kept) > WEIGHTS_MAX:
+        for key in list(islice(kept, len(kept) - WEIGHTS_MAX * 3 // 4)):
+            del kept[key]
 
 
 def timed_decide(matcher: Matcher, text: str) -> tuple[Decision, float]:

@@ -375,3 +375,30 @@ def test_a_message_naming_only_what_two_entries_share_is_offered_not_answered(mo
     assert (said.decision, said.entry) == ("answer", "renew")
     only = m.decide("护照")
     assert (only.decision, only.entry) == ("answer", "passport")
+
+
+def test_questions_kept_past_the_limit_are_trimmed_not_all_dropped(model, monkeypatch):
+    """A knowledge base with more questions than the matcher keeps analysed: past the limit,
+    those kept longest are dropped down to three quarters of it, so the questions asked lately
+    stay kept, and every decision is the one made with room for all."""
+    import knowledge.matcher as mm
+    from knowledge.demo import DEMO_ENTRIES
+
+    entries = [(e[0], [e[3], *e[4]], e[5]) for e in DEMO_ENTRIES]  # 20 entries, 100 questions
+    asked = [q for _, questions, _ in entries for q in questions] + ["社保卡丢了", "公积金"]
+    roomy = Matcher.build(entries, model=model)
+    expected = [roomy.decide(q) for q in asked]
+    monkeypatch.setattr(mm, "WEIGHTS_MAX", 16)
+    tight = Matcher.build(entries, model=model)
+    sizes = []
+    for q, decision in zip(asked, expected, strict=True):
+        got = tight.decide(q)
+        assert (got.decision, got.entry, got.suggestions, got.score) == (
+            decision.decision, decision.entry, decision.suggestions, decision.score
+        )  # fmt: skip
+        sizes.append(len(tight.index.memo[mm._CANDIDATES]))
+    kept = len(roomy.index.memo[mm._CANDIDATES])
+    assert kept > 40  # questions retrieved in all
+    first = next(i for i, n in enumerate(sizes) if n > 16)
+    assert max(sizes) <= 16 + model.k_slots + 3  # trimmed at the next question
+    assert min(sizes[first:]) >= 12  # down to three quarters, never emptied
