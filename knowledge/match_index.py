@@ -15,7 +15,7 @@ import sys
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from itertools import chain
+from itertools import chain, islice
 
 import numpy as np
 
@@ -347,8 +347,9 @@ class InvertedIndex:
         # each term's postings and weight, kept until the statistics change (add and remove
         # forget them: the postings added since the bulk load are kept by reference)
         known = self._terms
-        if len(known) > TERMS_MAX:
-            known.clear()
+        if len(known) > TERMS_MAX:  # those kept longest go, down to three quarters
+            for term in list(islice(known, len(known) - TERMS_MAX * 3 // 4)):
+                del known[term]
         new = [term for term in terms if term not in known]
         if new:
             self._know(new)

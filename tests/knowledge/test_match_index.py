@@ -110,3 +110,27 @@ def test_an_empty_load():
     assert index.add_many([], []) == []
     scores, best = index.scores(index_terms("社保", ["社保"]))
     assert len(scores) == 0 and best == 0.0
+
+
+def test_terms_kept_past_the_limit_are_trimmed_and_score_alike(monkeypatch):
+    """Past TERMS_MAX terms kept, those kept longest are dropped down to three quarters of it
+    (emptying them all made every term of the next queries looked up again at once); scores
+    are those of an index with room for all."""
+    import knowledge.match_index as mi
+
+    texts, wl = _texts(QUESTIONS)
+    roomy, tight = InvertedIndex(prior=PRIOR), InvertedIndex(prior=PRIOR)
+    roomy.add_many(texts, wl)
+    tight.add_many(texts, wl)
+    asked = [*QUESTIONS, "社保卡丢了怎么补办", "公积金能贷多少", *QUESTIONS[::-1]]
+    asked = [index_terms(normalize(q), words(normalize(q))) for q in asked]
+    expected = [roomy.scores(terms) for terms in asked]
+    assert len(roomy._terms) > 100  # terms met in all
+    monkeypatch.setattr(mi, "TERMS_MAX", 40)
+    sizes = []
+    for terms, (scores, best) in zip(asked, expected, strict=True):
+        got, got_best = tight.scores(terms)
+        assert np.array_equal(got, scores) and got_best == best
+        sizes.append(len(tight._terms))
+    first = next(i for i, n in enumerate(sizes) if n > 40)
+    assert min(sizes[first + 1 :]) >= 30  # trimmed to three quarters, never emptied
