@@ -297,6 +297,16 @@ cdef inline bint _in_table(const uint64_t* t, Py_ssize_t mask, uint64_t key) noe
     return False
 
 
+cdef inline bint _unmatched(double v, int k, double* cls, double* top) noexcept:
+    """An unmatched word of idf v and part of speech k (0 noun, 1 verb, 2 adjective, 3 number,
+    4 function word): v added to its part of speech's mass, top raised to it; whether it is a
+    content word."""
+    if v > top[0]:
+        top[0] = v
+    cls[k] += v
+    return k < 4
+
+
 cdef inline bint _any_own(set opposites, frozenset theirs, frozenset ours):
     """Whether one of ``opposites`` is on their side only."""
     for o in opposites:
@@ -492,22 +502,12 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
             uq[n_uq] = j
             n_uq += 1
             mass_q += v
-            if v > unm_max:
-                unm_max = v
-            k = Q.wclass[j]
-            cls[k] += v
-            if k < 4:
-                content_q = True
+            content_q |= _unmatched(v, Q.wclass[j], cls, &unm_max)
     for j in range(c.n_words):
         if not PySet_Contains(qwset, cwords[j]):
             v = c.widf[j]
             mass_c += v
-            if v > unm_max:
-                unm_max = v
-            k = c.wclass[j]
-            cls[k] += v
-            if k < 4:
-                content_c = True
+            content_c |= _unmatched(v, c.wclass[j], cls, &unm_max)
     # antonyms: a word (or character) on one side, its opposite on the other's own
     ant = 0.0
     for i in range(n_uq):
