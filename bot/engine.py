@@ -266,7 +266,8 @@ class Engine:
         if word in texts.HELP_WORDS:
             conv.reset()
             return [Reply(texts.HELP)]
-        if word in texts.HUMAN_WORDS or word in texts.LETTER_WORDS:
+        naming_kind = conv.step == "letter_kind" and word in LETTER_KINDS.values()  # 投诉
+        if (word in texts.HUMAN_WORDS or word in texts.LETTER_WORDS) and not naming_kind:
             question = conv.question if conv.step in QUESTION_STEPS else ""
             return self._start_letter(conv, question, human=word in texts.HUMAN_WORDS)
         step = conv.step
@@ -584,8 +585,11 @@ class Engine:
             return [self._kind_reply(draft)]
         if step == "letter_kind":
             options = draft.get("kind_options") or _kind_options("consultation")
+            named = [i for i, k in enumerate(options, 1) if LETTER_KINDS[k] == word]  # 投诉
+            if named:
+                word = str(named[0])
             if not NUMBER.match(word) or not 1 <= int(word) <= len(options):
-                return [self._kind_reply(draft)]
+                return [self._kind_reply(draft, again=True)]
             draft["kind"] = options[int(word) - 1]
             conv.step = "letter_name"
             return [Reply(texts.LETTER_PRIVACY)]
@@ -615,10 +619,10 @@ class Engine:
         conv.reset()
         return [Reply(texts.HELP)]
 
-    def _kind_reply(self, draft: dict) -> Reply:
+    def _kind_reply(self, draft: dict, *, again: bool = False) -> Reply:
         options = draft.get("kind_options") or _kind_options("consultation")
         return Reply(
-            texts.LETTER_KIND,
+            texts.LETTER_KIND_AGAIN.format(n=len(options)) if again else texts.LETTER_KIND,
             choices=tuple(Choice(str(i), LETTER_KINDS[k]) for i, k in enumerate(options, 1)),
         )
 

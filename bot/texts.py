@@ -59,6 +59,8 @@ LETTER_MORE = "您的留言内容：\n「{content}」\n如需补充，请直接�
 LETTER_MORE_ADDED = "已补充。还有需要补充的吗？内容完整请回复 1。"
 LETTER_TOO_SHORT = "留言内容太短，请具体描述您的问题（至少5个字）。"
 LETTER_KIND = "请选择留言类型（回复序号）："
+# a reply at the type step that is neither one of its numbers nor a type's name
+LETTER_KIND_AGAIN = "请选择留言类型，回复序号 1–{n} 或类型名称（如“投诉”）："
 LETTER_PRIVACY = (
     "为便于办理单位联系您，您可以留下姓名和手机号（均为选填）。"
     "您的个人信息仅办理单位可见，不会公开，也不会出现在答复和知识库中。\n"

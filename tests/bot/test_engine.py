@@ -248,6 +248,21 @@ async def test_small_talk_does_not_interrupt_a_letter(chat):
     assert "已补充" in out
 
 
+async def test_the_letters_type_is_asked_again_plainly_and_may_be_named(chat):
+    """A name sent at the type step (ahead of its turn) gets the numbers to reply with, and
+    the type's own name (投诉) is taken as its number."""
+    out = await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
+    await chat.say("0" if "0. 我要留言" in out else "1")
+    assert "请选择留言类型" in await chat.say("1")
+    out = await chat.say("张三")
+    assert "回复序号 1–5 或类型名称" in out and "仅办理单位可见" not in out
+    assert "仅办理单位可见" in await chat.say("投诉")
+    await chat.say("张三")
+    assert "类型：投诉" in await chat.say("跳过")
+    code = CODE.search(await chat.say("1")).group(1)
+    assert (await Letter.get(code=code.replace("-", ""))).kind == "complaint"
+
+
 async def test_requests_in_the_citizens_words_reach_the_letter_and_its_progress(chat):
     out = await chat.say("我想留言")
     assert "请描述您要反映的问题" in out and "无法准确回答" not in out
