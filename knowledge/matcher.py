@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,7 +44,7 @@ from knowledge.match_features import (
     pair_features,
     weigh,
 )
-from knowledge.match_index import WORD, InvertedIndex, index_terms
+from knowledge.match_index import WORD, InvertedIndex, index_terms, trim_oldest
 from knowledge.match_model import Model
 from knowledge.normalize import ensure_jieba, normalize, words
 
@@ -363,7 +362,7 @@ class Matcher:
         kept = memo.get(_WEIGHTS)
         if kept is None:
             kept = memo[_WEIGHTS] = {}
-        _trim(kept)
+        trim_oldest(kept, WEIGHTS_MAX)
 
         def weights(info: QInfo) -> Weights:
             key = (info.text, info.words and info.words[0])
@@ -393,7 +392,7 @@ class Matcher:
             kept_cands = memo.get(_CANDIDATES)
             if kept_cands is None:
                 kept_cands = memo[_CANDIDATES] = {}
-            _trim(kept_cands)
+            trim_oldest(kept_cands, WEIGHTS_MAX)
         for rank, (slot, r, e) in enumerate(zip(slots, rel, entries, strict=True)):
             margin = r - (other_best_first if e == first_entry else rel[0])
             info = self.slots[slot].info()
@@ -578,15 +577,6 @@ class Matcher:
         floor = max(self.model.t_related, MIN_SHOWN)
         related = [c.entry for c in cands[:3] if c.score >= floor]
         return Decision("none", None, [], p_top, cands, related)
-
-
-def _trim(kept: dict) -> None:
-    """Past WEIGHTS_MAX questions kept, those kept longest are dropped down to three quarters of
-    it: emptying it all made a knowledge base larger than that analyse thousands of its
-    questions again at once."""
-    if len(kept) > WEIGHTS_MAX:
-        for key in list(islice(kept, len(kept) - WEIGHTS_MAX * 3 // 4)):
-            del kept[key]
 
 
 def timed_decide(matcher: Matcher, text: str) -> tuple[Decision, float]:
