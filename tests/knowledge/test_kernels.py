@@ -177,3 +177,29 @@ def test_compiled_retrieval_equals_numpy(monkeypatch):
             monkeypatch.undo()
             assert compiled_rows[-5] >= 0 and compiled_rows[-4] >= 0 and compiled_rows[-1] == -1
     assert ties  # equal scores were ordered alike
+
+
+@pytest.mark.skipif(mm.compiled_walk is None, reason="not built")
+def test_compiled_top_k_equals_numpy_on_every_shape(monkeypatch):
+    """The compiled top k passes over blocks of eight whose best is not above the bar: the same
+    slots and scores as numpy's twin, with blocks cut short at the end, fewer positive scores
+    than k, ties across blocks, zeros and negatives, and a bar reached in the first block."""
+    import knowledge.match_index as mi
+    from knowledge.match_index import InvertedIndex
+
+    rng = np.random.default_rng(7)
+    arrays = [np.zeros(0), np.zeros(5), -np.ones(9), np.arange(17.0)[::-1], np.arange(17.0)]
+    for n in (1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 10_007):
+        for zeros in (0.0, 0.5, 0.95):
+            a = rng.choice([0.0, 0.25, 0.5, 1.0, 2.0, 3.0], size=n)  # many ties
+            a[rng.random(n) < zeros] = 0.0
+            arrays += [a, rng.random(n) - 0.3]
+    for a in arrays:
+        scores = a.astype(np.float32)
+        for k in (1, 3, 10, 40):
+            compiled = InvertedIndex.top(scores, 1.0, k)
+            monkeypatch.setattr(mi, "compiled_top_k", None)
+            numpy = InvertedIndex.top(scores, 1.0, k)
+            monkeypatch.undo()
+            assert np.array_equal(compiled[0], numpy[0]), (len(a), k)
+            assert np.array_equal(compiled[1], numpy[1])
