@@ -16,19 +16,29 @@ cdef enum:
     _LANES = 8
 
 
+cdef struct Node:
+    # match_model.NODE: a tree node in sixteen bytes, so that a step of a walk reads one
+    # cache line, not three arrays' (feature, threshold, children: 960 KiB for the model's
+    # trees, more than a core's L2, which the rest of a server's request evicts between two
+    # questions). A leaf holds its value in thr and is its own child on both sides.
+    double thr
+    uint16_t feat
+    uint16_t child[2]  # right, left: positions within the node's tree
+    uint16_t pad
+
+
 def walk(
-    const int64_t[::1] feat,
-    const double[::1] thr,
-    const int64_t[::1] child,
-    const double[::1] value,
+    const unsigned char[::1] packed,
     const int64_t[::1] roots,
     int depth,
     const double[:, ::1] x,
     const int64_t[::1] bounds,
 ):
     """Row i's sum of leaf values over trees bounds[g] .. bounds[g + 1] - 1 (the last group ends
-    with the last tree), as out[i, g]. The arrays are match_model._flatten's: node k's right
-    child at child[2k], its left at child[2k + 1], a leaf its own child."""
+    with the last tree), as out[i, g]. ``packed``: match_model.pack's nodes (the trees' padded
+    rows end to end, tree t's first node at roots[t], its root)."""
+    cdef const Node* nodes = <const Node*>&packed[0]
+    cdef const Node* nd
     cdef Py_ssize_t n = x.shape[0], n_trees = roots.shape[0], n_groups = bounds.shape[0]
     out = np.zeros((n, n_groups), dtype=np.float64)
     cdef double[:, ::1] o = out
@@ -36,12 +46,13 @@ def walk(
     cdef int64_t[::1] node = at
     cdef Py_ssize_t i, g, t, end
     cdef int step
-    cdef int64_t k, root
+    cdef int64_t root
     # tree by tree, all rows through each (its nodes stay in cache), a level at a time: every
     # row takes `depth` steps (a leaf is its own child), so the rows' walks are independent
     # chains of loads the processor overlaps, with no branch on where a walk ends. Each row's
     # sum adds the trees' values in their order, as a row-by-row walk would.
     cdef int64_t lane[_LANES]
+    cdef int64_t lane_root[_LANES]
     cdef Py_ssize_t j, width
     if n < _LANES:
         # a few rows (a question's heads: one row, 600 trees): the independent chains are
@@ -53,13 +64,14 @@ def walk(
                 while t < end:
                     width = min(<Py_ssize_t>_LANES, end - t)
                     for j in range(width):
-                        lane[j] = roots[t + j]
+                        lane_root[j] = roots[t + j]
+                        lane[j] = 0
                     for step in range(depth):
                         for j in range(width):
-                            k = lane[j]
-                            lane[j] = child[2 * k + (x[i, feat[k]] <= thr[k])]
+                            nd = &nodes[lane_root[j] + lane[j]]
+                            lane[j] = nd.child[x[i, nd.feat] <= nd.thr]
                     for j in range(width):
-                        o[i, g] += value[lane[j]]
+                        o[i, g] += nodes[lane_root[j] + lane[j]].thr
                     t += width
         return out
     for g in range(n_groups):
@@ -67,21 +79,18 @@ def walk(
         for t in range(bounds[g], end):
             root = roots[t]
             for i in range(n):
-                node[i] = root
+                node[i] = 0
             for step in range(depth):
                 for i in range(n):
-                    k = node[i]
-                    node[i] = child[2 * k + (x[i, feat[k]] <= thr[k])]
+                    nd = &nodes[root + node[i]]
+                    node[i] = nd.child[x[i, nd.feat] <= nd.thr]
             for i in range(n):
-                o[i, g] += value[node[i]]
+                o[i, g] += nodes[root + node[i]].thr
     return out
 
 
 def walk_clipped(
-    const int64_t[::1] feat,
-    const double[::1] thr,
-    const int64_t[::1] child,
-    const double[::1] value,
+    const unsigned char[::1] packed,
     const int64_t[::1] roots,
     int depth,
     const double[:, ::1] x,
@@ -112,7 +121,7 @@ def walk_clipped(
                 if v > hi[j]:
                     v = hi[j]
             r[i, lead + j] = v
-    return walk(feat, thr, child, value, roots, depth, rows, bounds)
+    return walk(packed, roots, depth, rows, bounds)
 
 
 def bm25_terms(Py_ssize_t n_slots, const int64_t[:] slot_of, const uint16_t[:] tf_of, terms,

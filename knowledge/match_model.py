@@ -165,12 +165,10 @@ class Model:
             and not self.office_forest
             and len(x) <= CHUNK
         ):  # the clipping done by the walk: the same margins without numpy's small calls
-            feat, thr, child, value, roots = _flat(self.forest)
+            packed, roots = _packed(self.forest)
             x = np.ascontiguousarray(x, dtype=np.float64)
             depth = int(self.forest["depth"])
-            out = compiled_walk_clipped(
-                feat, thr, child, value, roots, depth, x, _ONE, *self._walk_clip()
-            )
+            out = compiled_walk_clipped(packed, roots, depth, x, _ONE, *self._walk_clip())
             return out[:, 0] + self.base
         x = self.clip(x)
         z = self.generic_margin(x)
@@ -201,10 +199,10 @@ class Model:
 
     def _head_margins(self, row: np.ndarray) -> np.ndarray:
         """The three tree heads' margins for one head_row, in one walk over all their trees."""
-        _, (feat, thr, child, value, roots), depth, bounds, bases = self._heads_trees()
+        _, (feat, thr, child, value, roots), depth, bounds, bases, packed = self._heads_trees()
         if compiled_walk is not None:
             x = np.ascontiguousarray(row, dtype=np.float64)[None, :]
-            return bases + compiled_walk(feat, thr, child, value, roots, depth, x, bounds)[0]
+            return bases + compiled_walk(packed, roots, depth, x, bounds)[0]
         node = roots
         for _ in range(depth):
             node = child[2 * node + (row[feat[node]] <= thr[node])]
@@ -213,11 +211,11 @@ class Model:
     def _head_margins_of(self, probs: list[float], dup: float, top: Sequence[float]) -> list[float]:
         """_head_margins(head_row(probs, dup, top)) by the compiled walk, which clips the best
         candidate's features itself: the same values without a dozen small numpy calls."""
-        _, (feat, thr, child, value, roots), depth, bounds, bases = self._heads_trees()
+        _, (*_, roots), depth, bounds, bases, packed = self._heads_trees()
         lead = self._head_lead(probs, dup, top)
         x = np.concatenate([lead, np.asarray(top, dtype=np.float64)])[None, :]
         z = compiled_walk_clipped(
-            feat, thr, child, value, roots, depth, x, bounds, *self._walk_clip(), len(lead)
+            packed, roots, depth, x, bounds, *self._walk_clip(), len(lead)
         )[0]
         return (bases + z).tolist()
 
@@ -234,7 +232,10 @@ class Model:
                 merged[key] = [r + [pad] * (width - len(r)) for f in forests for r in f[key]]
             bounds = np.cumsum([0] + [len(f["feature"]) for f in forests])[:-1].astype(np.int64)
             bases = np.asarray([self.head_forests[n]["base"] for n in names])
-            walk = (self.head_forests, _flatten(merged), int(merged["depth"]), bounds, bases)
+            flat = _flatten(merged)
+            walk = (
+                self.head_forests, flat, int(merged["depth"]), bounds, bases, pack(flat, width)
+            )
             self.__dict__["_heads_walk"] = walk
         return walk
 
@@ -342,12 +343,11 @@ def forest_predict(forest: dict[str, Any], x: np.ndarray) -> np.ndarray:
         return np.concatenate(
             [forest_predict(forest, x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)]
         )
-    arrays = _flat(forest)
-    feat, thr, child, value, roots = arrays
     if compiled_walk is not None:
+        packed, roots = _packed(forest)
         x = np.ascontiguousarray(x, dtype=np.float64)
-        return compiled_walk(feat, thr, child, value, roots, int(forest["depth"]), x, _ONE)[:, 0]
-    return _numpy_walk(arrays, int(forest["depth"]), x)
+        return compiled_walk(packed, roots, int(forest["depth"]), x, _ONE)[:, 0]
+    return _numpy_walk(_flat(forest), int(forest["depth"]), x)
 
 
 _ONE = np.zeros(1, dtype=np.int64)  # one group: all the trees
@@ -359,6 +359,39 @@ def _flat(forest: dict[str, Any]) -> tuple[np.ndarray, ...]:
     if arrays is None:
         arrays = forest["_flat"] = _flatten(forest)
     return arrays
+
+
+def _packed(forest: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """pack(_flat(forest)) and the trees' roots, kept in the forest as _flat is."""
+    kept = forest.get("_packed")
+    if kept is None:
+        arrays = _flat(forest)
+        kept = forest["_packed"] = (pack(arrays, len(forest["feature"][0])), arrays[4])
+    return kept
+
+
+# A node as the compiled walk reads it (knowledge/_kernels.pyx's Node): sixteen bytes, where
+# the five arrays of _flatten spread a node over three cache lines.
+NODE = np.dtype([("thr", "<f8"), ("feat", "<u2"), ("right", "<u2"), ("left", "<u2"),
+                 ("pad", "<u2")])  # fmt: skip
+
+
+def pack(arrays: tuple[np.ndarray, ...], width: int) -> np.ndarray:
+    """_flatten's arrays as NODE records, as bytes: children as positions within their tree
+    (rows of ``width`` nodes), and a leaf's value in place of its threshold (a leaf is its own
+    child, so what it is compared with never matters)."""
+    feat, thr, child, value, _ = arrays
+    if width >= 1 << 16 or (len(feat) and int(feat.max()) >= 1 << 16):
+        raise ValueError("trees too wide, or too many features, for 16-bit nodes")
+    here = np.arange(len(feat))
+    first = here - here % width
+    right, left = child[0::2], child[1::2]
+    nodes = np.zeros(len(feat), dtype=NODE)
+    nodes["thr"] = np.where(right == here, value, thr)
+    nodes["feat"] = feat
+    nodes["right"] = right - first
+    nodes["left"] = left - first
+    return nodes.view(np.uint8)
 
 
 def _numpy_walk(arrays: tuple[np.ndarray, ...], depth: int, x: np.ndarray) -> np.ndarray:
