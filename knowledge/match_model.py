@@ -214,9 +214,7 @@ class Model:
         _, (*_, roots), depth, bounds, bases, packed = self._heads_trees()
         lead = self._head_lead(probs, dup, top)
         x = np.concatenate([lead, np.asarray(top, dtype=np.float64)])[None, :]
-        z = compiled_walk_clipped(
-            packed, roots, depth, x, bounds, *self._walk_clip(), len(lead)
-        )[0]
+        z = compiled_walk_clipped(packed, roots, depth, x, bounds, *self._walk_clip(), len(lead))[0]
         return (bases + z).tolist()
 
     def _heads_trees(self) -> tuple[Any, ...]:
@@ -233,9 +231,7 @@ class Model:
             bounds = np.cumsum([0] + [len(f["feature"]) for f in forests])[:-1].astype(np.int64)
             bases = np.asarray([self.head_forests[n]["base"] for n in names])
             flat = _flatten(merged)
-            walk = (
-                self.head_forests, flat, int(merged["depth"]), bounds, bases, pack(flat, width)
-            )
+            walk = (self.head_forests, flat, int(merged["depth"]), bounds, bases, pack(flat, width))
             self.__dict__["_heads_walk"] = walk
         return walk
 
