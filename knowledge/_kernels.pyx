@@ -10,7 +10,7 @@ at a time and stops at the leaf.
 
 import numpy as np
 
-from libc.stdint cimport int64_t, uint16_t
+from libc.stdint cimport int32_t, int64_t, uint16_t
 
 cdef enum:
     _LANES = 8
@@ -124,7 +124,7 @@ def walk_clipped(
     return walk(packed, roots, depth, rows, bounds)
 
 
-def bm25_terms(Py_ssize_t n_slots, const int64_t[:] slot_of, const uint16_t[:] tf_of, terms,
+def bm25_terms(Py_ssize_t n_slots, const int32_t[:] slot_of, const uint16_t[:] tf_of, terms,
                dict known):
     """match_index.InvertedIndex.scores: every slot's BM25 as float32 and the query's own
     maximal score, over a query's terms in their order, each looked up in ``known`` (the
