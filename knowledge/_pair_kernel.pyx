@@ -25,7 +25,6 @@ cdef dict ANT = {}
 cdef Py_ssize_t MAX_FUZZY = 48
 cdef object _indel = Indel.normalized_similarity
 cdef object _lev = Levenshtein.normalized_similarity
-cdef object _opcodes = Levenshtein.opcodes
 cdef object _partial = fuzz.partial_ratio
 cdef object _token_set = fuzz.token_set_ratio
 
@@ -107,6 +106,159 @@ cdef extern from *:
     int ms_rf_prepare(const ms_rf_scorer*, object, object, ms_rf_cached*) except 0
     void ms_rf_release(ms_rf_cached*)
     double ms_rf_score(const ms_rf_cached*, object) except? -1.0
+
+
+# rapidfuzz's Levenshtein.opcodes(a, b) in C, its blocks other than "equal": a pair's replaced
+# and inserted or deleted stretches of the canonical texts (block masses, features 26-30).
+# Calling rapidfuzz for them built an Opcodes object, a list and a tuple a block: 3.0 us on a
+# pair of 32 and 11 characters, where the C below takes 0.45 us; a row of pair_rows went from
+# 24-25 to 21.5-22.5 us of CPU time (match-dev's knowledge base, 1,567 citizen messages).
+# The blocks are rapidfuzz's to the last tie: among equally short alignments, the one that
+# rapidfuzz-cpp's levenshtein_editops (3.x; 3.14.6 installed) takes for strings of at most 64
+# characters: the common prefix and suffix cut off, Hyyrö's bit-parallel matrix of the rest,
+# walked back from the end preferring a deletion, then an insertion, then the diagonal
+# (recover_alignment), the operations merged into blocks as its Opcodes(Editops) merges them.
+# tests/knowledge/test_kernels.py holds them to rapidfuzz's on a million pairs of real texts
+# and on random strings of two to four letters (ties everywhere).
+cdef extern from *:
+    """
+    #define MS_ALIGN_MAX 64
+    #define MS_OPS_MAX (2 * MS_ALIGN_MAX)  /* a walk through the matrix takes la + lb steps at most */
+    enum { MS_REPLACE, MS_INSERT, MS_DELETE };
+    typedef struct { int tag, s0, s1, d0, d1; } ms_block;
+
+    /* s's characters into out; its length, or -1 when longer than MS_ALIGN_MAX */
+    static int ms_chars(PyObject* s, Py_UCS4* out) {
+        Py_ssize_t i, n = PyUnicode_GET_LENGTH(s);
+        int kind = PyUnicode_KIND(s);
+        const void* data = PyUnicode_DATA(s);
+        if (n > MS_ALIGN_MAX) return -1;
+        for (i = 0; i < n; i++) out[i] = PyUnicode_READ(kind, data, i);
+        return (int)n;
+    }
+
+    /* the slot of c in a table of 2 * MS_ALIGN_MAX keys (a character c as c + 1, 0 empty):
+       where it is, or the empty one it goes into */
+    static inline int ms_slot(const uint32_t* key, Py_UCS4 c) {
+        int h = (int)(((c + 1) * 0x9E3779B1u) >> 25);
+        while (key[h] && key[h] != c + 1) h = (h + 1) & (2 * MS_ALIGN_MAX - 1);
+        return h;
+    }
+
+    /* the blocks other than "equal" of Levenshtein.opcodes(a, b), in order, into out (room for
+       MS_OPS_MAX); how many, or -1 when a string is longer than MS_ALIGN_MAX */
+    static int ms_opcode_blocks(PyObject* sa, PyObject* sb, ms_block* out) {
+        Py_UCS4 a[MS_ALIGN_MAX], b[MS_ALIGN_MAX];
+        uint64_t VP[MS_ALIGN_MAX], VN[MS_ALIGN_MAX], vp = ~(uint64_t)0, vn = 0, x, d0, hp, hn;
+        /* where in a (after the common prefix) each of its characters is, a bit a position */
+        uint32_t key[2 * MS_ALIGN_MAX];
+        uint64_t at[2 * MS_ALIGN_MAX];
+        /* the edit operations, written from the end back as the walk finds them */
+        int tag[MS_OPS_MAX], src[MS_OPS_MAX], dest[MS_OPS_MAX];
+        int la = ms_chars(sa, a), lb = ms_chars(sb, b);
+        int pre = 0, n1, n2, i, j, h, row, col, k = MS_OPS_MAX, end = k, s, d, t, n = 0;
+        if (la < 0 || lb < 0) return -1;
+        /* the common prefix and suffix are left out of the alignment */
+        while (pre < la && pre < lb && a[pre] == b[pre]) pre++;
+        n1 = la - pre;
+        n2 = lb - pre;
+        while (n1 && n2 && a[pre + n1 - 1] == b[pre + n2 - 1]) n1--, n2--;
+        /* Hyyrö's matrix, one column per character of b: bit i of VP[j] (VN[j]) tells whether
+           D[i + 1][j + 1] - D[i][j + 1] is +1 (-1), D being the distances of a's and b's
+           prefixes (after the common prefix) */
+        if (n1 && n2) {
+            memset(key, 0, sizeof key);
+            for (i = 0; i < n1; i++) {
+                h = ms_slot(key, a[pre + i]);
+                if (!key[h]) {
+                    key[h] = a[pre + i] + 1;
+                    at[h] = 0;
+                }
+                at[h] |= (uint64_t)1 << i;
+            }
+            for (j = 0; j < n2; j++) {
+                h = ms_slot(key, b[pre + j]);
+                x = key[h] ? at[h] : 0;
+                d0 = (((x & vp) + vp) ^ vp) | x | vn;
+                hp = vn | ~(d0 | vp);
+                hn = d0 & vp;
+                hp = (hp << 1) | 1;
+                hn = hn << 1;
+                vp = hn | ~(d0 | hp);
+                vn = hp & d0;
+                VP[j] = vp;
+                VN[j] = vn;
+            }
+        }
+        /* back from the end, as rapidfuzz-cpp's recover_alignment */
+        #define MS_OP(t_, c_, r_) (k--, tag[k] = (t_), src[k] = (c_) + pre, dest[k] = (r_) + pre)
+        row = n2;
+        col = n1;
+        while (row && col) {
+            if ((VP[row - 1] >> (col - 1)) & 1) {
+                col--;
+                MS_OP(MS_DELETE, col, row);
+            } else {
+                row--;
+                if (row && ((VN[row - 1] >> (col - 1)) & 1)) {
+                    MS_OP(MS_INSERT, col, row);
+                } else {
+                    col--;
+                    if (a[pre + col] != b[pre + row]) MS_OP(MS_REPLACE, col, row);
+                }
+            }
+        }
+        while (col) {
+            col--;
+            MS_OP(MS_DELETE, col, row);
+        }
+        while (row) {
+            row--;
+            MS_OP(MS_INSERT, col, row);
+        }
+        #undef MS_OP
+        /* consecutive operations of a kind merged into blocks, as Opcodes(Editops) does */
+        s = d = 0;
+        while (k < end) {
+            if (s < src[k] || d < dest[k]) {
+                s = src[k];
+                d = dest[k];
+            }
+            t = tag[k];
+            out[n].tag = t;
+            out[n].s0 = s;
+            out[n].d0 = d;
+            do {
+                s += t != MS_INSERT;
+                d += t != MS_DELETE;
+                k++;
+            } while (k < end && tag[k] == t && src[k] == s && dest[k] == d);
+            out[n].s1 = s;
+            out[n].d1 = d;
+            n++;
+        }
+        return n;
+    }
+    """
+    enum:
+        MS_ALIGN_MAX, MS_OPS_MAX, MS_REPLACE, MS_INSERT, MS_DELETE
+    ctypedef struct ms_block:
+        int tag, s0, s1, d0, d1
+    int ms_opcode_blocks(str, str, ms_block*)
+
+
+_TAGS = ("replace", "insert", "delete")  # by MS_REPLACE, MS_INSERT, MS_DELETE
+
+
+def opcode_blocks(str a not None, str b not None):
+    """The blocks other than "equal" of Levenshtein.opcodes(a, b) as (tag, src_start, src_end,
+    dest_start, dest_end), from the C above (for the tests); strings of at most 64 characters."""
+    cdef ms_block blocks[MS_OPS_MAX]
+    cdef int i, n = ms_opcode_blocks(a, b, blocks)
+    if n < 0:
+        raise ValueError(f"longer than {MS_ALIGN_MAX} characters")
+    return [(_TAGS[blocks[i].tag], blocks[i].s0, blocks[i].s1, blocks[i].d0, blocks[i].d1)
+            for i in range(n)]
 
 
 cdef enum:
@@ -201,6 +353,8 @@ def use_capi(bint on):
 
 def configure(function_chars, ant, max_fuzzy):
     global FUNCTION_CHARS, ANT, MAX_FUZZY
+    if max_fuzzy > MS_ALIGN_MAX:
+        raise ValueError(f"the pair kernel aligns at most {MS_ALIGN_MAX} characters")
     FUNCTION_CHARS = frozenset(function_chars)
     ANT = dict(ant)
     MAX_FUZZY = max_fuzzy
@@ -459,14 +613,14 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     cdef _Seen seen
     cdef double* qa = Q.aligned
     cdef double* ca = c.aligned
-    cdef Py_ssize_t s0, s1, d0, d1
+    cdef ms_block blocks[MS_OPS_MAX]
+    cdef int n_blocks
     cdef Py_ssize_t* q_only = Q.q_only
     cdef Py_ssize_t* missing = Q.missing
     cdef Py_ssize_t* uq = Q.uq
     cdef Py_ssize_t* in_answer = Q.in_answer
     cdef object w, opp
     cdef tuple qwords = Q.word_list, cwords = c.word_list
-    cdef str tag
     cdef frozenset qtypes = Q.qtypes, ctypes_ = c.qtypes
 
     cls[0] = cls[1] = cls[2] = cls[3] = cls[4] = 0.0
@@ -528,19 +682,18 @@ cdef void _row(_Question Q, Candidate c, double bm25, double bm25_margin, Py_ssi
     lq = Q.length
     lc = c.length
     b = c.b
-    for tag, s0, s1, d0, d1 in _opcodes(Q.b, b).as_list():
-        if tag == "equal":
-            continue
+    n_blocks = ms_opcode_blocks(Q.b, b, blocks)  # both at most MAX_FUZZY <= MS_ALIGN_MAX long
+    for k in range(n_blocks):
         m = 0.0
-        for i in range(s0, s1):
+        for i in range(blocks[k].s0, blocks[k].s1):
             m += qa[i]
         v = 0.0
-        for i in range(d0, d1):
+        for i in range(blocks[k].d0, blocks[k].d1):
             v += ca[i]
         m = m + v
         if m > block_max:
             block_max = m
-        if tag == "replace":
+        if blocks[k].tag == MS_REPLACE:
             rep_mass += m
             rep_blocks += 1
         else:

@@ -4,10 +4,12 @@ their Python twins give, on real questions; and CI runs the compiled ones."""
 import itertools
 import json
 import os
+import random
 from pathlib import Path
 
 import numpy as np
 import pytest
+from rapidfuzz.distance import Levenshtein
 
 import knowledge.match_features as mf
 import knowledge.match_model as mm
@@ -16,6 +18,8 @@ from knowledge.matcher import Matcher, load_model
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 SMALL = DATA / "gov-para-dev" / "small"
+MATCH_DEV = DATA / "match-dev" / "kb.jsonl"
+MESSAGES = DATA / "citizen-messages.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +94,53 @@ def test_compiled_pair_features_equal_the_python_ones(monkeypatch, capi):
         python = mf.pair_features(a, b, char_idf, word_idf, 0.8, 0.1, 2, "答复", False, qw, cw)
         monkeypatch.setattr(mf, "_pair_kernel", kernel)
         assert np.allclose(compiled, python, rtol=0, atol=1e-12)
+
+
+def _real_texts(questions: int, messages: int) -> list[str]:
+    """Knowledge-base questions (match-dev's) and citizens' messages, a sample of each, cut to
+    the MAX_FUZZY characters the pair features align; the demo city's wordings when
+    ../shared/data is not there."""
+    if MATCH_DEV.exists() and MESSAGES.exists():
+        rng = random.Random(3)
+        kb = [json.loads(line)["question"] for line in MATCH_DEV.open(encoding="utf-8")]
+        said = [json.loads(line)["text"] for line in MESSAGES.open(encoding="utf-8")]
+        texts = rng.sample(kb, questions) + rng.sample(said, messages)
+    else:
+        texts = [q for e in DEMO_ENTRIES for q in [e[3], *e[4]]]
+    return [t[: mf.MAX_FUZZY] for t in texts]
+
+
+@pytest.mark.skipif(mf._pair_kernel is None, reason="not built")
+def test_compiled_opcode_blocks_equal_rapidfuzz_ones():
+    """The kernel's alignment in C gives Levenshtein.opcodes' blocks other than "equal": the
+    same tags and ranges in the same order, so rapidfuzz's choice among equally short
+    alignments. On every pair of real texts (both ways round, and each with itself), on random
+    strings over two to four letters (ties everywhere) as long as the C alignment takes (64
+    characters; the pair features align 48), and on empty, identical and astral strings."""
+    blocks = mf._pair_kernel.opcode_blocks
+
+    def rapidfuzz_blocks(a, b):
+        return [op for op in Levenshtein.opcodes(a, b).as_list() if op[0] != "equal"]
+
+    texts = _real_texts(700, 300)
+    pairs = list(itertools.product(texts, repeat=2))
+    rng = random.Random(11)
+    for letters in ("ab", "abc", "abcd", "a𠀋", "甲乙𠀋", "ab𝔘c"):
+        for _ in range(20_000):
+            a, b = ("".join(rng.choices(letters, k=rng.randint(0, 64))) for _ in range(2))
+            near = a[: rng.randint(0, len(a))] + rng.choice(letters) + a[len(a) // 2 :]
+            pairs += [(a, b), (a, near[:64])]
+    edge = ["", "a", "𠀋", "a𠀋b", "社保卡补办", "\x00", "\U0010ffff"]
+    edge += ["ab" * 24, "b" * 48, "𠀋" * 48, "ba" * 32, "𠀋" * 64]
+    pairs += itertools.product(edge, repeat=2)
+    for a, b in pairs:
+        assert blocks(a, b) == rapidfuzz_blocks(a, b), (a, b)
+    assert len(pairs) > 200_000
+    tags = {op[0] for a, b in pairs[:: len(pairs) // 5000] for op in blocks(a, b)}
+    assert tags == {"replace", "insert", "delete"}
+    for a in ("a" * 65, "𠀋" * 70):  # longer than the C alignment takes: refused
+        with pytest.raises(ValueError):
+            blocks(a, "a")
 
 
 @pytest.mark.skipif(mm.compiled_walk is None, reason="not built")
