@@ -663,7 +663,6 @@ def _serve(settings: Settings, workers: int) -> int:
         config.application_path = "quart_app:create_app()"
         print(started_banner(settings) + f"  （{workers} 个 web 进程）", flush=True)
         return run(config)
-    print(started_banner(settings), flush=True)
     app = create_app(settings)
     if settings.uses_fake_redis:
         # With the in-process Redis no worker can share it: run the jobs in this process.
@@ -674,8 +673,32 @@ def _serve(settings: Settings, workers: int) -> int:
                 asyncio.ensure_future(run_forever(app.extensions["minsheng"], jobs()))
             )
 
-    asyncio.run(serve(app, config))
+    async def serve_and_announce() -> None:
+        server = asyncio.ensure_future(serve(app, config))
+        if await _answering(settings, server):
+            print(started_banner(settings), flush=True)
+        await server
+
+    asyncio.run(serve_and_announce())
     return 0
+
+
+async def _answering(settings: Settings, server: asyncio.Future) -> bool:
+    """Whether the public address accepts connections, waited for until it does or ``server``
+    ends (its error is then ``server``'s). Startup (the database, the templates, the charts'
+    fonts) takes seconds, up to half a minute on a busy machine: a banner printed before it sent
+    a newcomer's first click to a refused connection."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    while not server.done():
+        try:
+            _, writer = await asyncio.open_connection(host, settings.port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return True
+    return False
 
 
 async def _worker(settings: Settings) -> None:

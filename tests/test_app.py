@@ -30,6 +30,52 @@ async def test_console_everywhere_without_console_address(app):
     assert r.status_code == 200
 
 
+def test_the_banner_is_printed_when_its_address_answers(tmp_path):
+    """`minsheng serve` prints where to find the product once the address answers: a newcomer
+    who opens it at once is served, not refused while startup still runs."""
+    import os
+    import socket
+    import subprocess
+
+    import httpx
+
+    from tests.probes.harness import minsheng_command
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MINSHENG_")},
+        "MINSHENG_DATABASE_URL": f"sqlite://{tmp_path}/m.db",
+        "MINSHENG_PORT": str(port),
+        "MINSHENG_COOKIE_SECURE": "false",
+    }
+    subprocess.run(
+        minsheng_command("migrate"), env=env, check=True, timeout=300, capture_output=True
+    )
+    proc = subprocess.Popen(
+        minsheng_command("serve"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "民声已启动" in line:
+                break
+        assert lines and "民声已启动" in lines[-1], "".join(lines)
+        assert f"http://127.0.0.1:{port}/chat" in lines[-1]
+        r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        assert r.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_several_web_processes_need_a_shared_redis(monkeypatch, capsys):
     import quart_app
 
