@@ -17,12 +17,17 @@ bp = Blueprint("console_calendar", __name__, url_prefix="/console/calendar")
 
 @bp.app_context_processor
 async def calendar_banner() -> dict:
+    """The missing year's banner for admins, and whether this one keeps the calendar (the
+    节假日 link and the banner's link to enter it; other admins are told who does)."""
     a = actor()
     if a.staff_id is None or not a.has("admin"):
-        return {"calendar_missing_year": None}
+        return {"calendar_missing_year": None, "keeps_calendar": False}
     d = deps()
     await refresh_calendar(d.calendar, d.redis)
-    return {"calendar_missing_year": missing_next_year(d.calendar, d.clock.today())}
+    return {
+        "calendar_missing_year": missing_next_year(d.calendar, d.clock.today()),
+        "keeps_calendar": calendar.keeps_calendar(a),
+    }
 
 
 def _year() -> int:

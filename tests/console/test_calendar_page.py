@@ -70,6 +70,13 @@ async def test_admin_enters_next_year_and_deadlines_count_it_at_once(
 
 async def test_only_the_top_units_admin_changes_the_calendar(app, sender, deps, demo_units):  # noqa: F811
     district_admin = await login_as(app, sender, "hxadmin")
+    # no link to a page that would refuse them; the banner says who enters the year
+    html = await (await district_admin.get("/console/")).get_data(as_text=True)
+    assert BANNER in html and "请提醒最上级单位的系统管理员" in html
+    assert f'href="{PAGE}' not in html
+    admin = await login_as(app, sender, "admin")
+    html = await (await admin.get("/console/")).get_data(as_text=True)
+    assert f'href="{PAGE}"' in html and f'href="{PAGE}?year=2027"' in html
     _, page = await post_form(
         district_admin, PAGE, {"day": "2027-01-01", "kind": "holiday", "note": NOTICE}
     )
