@@ -103,6 +103,30 @@ async def test_a_supervisor_builds_reads_and_exports_the_month(app, sender, city
     assert ("转载无来源", str(city["repost"].id)) in [(r[4], r[5]) for r in evidence]
 
 
+async def test_evidence_links_only_where_the_reader_may_follow(app, sender, city):
+    """A letter links to the letters search for those who read letters, a repost task to the
+    task list for those who handle them; others read the same evidence without a link."""
+    s = await login_as(app, sender, "supervisor")
+    await post_form(s, PAGE, {"month": "2026-10"})
+    item = await RectifyItem.get(code="repost_no_source")
+    item.evidence = [
+        *item.evidence,
+        {"kind": "letter", "ref": "ABCDE-FGHJK", "label": "逾期答复", "at": "2026-10-09"},
+        {"kind": "task", "ref": "7", "label": "重要政策未转载", "at": "2026-10-10"},
+    ]
+    await item.save(update_fields=["evidence"])
+    letters = 'href="/console/letters/search?code=ABCDE-FGHJK"'
+    tasks = 'href="/console/repost-tasks"'
+    for who, sees_letters in (("supervisor", True), ("editor", False)):
+        session = s if who == "supervisor" else await login_as(app, sender, who)
+        resp = await session.client.get(f"{PAGE}/{item.id}")
+        body = (await resp.get_data()).decode()
+        assert resp.status_code == 200, who
+        assert "留言 ABCDE-FGHJK" in text(body.encode()) and "重要政策未转载" in body
+        assert (letters in body) is sees_letters, who
+        assert tasks in body, who
+
+
 async def test_answer_return_with_a_reason_and_verify(app, sender, city, deps):
     s = await login_as(app, sender, "supervisor")
     await post_form(s, PAGE, {"month": "2026-10"})

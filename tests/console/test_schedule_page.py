@@ -116,6 +116,17 @@ async def test_the_week_shows_each_item_by_day_with_its_state(app, sender, week)
     assert "已发布 1，待发布 1" in seen and "失败 1" in seen
 
 
+async def test_a_repost_deadline_links_to_the_tasks_only_for_who_may_open_them(app, sender, week):
+    """The task list is the editors', reviewers', leaders' and supervisors': an admin sees the
+    deadline on the calendar without a link that would refuse them."""
+    for who, linked in (("editor", True), ("admin", False)):
+        _, body = await page(app, sender, who)
+        tuesday = body[body.index('aria-label="2026-11-24"') :]
+        tuesday = tuesday[: tuesday.index("</section>")]
+        assert "转载截止" in tuesday
+        assert ('href="/console/repost-tasks"' in tuesday) is linked, who
+
+
 async def test_accounts_with_nothing_this_week_are_named(app, sender, week):
     _, body = await page(app, sender, "supervisor")
     idle = text(body[body.index('class="card idle"') :].split("</div>")[0].encode())
