@@ -248,8 +248,9 @@ class Model:
                 p = [1.0 / (1.0 + math.exp(-z)) for z in self._head_margins_of(probs, dup, top)]
                 return p[0], p[1] - p[2]
             z = self._head_margins(self.head_row(probs, dup, top))
-            p = 1.0 / (1.0 + np.exp(-z))
-            return float(p[0]), float(p[1] - p[2])
+            # math.exp as above: numpy's vectorised exp (AVX-512) may differ in the last bit
+            p = [1.0 / (1.0 + math.exp(-float(v))) for v in z]
+            return p[0], p[1] - p[2]
         x = query_features(probs, dup, [top[k] for k in QUERY_EXTRA_IDX])
         out = []
         for head, default in (
