@@ -40,7 +40,7 @@ from infra.redis import ScriptBatch
 from knowledge import offers
 from knowledge.attention import ASK_QUEUE, ask_event, feedback_event, letter_event
 from knowledge.excerpts import excerpt
-from knowledge.focus import as_follow_up, focus, leans_on, names_no_matter
+from knowledge.focus import as_follow_up, asks_nothing, leans_on, names_no_matter
 from knowledge.live import KnowledgeIndex, knowledge_index
 from knowledge.normalize import normalize
 from letters.codes import format_code
@@ -430,9 +430,9 @@ class Engine:
                 Reply(texts.RELATED_OFFER, choices=_choices(texts.RELATED_OFFER_CHOICES)),
             ]
         conv.step = "offer"
-        # A long message that asks nothing reports something (knowledge.focus), as does 我要举报
-        # …: a letter's matter
-        reported = focus(text) is None or intents.reports(text)
+        # A message that asks nothing reports something (knowledge.focus), as does 我要举报 …:
+        # a letter's matter
+        reported = asks_nothing(text) or intents.reports(text)
         intro = texts.REPORT_OFFER if reported else texts.CANNOT_ANSWER
         return [Reply(intro, choices=_choices(texts.OFFER_CHOICES))]
 

@@ -178,6 +178,28 @@ def subject(text: str) -> str | None:
     return body
 
 
+# Words that ask, besides the question words: a short message holding one is a question.
+_ASKS = re.compile(r"问|咨询|了解|打听|请教|想知道|谁|求教")
+# A short message without a question word but with this many characters states something
+# (路灯坏了一个星期了); a shorter one may be a bare subject (居住证), which is a question.
+_STATEMENT_CHARS = 6
+_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+
+
+def asks_nothing(text: str) -> bool:
+    """Whether a message only states something (a report, a complaint, a suggestion): a long
+    one whose sentences ask nothing (``focus``), or a short one with no question word and no
+    asking verb that is more than a bare subject. Of citizen-messages.jsonl's messages of at most
+    40 characters, 154 of the 180 that read so were filed as 建言 or 投诉/求助 (86 %), and 66 of
+    the 571 that ask (12 %)."""
+    text = text.strip()
+    if len(text) > FOCUS_CHARS:
+        return focus(text) is None
+    if _QUESTION.search(text) or _ASKS.search(text):
+        return False
+    return len(_WORD_CHAR.findall(text)) >= _STATEMENT_CHARS
+
+
 def focus(text: str, limit: int = FOCUS_CHARS) -> str | None:
     """``text`` itself when it is short; for a long message its first question, at most
     ``limit`` characters; None when a long message asks nothing."""

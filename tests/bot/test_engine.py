@@ -288,14 +288,14 @@ async def test_the_citizens_own_yes_and_no(chat):
     where the code is."""
     assert "派出所" in await chat.say("外地人在清源怎么申领居住证")
     assert "感谢您的反馈" in await chat.say("谢谢")
-    assert "无法准确回答" in await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
+    assert "您反映的情况" in await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
     out = await chat.say("没有")
     assert out.startswith("好的") and "您是不是想问" not in out
     assert "您是不是想问" in await chat.say("居住证")
     out = await chat.say("没有")  # to the suggestions: none of them, and no letter either
     assert out.startswith("好的") and "您是不是想问" not in out
     assert "不客气" in await chat.say("没有")  # to 如还有其他问题: a goodbye, not a question
-    assert "无法准确回答" in await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
+    assert "您反映的情况" in await chat.say("我家小区门口的路灯坏了三个月一直没人来修")
     assert "「我家小区门口的路灯坏了三个月一直没人来修」" in await chat.say("好的")
     assert "已取消" in await chat.say("取消")
     assert "跟踪码" in await chat.say("查询进度")
@@ -322,6 +322,19 @@ async def test_a_citizen_who_did_not_understand_or_cancels_nothing_is_not_asked_
     out = await chat.say("社保卡丢了怎么补办")
     assert "1. 社保卡丢了怎么挂失补办？" in out and "2. " not in out  # one suggestion
     assert await chat.say("2") == "请回复 1 查看，或回复 0 留言。"
+
+
+async def test_a_short_message_that_asks_nothing_is_offered_a_letter_as_a_report(chat):
+    """A short report with no 我要投诉 before it (路灯坏了一个星期了) was told 这个问题我暂时无法准确
+    回答, as if it had asked something; a bare subject and a question still are."""
+    out = await chat.say("我们小区门口的路灯坏了一个星期了")
+    assert "您反映的情况需要有关部门办理" in out and "无法准确回答" not in out
+    assert "「我们小区门口的路灯坏了一个星期了」" in await chat.say("1")
+    assert "已取消" in await chat.say("取消")
+    for asked in ("地铁里能吃东西吗", "想了解一下游泳馆开放时间", "游泳馆"):
+        out = await chat.say(asked)
+        assert "无法准确回答" in out and "您反映的情况" not in out, asked
+        assert (await chat.say("不用了")).startswith("好的")
 
 
 async def test_a_report_is_offered_a_letter_as_a_report_and_a_stray_number_is_not_a_question(
