@@ -9,6 +9,8 @@ import logging
 import re
 import secrets
 import sys
+import threading
+import time
 import traceback
 from urllib.parse import urlsplit
 
@@ -661,7 +663,8 @@ def _serve(settings: Settings, workers: int) -> int:
         # the listening sockets, and the state in PostgreSQL and Redis.
         config.workers = workers
         config.application_path = "quart_app:create_app()"
-        print(started_banner(settings) + f"  （{workers} 个 web 进程）", flush=True)
+        banner = started_banner(settings) + f"  （{workers} 个 web 进程）"
+        threading.Thread(target=_announce_when_served, args=(settings, banner), daemon=True).start()
         return run(config)
     app = create_app(settings)
     if settings.uses_fake_redis:
@@ -683,12 +686,34 @@ def _serve(settings: Settings, workers: int) -> int:
     return 0
 
 
+def _announce_when_served(settings: Settings, banner: str) -> None:
+    """Print ``banner`` once a web process answers HTTP on the public address. With several
+    processes the parent listens before any of them has started: a connection is accepted, and
+    waits there for as long as their startup takes."""
+    import httpx
+
+    url = f"http://{_loopback(settings.host)}:{settings.port}/healthz"
+    while True:
+        try:
+            httpx.get(url, timeout=5)  # any status: the page answered
+        except httpx.HTTPError:
+            time.sleep(0.1)
+            continue
+        print(banner, flush=True)
+        return
+
+
+def _loopback(host: str) -> str:
+    """Where this machine reaches a server bound to ``host``."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+
+
 async def _answering(settings: Settings, server: asyncio.Future) -> bool:
     """Whether the public address accepts connections, waited for until it does or ``server``
     ends (its error is then ``server``'s). Startup (the database, the templates, the charts'
     fonts) takes seconds, up to half a minute on a busy machine: a banner printed before it sent
     a newcomer's first click to a refused connection."""
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    host = _loopback(settings.host)
     while not server.done():
         try:
             _, writer = await asyncio.open_connection(host, settings.port)
