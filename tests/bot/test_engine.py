@@ -325,8 +325,9 @@ async def test_a_citizen_who_did_not_understand_or_cancels_nothing_is_not_asked_
 
 
 async def test_a_short_message_that_asks_nothing_is_offered_a_letter_as_a_report(chat):
-    """A short report with no 我要投诉 before it (路灯坏了一个星期了) was told 这个问题我暂时无法准确
-    回答, as if it had asked something; a bare subject and a question still are."""
+    """A short report with no 我要投诉 before it (路灯坏了一个星期了) was told
+    这个问题我暂时无法准确回答, as if it had asked something; a bare subject and a question
+    still are."""
     out = await chat.say("我们小区门口的路灯坏了一个星期了")
     assert "您反映的情况需要有关部门办理" in out and "无法准确回答" not in out
     assert "「我们小区门口的路灯坏了一个星期了」" in await chat.say("1")
