@@ -28,7 +28,7 @@ from knowledge.entry_fields import MAX_QUESTION, clean_similar
 from knowledge.grouping import cluster_questions
 from knowledge.live import KnowledgeIndex
 from knowledge.models import DECISIONS, Ask, Entry, Topic
-from knowledge.offers import scores, worth_offering
+from knowledge.offers import offered, scores, worth_offering
 from knowledge.privacy import mask_personal
 from knowledge.text import normalize
 from knowledge.views import audit_view
@@ -345,11 +345,18 @@ class UnansweredGroup:
     best_entry_id: int | None = None
     best_entry_question: str | None = None
     best_score: float | None = None
+    # Whether the bot puts that entry before a citizen who asks the question now (an answer, a
+    # suggestion or a 相关问题); None when not asked of the live index.
+    best_offered: bool | None = None
 
     @property
     def prefill(self) -> int | None:
-        """The entry number to offer staff for "add as a similar question": never one that
-        scored 0 (without a score: the entry the bot offered the citizen at the time)."""
+        """The entry number to offer staff for "add as a similar question": only an entry the
+        bot itself would offer for the question, never merely the nearest (医保异地就医怎么备案
+        pre-filled 门诊看病医保能报销多少 at 0.02, one click from a wrong similar question), and
+        never one that scored 0 (without a score: the entry the bot offered at the time)."""
+        if self.best_offered is False:
+            return None
         if self.best_score is not None and not worth_offering(self.best_score):
             return None
         return self.best_entry_id
@@ -459,6 +466,7 @@ async def _closest_entries(groups: list[UnansweredGroup], index: KnowledgeIndex)
             continue
         g.best_entry_id = int(best)
         g.best_score = score
+        g.best_offered = str(best) in offered(decision)
     await _name_entries(groups)
     for g in groups:
         if g.best_entry_id is None:

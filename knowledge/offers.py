@@ -51,3 +51,10 @@ def related(decision: Any) -> list[str]:
     if getattr(decision, "decision", None) != "none":
         return []
     return _scored(decision, getattr(decision, "related", None))
+
+
+def offered(decision: Any) -> list[str]:
+    """Every entry the bot puts before the citizen for ``decision``: its answer, or the
+    suggestions, or the 相关问题 under a "none"."""
+    answered = getattr(decision, "decision", None) == "answer" and getattr(decision, "entry", None)
+    return ([str(answered)] if answered else []) + suggestions(decision) + related(decision)

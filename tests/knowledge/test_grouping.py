@@ -81,6 +81,7 @@ class Said:
     suggestions: list[str] = field(default_factory=list)
     score: float = 0.0
     candidates: list = field(default_factory=list)
+    related: list[str] = field(default_factory=list)
 
 
 class ScriptedIndex:
@@ -93,7 +94,7 @@ class ScriptedIndex:
 
 async def test_the_closest_entry_is_never_one_scored_zero(kb, actors, clock):
     entry = await kb.published()
-    for text in ("居住证怎么弄", "公积金怎么提取", "老年人乘车卡在哪里办"):
+    for text in ("居住证怎么弄", "公积金怎么提取", "老年人乘车卡在哪里办", "医保异地就医怎么备案"):
         await attention.record_ask(
             text=text,
             channel="web",
@@ -106,12 +107,19 @@ async def test_the_closest_entry_is_never_one_scored_zero(kb, actors, clock):
         )
     index = ScriptedIndex(
         {
-            "居住证怎么弄": Said("none", score=0.2, candidates=[Cand(str(entry.id), "q", 0.31)]),
+            "居住证怎么弄": Said(
+                "none",
+                score=0.2,
+                candidates=[Cand(str(entry.id), "q", 0.31)],
+                related=[str(entry.id)],
+            ),
             # scores that show as 0.00 on the page
             "公积金怎么提取": Said("none", candidates=[Cand(str(entry.id), "q", 0.003)]),
             "老年人乘车卡在哪里办": Said(
                 "suggest", None, [str(entry.id)], 0.0, [Cand(str(entry.id), "q", 0.0)]
             ),
+            # the nearest entry, which the bot offers the citizen in no list
+            "医保异地就医怎么备案": Said("none", candidates=[Cand(str(entry.id), "q", 0.02)]),
         }
     )
     groups = await attention.list_unanswered(
@@ -123,6 +131,9 @@ async def test_the_closest_entry_is_never_one_scored_zero(kb, actors, clock):
     for text in ("公积金怎么提取", "老年人乘车卡在哪里办"):
         g = by_text[text]
         assert (g.best_entry_id, g.best_score, g.prefill) == (None, None, None)
+    # shown as the nearest, but not one click from being added as a similar question
+    far = by_text["医保异地就医怎么备案"]
+    assert (far.best_entry_id, far.best_score, far.prefill) == (entry.id, 0.02, None)
 
 
 def test_a_group_scored_zero_has_nothing_to_prefill():
