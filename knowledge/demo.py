@@ -266,6 +266,7 @@ DEMO_ENTRIES: list[tuple[str, str, str, str, list[str], str]] = [
         [
             "人社局电话多少",
             "人社局在哪里",
+            "办事大厅在哪里",
             "社保局几点上班",
             "你们的咨询电话是多少",
             "怎么联系你们",

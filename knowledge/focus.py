@@ -180,10 +180,11 @@ def subject(text: str) -> str | None:
 
 # Words that ask, besides the question words: a short message holding one is a question.
 _ASKS = re.compile(r"问|咨询|了解|打听|请教|想知道|谁|求教")
-# A short message without a question word but with this many characters states something
-# (路灯坏了一个星期了); a shorter one may be a bare subject (居住证), which is a question.
+# A short message without a question word but with this many Chinese characters states something
+# (路灯坏了一个星期了); a shorter one may be a bare subject (居住证), which is a question, and
+# letters alone (asdfgh) state nothing.
 _STATEMENT_CHARS = 6
-_WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def asks_nothing(text: str) -> bool:
@@ -197,7 +198,7 @@ def asks_nothing(text: str) -> bool:
         return focus(text) is None
     if _QUESTION.search(text) or _ASKS.search(text):
         return False
-    return len(_WORD_CHAR.findall(text)) >= _STATEMENT_CHARS
+    return len(_HAN.findall(text)) >= _STATEMENT_CHARS
 
 
 def focus(text: str, limit: int = FOCUS_CHARS) -> str | None:

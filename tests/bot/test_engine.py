@@ -332,7 +332,7 @@ async def test_a_short_message_that_asks_nothing_is_offered_a_letter_as_a_report
     assert "您反映的情况需要有关部门办理" in out and "无法准确回答" not in out
     assert "「我们小区门口的路灯坏了一个星期了」" in await chat.say("1")
     assert "已取消" in await chat.say("取消")
-    for asked in ("地铁里能吃东西吗", "想了解一下游泳馆开放时间", "游泳馆"):
+    for asked in ("地铁里能吃东西吗", "想了解一下游泳馆开放时间", "游泳馆", "asdfgh"):
         out = await chat.say(asked)
         assert "无法准确回答" in out and "您反映的情况" not in out, asked
         assert (await chat.say("不用了")).startswith("好的")
