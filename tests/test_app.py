@@ -39,7 +39,7 @@ def test_the_banner_is_printed_when_its_address_answers(tmp_path):
 
     import httpx
 
-    from tests.probes.harness import minsheng_command
+    from tests.probes.harness import minsheng_command, serving
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,27 +53,10 @@ def test_the_banner_is_printed_when_its_address_answers(tmp_path):
     subprocess.run(
         minsheng_command("migrate"), env=env, check=True, timeout=300, capture_output=True
     )
-    proc = subprocess.Popen(
-        minsheng_command("serve"),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=tmp_path,
-    )
-    try:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if "民声已启动" in line:
-                break
-        assert lines and "民声已启动" in lines[-1], "".join(lines)
-        assert f"http://127.0.0.1:{port}/chat" in lines[-1]
+    with serving(env=env, cwd=tmp_path) as banner:
+        assert f"http://127.0.0.1:{port}/chat" in banner
         r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         assert r.status_code == 200
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_several_web_processes_need_a_shared_redis(monkeypatch, capsys):

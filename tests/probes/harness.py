@@ -53,6 +53,31 @@ def minsheng_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "quart_app", *args]
 
 
+@contextlib.contextmanager
+def serving(*args: str, env: dict[str, str], cwd: Path | None = None):
+    """``minsheng serve ARGS`` started and read until it prints where to find the product
+    ("民声已启动"), which is yielded; stopped on leaving."""
+    proc = subprocess.Popen(
+        minsheng_command("serve", *args),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
+    )
+    try:
+        lines = []
+        for line in proc.stdout or []:
+            lines.append(line)
+            if "民声已启动" in line:
+                break
+        assert lines and "民声已启动" in lines[-1], "".join(lines)
+        yield lines[-1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 # Letters for markers. Not q or v: the question log's masking rightly takes "qq…" and "vx…" for a
 # QQ or WeChat handle and stars it (a run tag "qqtww" once made a retry storm find no questions).
 # Not x: it separates a run's tag from a conversation's.

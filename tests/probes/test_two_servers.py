@@ -87,31 +87,14 @@ def test_several_processes_announce_themselves_once_one_answers(on_base):
     """`minsheng serve --workers 2` printed where to find the product before its processes had
     started: the parent listens at once, and a newcomer's first page waited out their startup.
     The banner now comes once a process answers, and the chat answers right after it."""
-    import subprocess
-
-    from tests.probes.harness import free_port, minsheng_command
+    from tests.probes.harness import free_port, serving
 
     port = free_port()
     env = {**on_base.env, "MINSHENG_PORT": str(port)}
-    proc = subprocess.Popen(
-        [*minsheng_command("serve"), "--workers", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if "民声已启动" in line:
-                break
-        assert lines and "民声已启动" in lines[-1] and "2 个 web 进程" in lines[-1], "".join(lines)
+    with serving("--workers", "2", env=env) as banner:
+        assert "2 个 web 进程" in banner
         url = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{url}/healthz", timeout=2).status_code in {200, 503}
         r = httpx.post(f"{url}/api/chat", json={"session": secrets.token_hex(12), "text": "你好"},
                        timeout=2)  # fmt: skip
         assert r.status_code == 200 and r.json()["replies"], r.text
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
