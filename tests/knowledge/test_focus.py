@@ -9,6 +9,7 @@ import pytest
 from knowledge.demo import DEMO_ENTRIES, SYNONYM_GROUPS
 from knowledge.focus import (
     FOCUS_CHARS,
+    asks_nothing,
     focus,
     leans_on,
     names_no_matter,
@@ -65,6 +66,33 @@ def test_a_long_question_sentence_keeps_the_asking_clause_and_what_fits_before_i
 def test_a_short_follow_up_keeps_the_sentence_before_it():
     told = "我在外地工作了十年，社保一直在外地交，现在回老家了，想把社保转回来。"
     assert focus(told + "可以吗？" + told) == (told + "可以吗？")[-FOCUS_CHARS:]
+
+
+def test_a_long_message_asking_with_you_wu_is_matched_by_that_question():
+    """有无 asks as 有没有 does: a message asking whether a village has a demolition plan was
+    taken for one that asks nothing, and offered a letter as a report."""
+    text = "领导您好，我家住在城东区某镇某村，家里老房子准备翻建，想问一下近期村里有无拆迁规划"
+    assert len(text) > FOCUS_CHARS
+    assert "有无拆迁规划" in focus(text)
+    assert not asks_nothing("城东区某村近期有无拆迁规划")
+
+
+@pytest.mark.parametrize(
+    ("text", "states"),
+    [
+        ("我们小区门口的路灯坏了一个星期了", True),
+        ("楼下烧烤店太吵了影响休息", True),
+        (LONG_COMPLAINT, True),
+        ("路灯坏了", False),  # too short to tell from a bare subject
+        ("居住证", False),
+        ("社保卡丢了怎么补办", False),
+        ("想了解一下游泳馆开放时间", False),
+        ("asdfgh", False),
+        (LONG_QUESTION, False),
+    ],
+)
+def test_which_messages_only_state_something(text, states):
+    assert asks_nothing(text) is states
 
 
 def test_a_long_message_that_asks_nothing_is_not_matched(matcher):
