@@ -25,8 +25,9 @@ from org.models import UNIT_KINDS
 from org.security_log import search_security_log
 from org.web import actor, client_ip, deps, record_domain_failure
 from publishing import drafts as publishing_drafts
+from publishing import schedule as publishing_schedule
 from publishing import sources as publishing_sources
-from supervision import rectification
+from supervision import annual, rectification
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 PRE_CSRF_COOKIE = "ms_csrf"
@@ -35,6 +36,17 @@ PRE_CSRF_COOKIE = "ms_csrf"
 @bp.app_template_filter("local")
 def local_time(value) -> str:
     return to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# Who may open each page a link leads to, as the services check it: a template shows the link
+# (me.has(*readers.tasks)) to these roles alone, so that no one follows it to a 403.
+READERS = {
+    "drafts": publishing_drafts.READERS,
+    "tasks": publishing_sources.TASK_READERS,
+    "schedule": publishing_schedule.READERS,
+    "annual": annual.READERS,
+    "letters": letters_service.READER_ROLES,
+}
 
 
 @bp.app_context_processor
@@ -46,6 +58,7 @@ def inject() -> dict:
         "ROLES": ROLES,
         "UNIT_KINDS": UNIT_KINDS,
         "OUTCOMES": OUTCOMES,
+        "readers": READERS,
     }
 
 

@@ -38,6 +38,8 @@ from publishing.wording_rules import active_wording_rules
 
 # Statuses in which the text may change (a returned draft is edited, then submitted again).
 EDITABLE = ("draft", "returned")
+# Who reads the drafts of their units (the console shows its links to them alone).
+READERS = ("editor", "reviewer", "leader", "supervisor")
 BEFORE_PUBLISHING = ("draft", "submitted", "returned", "approved", "scheduled", "failed")
 MAX_TITLE = 64  # WeChat's limit for an article title; the strictest of the platforms
 MAX_BODY = 20000
@@ -412,7 +414,7 @@ async def schedule_draft(deps: Deps, actor: Actor, draft_id: Any, data: dict[str
 async def list_drafts(
     actor: Actor, *, status: str = "", limit: int = 50, offset: int = 0
 ) -> tuple[int, list[Draft]]:
-    if not actor.has("editor", "reviewer", "leader", "supervisor"):
+    if not actor.has(*READERS):
         raise Forbidden("只有编辑、审核员、领导和督查人员可以查看稿件")
     qs = actor.scope(Draft.all())
     if status:
@@ -535,7 +537,7 @@ async def count_to_review(actor: Actor) -> int:
 
 async def count_by_status(actor: Actor) -> dict[str, int]:
     """The drafts the actor reads, counted by status."""
-    if not actor.has("editor", "reviewer", "leader", "supervisor"):
+    if not actor.has(*READERS):
         return {}
     rows = (
         await actor.scope(Draft.all())

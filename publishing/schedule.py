@@ -19,6 +19,8 @@ from org.access import Actor
 from publishing.models import PUBLICATION_STATUSES, Publication, RepostTask
 
 VIEWS = {"week": "周", "month": "月"}
+# Who reads the schedule (the console shows its links to them alone).
+READERS = ("editor", "reviewer", "leader", "supervisor", "admin")
 WEEKDAYS = "一二三四五六日"
 # How an item looks on the calendar: the publication statuses, and posts recorded by hand.
 TONES = {
@@ -131,7 +133,7 @@ def parse_filters(args: dict[str, Any], today: dt.date) -> dict[str, Any]:
 
 
 async def build_schedule(deps: Deps, actor: Actor, args: dict[str, Any]) -> Schedule:
-    if not actor.has("editor", "reviewer", "leader", "supervisor", "admin"):
+    if not actor.has(*READERS):
         raise Forbidden("只有编辑、审核员、领导、督查人员和管理员可以查看排期")
     today = deps.clock.today()
     f = parse_filters(args, today)

@@ -35,6 +35,8 @@ from publishing.models import (
 log = logging.getLogger(__name__)
 
 URGENT_HOURS = 12  # 004 §7(一)
+# Who reads the repost tasks of their units (the console shows its links to them alone).
+TASK_READERS = ("editor", "reviewer", "leader", "supervisor")
 REMIND_BEFORE = dt.timedelta(hours=3)
 REMINDERS = {
     "soon": "距12小时转载时限不足3小时",
@@ -238,7 +240,7 @@ async def remind_repost_tasks(deps: Deps) -> int:
 
 async def list_tasks(actor: Actor, *, status: str = "open", limit: int = 100) -> list[RepostTask]:
     """The unit's tasks (leaders: and below; supervisors: all), soonest deadline first."""
-    if not actor.has("editor", "reviewer", "leader", "supervisor"):
+    if not actor.has(*TASK_READERS):
         raise Forbidden("只有编辑、审核员、领导和督查人员可以查看转载任务")
     qs = actor.scope(RepostTask.all()).filter(status=status)
     qs = qs.select_related("source", "unit")

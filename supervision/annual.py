@@ -51,6 +51,8 @@ FIGURES = {
 # Figures a platform may give; where it gives none, the unit enters them.
 ENTERED = {"followers": "粉丝（关注）数", "reads": "全年阅读量"}
 EDITABLE = ("draft", "returned")
+# Who reads the annual reports (the console shows its links to them alone).
+READERS = ("editor", "reviewer", "leader", "supervisor")
 EVENT_LABELS = {
     "create": "生成草稿",
     "fill": "填报",
@@ -242,7 +244,7 @@ async def annual_drafts_job(deps: Deps) -> int:
 
 
 def _require_reader(actor: Actor) -> None:
-    if not actor.has("editor", "reviewer", "leader", "supervisor"):
+    if not actor.has(*READERS):
         raise Forbidden("只有督查人员、领导和本单位编辑审核人员可以查看年度报表")
 
 
