@@ -687,12 +687,13 @@ def _serve(settings: Settings, workers: int) -> int:
 
 
 def _announce_when_served(settings: Settings, banner: str) -> None:
-    """Print ``banner`` once a web process answers HTTP on the public address. With several
-    processes the parent listens before any of them has started: a connection is accepted, and
-    waits there for as long as their startup takes."""
+    """Print ``banner`` once a web process answers HTTP on the public address: with several
+    processes, the parent returns to print nothing more while they start (imports, the
+    database, the index), and a first click meanwhile was refused."""
     import httpx
 
-    url = f"http://{_loopback(settings.host)}:{settings.port}/healthz"
+    host = _loopback(settings.host)
+    url = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}/healthz"
     while True:
         try:
             httpx.get(url, timeout=5)  # any status: the page answered
