@@ -38,6 +38,8 @@ ALSO_ASKED = [
     ("办事大厅在哪", "demo-rsj-1"),
     ("社保卡补办需要什么材料", "demo-sbk-2"),
     ("社保卡补办要带什么材料", "demo-sbk-2"),
+    ("养老金怎么查", "demo-sb-4"),  # 无法准确回答 before the entry had 养老金发放记录怎么查
+    ("退休金怎么查", "demo-sb-4"),
 ]
 
 
