@@ -315,8 +315,7 @@ async def file_request(
             raise DomainError("bad_field", "账号名称不能为空", field="changes")
         # What the approvers compare: the values as they are when the request is made.
         changes["_before"] = {
-            k: getattr(account, "responsible_id" if k == "responsible_id" else k)
-            for k in changes
+            k: getattr(account, "responsible_id" if k == "responsible_id" else k) for k in changes
         }
     allowed = {
         "change": {"active", "suspended"},

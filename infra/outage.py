@@ -63,8 +63,8 @@ def _kind(err: BaseException) -> str | None:
 
 
 def outage_of(err: BaseException) -> str | None:
-    """"redis", "database" or "network" when ``err`` (or what caused it) means a dependency is
-    unreachable; None for anything else."""
+    """The dependency that ``err`` (or what caused it) says is unreachable: "redis", "database"
+    or "network"; None for anything else."""
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen and len(seen) < 8:
