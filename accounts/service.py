@@ -314,9 +314,7 @@ async def file_request(
         if "name" in changes and not changes["name"]:
             raise DomainError("bad_field", "账号名称不能为空", field="changes")
         # What the approvers compare: the values as they are when the request is made.
-        changes["_before"] = {
-            k: getattr(account, "responsible_id" if k == "responsible_id" else k) for k in changes
-        }
+        changes["_before"] = {k: getattr(account, k) for k in changes}
     allowed = {
         "change": {"active", "suspended"},
         "close": {"active", "suspended"},
