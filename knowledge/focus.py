@@ -24,6 +24,7 @@ the citizen is asked which matter it is about (bot/engine.py).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from knowledge.grouping import NO_CONTENT
 from knowledge.normalize import normalize, pos_tag, words
@@ -207,6 +208,13 @@ def focus(text: str, limit: int = FOCUS_CHARS) -> str | None:
     text = text.strip()
     if len(text) <= limit:
         return text
+    return _long_focus(text, limit)
+
+
+# A long message's focus is read up to three times in its turn (the matcher's decision, whether
+# it asks nothing, what the next message may follow), by turns interleaved with others'.
+@lru_cache(maxsize=256)
+def _long_focus(text: str, limit: int) -> str | None:
     sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
     # a question mark is the surest sign; words like 怎么 also occur in statements
     for asks in (_MARKED.search, _QUESTION.search):

@@ -64,8 +64,16 @@ _NUMBER_RULES = (_ID_CARD, _CARD, _MOBILE, _LANDLINE_GROUPED, _PLATE, _LANDLINE)
 _FOUR_DIGITS = re.compile(r"\d{4}")
 # what a house number needs: a digit before one of its words
 _HOUSE_HINT = re.compile(r"\d[A-Za-z]?(?:-\d+)?\s*[号栋幢座单室楼层户]")
-# what an instant-messaging id's label holds: a quick test before its pattern
-_IM_HINT = re.compile(r"(?i)QQ|微信|wechat|vx|v信")
+# what an instant-messaging id's label holds, tested before its pattern (as substrings of the
+# lowered text: a third of an ignore-case search's time)
+_IM_LABELS = ("微信", "qq", "wechat", "vx", "v信")
+
+
+def _labels_im(text: str) -> bool:
+    low = text.lower()
+    return any(label in low for label in _IM_LABELS)
+
+
 # what an ID card or a local number needs: seven digits in a row
 _SEVEN_DIGITS = re.compile(r"\d{7}")
 _NEEDS_SEVEN = (_ID_CARD, _LANDLINE)
@@ -168,7 +176,7 @@ def mask_personal(text: str) -> str:
     out = _fold(text)
     if "@" in out:
         out = _EMAIL.sub(MASK, out)
-    if _IM_HINT.search(out):
+    if _labels_im(out):
         out = _IM_ID.sub(lambda m: m.group(1) + MASK, out)
     out = _SPOKEN.sub(_spoken, out)
     # Each rule below but the plate needs a digit, all but the house number four in a row, and
