@@ -50,6 +50,7 @@ from knowledge.privacy import mask_personal
         ("加我VX：lei_2020a", "lei_2020a"),
         ("WeChat号 zhangsan88", "zhangsan88"),
         ("Qq 号码是 abc12345", "abc12345"),
+        ("V信：zhang_2021", "zhang_2021"),
         ("车牌闽AB123C违停", "AB123C"),
         ("A座12室漏水", "12室"),
         ("住3-2号楼", "3-2"),
