@@ -635,9 +635,9 @@ def jobs() -> list[Job]:
 
 def started_banner(settings: Settings) -> str:
     """Where people find the product, from the settings actually used (not a fixed port)."""
-    public = f"http://{settings.host}:{settings.port}"
+    public = local_url(settings.host, settings.port)
     console = (
-        f"http://{settings.console_host}:{settings.console_port}/console"
+        f"{local_url(settings.console_host, settings.console_port)}/console"
         if settings.console_host
         else f"{public}/console"
     )
@@ -692,8 +692,7 @@ def _announce_when_served(settings: Settings, banner: str) -> None:
     database, the index), and a first click meanwhile was refused."""
     import httpx
 
-    host = _loopback(settings.host)
-    url = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}/healthz"
+    url = f"{local_url(settings.host, settings.port)}/healthz"
     while True:
         try:
             httpx.get(url, timeout=5)  # any status: the page answered
@@ -707,6 +706,13 @@ def _announce_when_served(settings: Settings, banner: str) -> None:
 def _loopback(host: str) -> str:
     """Where this machine reaches a server bound to ``host``."""
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+
+
+def local_url(host: str, port: int) -> str:
+    """The address to open on this machine for a server bound to ``host``: a wildcard bind
+    as the loopback, an IPv6 address in brackets (http://:::8000 opens nothing)."""
+    host = _loopback(host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 async def _answering(settings: Settings, server: asyncio.Future) -> bool:

@@ -59,6 +59,19 @@ def test_the_banner_is_printed_when_its_address_answers(tmp_path):
         assert r.status_code == 200
 
 
+def test_the_banner_and_the_readiness_check_name_an_address_that_opens():
+    from infra.settings import Settings
+    from quart_app import local_url, started_banner
+
+    assert local_url("::", 8000) == "http://[::1]:8000"
+    assert local_url("0.0.0.0", 8000) == "http://127.0.0.1:8000"
+    assert local_url("fd00::5", 8001) == "http://[fd00::5]:8001"
+    assert local_url("10.0.0.5", 8001) == "http://10.0.0.5:8001"
+    banner = started_banner(Settings(host="::", port=8000, console_host="fd00::5"))
+    assert "http://[::1]:8000/chat" in banner
+    assert f"http://[fd00::5]:{Settings().console_port}/console" in banner
+
+
 def test_several_web_processes_need_a_shared_redis(monkeypatch, capsys):
     import quart_app
 
