@@ -5,8 +5,8 @@ citizens' own messages; and a retry storm. Prints figures with the load average;
         [--connections 50] [--seconds 10] [--rounds 3] [--warmup 10] [--storm-users 50]
         [--redis-url redis://127.0.0.1:6379/9] [--database-url postgres://…/db]
 
-Each run: a scratch SQLite database (or the given one, emptied), the demo city, the KB imported
-and published; then for each --servers N: `minsheng serve --workers N` (hypercorn, logging on)
+Each run: a scratch SQLite database (or a new one on the PostgreSQL server given, dropped at the
+end), the demo city, the KB imported and published; then for each --servers N: `minsheng serve --workers N` (hypercorn, logging on)
 and one `minsheng worker` beside it writing the question log, a throwaway redis-server unless a
 URL is given, and a fake WeChat API on loopback (MINSHENG_WECHAT_API_BASE): a late answer goes
 there, never to the real host. wrk posts text messages with valid signatures and distinct MsgIds
@@ -47,6 +47,7 @@ from pathlib import Path
 import httpx
 
 from adapters.wechat_protocol import parse_xml, sign
+from bench import scratch
 from tests.probes.harness import WechatApiStub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -549,7 +550,19 @@ def main() -> int:
     if max(args.servers) > 1 and not args.database_url:
         raise SystemExit("多个 web 进程请用 PostgreSQL：--database-url postgres://…")
     work = Path(tempfile.mkdtemp(prefix="ms-bench-"))
-    database_url = args.database_url or f"sqlite://{work}/bench.db"
+    if not args.database_url:
+        return run(args, work, f"sqlite://{work}/bench.db")
+    # A new database on the server named, dropped at the end: the letters and questions counted
+    # are this run's (a database used before held an earlier run's storm letters).
+    name, database_url = asyncio.run(scratch.create_scratch(args.database_url, "minsheng_botbench"))
+    try:
+        return run(args, work, database_url)
+    finally:
+        asyncio.run(scratch.drop_scratch(args.database_url, name))
+
+
+def run(args: argparse.Namespace, work: Path, database_url: str) -> int:
+    """The bench on ``database_url`` (new and empty), its files in ``work``."""
     redis_proc, redis_url = (None, args.redis_url) if args.redis_url else start_redis(work)
     api = WechatApiStub()  # WeChat's API on loopback: a late answer lands here
     env = {
