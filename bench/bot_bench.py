@@ -6,11 +6,12 @@ citizens' own messages; and a retry storm. Prints figures with the load average;
         [--redis-url redis://127.0.0.1:6379/9] [--database-url postgres://…/db]
 
 Each run: a scratch SQLite database (or a new one on the PostgreSQL server given, dropped at the
-end), the demo city, the KB imported and published; then for each --servers N: `minsheng serve --workers N` (hypercorn, logging on)
-and one `minsheng worker` beside it writing the question log, a throwaway redis-server unless a
-URL is given, and a fake WeChat API on loopback (MINSHENG_WECHAT_API_BASE): a late answer goes
-there, never to the real host. wrk posts text messages with valid signatures and distinct MsgIds
-and users (needs `apt install wrk`). More than one web process needs PostgreSQL and Redis.
+end), the demo city, the KB imported and published; then for each --servers N: `minsheng serve
+--workers N` (hypercorn, logging on) and one `minsheng worker` beside it writing the question
+log, a throwaway redis-server unless a URL is given, and a fake WeChat API on loopback
+(MINSHENG_WECHAT_API_BASE): a late answer goes there, never to the real host. wrk posts text
+messages with valid signatures and distinct MsgIds and users (needs `apt install wrk`). More
+than one web process needs PostgreSQL and Redis.
 
 - cold (the headline): every text of ../shared/data/citizen-messages.jsonl in turn, each pass
   through the list opening with another greeting ("您好！", "你好，" …), so that no text is
