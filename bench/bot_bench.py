@@ -500,12 +500,12 @@ def report(n: int, figures: dict, args) -> dict:
     print(
         f"{'':30}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}{'CPU ms/req':>11}"
     )
-    print(row(f"warm-up ({args.warmup} s)", figures["warmup"]))
+    print(row(f"warm-up ({args.warmup * n} s)", figures["warmup"]))
     cold_ratio, warm_ratio, cold_p99, warm_p99 = [], [], [], []
     for i, r in enumerate(figures["rounds"], 1):
         print(row(f"round {i}: warm (repeated)", r["warm"]))
         print(row(f"round {i}: bare Quart", r["bare_warm"]))
-    print(row(f"cold warm-up ({args.warmup} s)", figures["cold_warmup"]))
+    print(row(f"cold warm-up ({args.warmup * n} s)", figures["cold_warmup"]))
     for i, r in enumerate(figures["rounds"], 1):
         print(row(f"round {i}: cold (citizens)", r["cold"]))
         print(row(f"round {i}: bare Quart", r["bare"]))
